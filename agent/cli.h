@@ -1,0 +1,20 @@
+/* The `gostsign` command: one function per subcommand, plus shared reporting helpers. */
+#ifndef GOSTSIGN_CLI_H
+#define GOSTSIGN_CLI_H
+
+#include "errors.h"
+
+/* Subcommands; each returns the process exit status (0, or the failing error number). */
+int cmd_digest(int argc, char **argv);
+int cmd_cert(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_errors(int argc, char **argv);
+int cmd_paramsets(int argc, char **argv);
+
+/* Prints a failure in Russian and English with its code, detail and fix; returns the exit code. */
+int cli_report(const gs_status *st);
+
+/* Shortcut for usage errors: prints the message and the usage line, returns GS_ERR_USAGE. */
+int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,78 @@
+/* Entry point of the `gostsign` command: dispatches to subcommands and reports errors uniformly. */
+#include "cli.h"
+#include "config.h"
+#include "gost.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} subcommand;
+
+static const subcommand subcommands[] = {
+    { "digest", cmd_digest, "GOST R 34.11-2012 digest of a file, as `openssl dgst` prints it" },
+    { "cert", cmd_cert, "show a certificate: owner, organisation, INN/OGRN, validity" },
+    { "verify", cmd_verify, "verify a CMS/CAdES-BES signature" },
+    { "paramsets", cmd_paramsets, "list GOST R 34.10-2012 parameter sets and their OIDs" },
+    { "errors", cmd_errors, "list error codes (--markdown for docs/errors.md)" },
+};
+
+/* Top-level help. */
+static void print_help(FILE *out)
+{
+    fprintf(out, "Usage: gostsign COMMAND [OPTIONS]\n\n"
+                 "Qualified electronic signatures (GOST R 34.10-2012) for Russian tokens.\n\n"
+                 "Commands:\n");
+    for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+        fprintf(out, "  %-10s %s\n", subcommands[i].name, subcommands[i].summary);
+    fprintf(out, "\nRun `gostsign COMMAND --help` for a command's options.\n");
+}
+
+/* One format for every failure the command prints. */
+int cli_report(const gs_status *st)
+{
+    const gs_error_info *e = gs_error_lookup(st->code);
+    fprintf(stderr, "gostsign: ошибка %s: %s\n", e->name, e->message_ru);
+    fprintf(stderr, "gostsign: error %s: %s\n", e->name, e->message_en);
+    if (st->detail[0])
+        fprintf(stderr, "  detail: %s\n", st->detail);
+    fprintf(stderr, "  fix: %s\n", e->fix);
+    return (int)e->code;
+}
+
+/* Usage errors go through the same table as every other error. */
+int cli_usage_error(const char *usage, const char *fmt, ...)
+{
+    gs_status st = { GS_ERR_USAGE, "" };
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st.detail, sizeof(st.detail), fmt, ap);
+    va_end(ap);
+    cli_report(&st);
+    fprintf(stderr, "usage: %s\n", usage);
+    return GS_ERR_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    /* The command never reads openssl.cnf: GOST comes from gost_init(), not from a config. */
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        print_help(argc < 2 ? stderr : stdout);
+        return argc < 2 ? GS_ERR_USAGE : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("gostsign %s\n", GOSTSIGN_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+        if (strcmp(argv[1], subcommands[i].name) == 0)
+            return subcommands[i].run(argc - 1, argv + 1);
+    return cli_usage_error("gostsign COMMAND [OPTIONS]", "unknown command '%s'", argv[1]);
+}
