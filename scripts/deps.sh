@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages gostsign needs to build and test, only those that are missing.
+# Used by scripts/demo.sh and scripts/test.sh; safe to run again.
+set -euo pipefail
+
+PACKAGES=(
+    # build
+    meson ninja-build pkg-config gcc clang libclang-rt-14-dev clang-format
+    # GOST crypto: OpenSSL 3 and the GOST engine
+    openssl libssl-dev libengine-gost-openssl
+    # libraries
+    libjson-c-dev libp11-kit-dev p11-kit libassuan-dev libgpg-error-dev
+    libsystemd-dev libudev-dev libusb-1.0-0-dev libpcsclite-dev
+    # tests: unit framework, real PKCS#11 client, real pinentry, tmux, tools
+    libcmocka-dev opensc opensc-pkcs11 pinentry-tty tmux python3 time procps valgrind
+    # smart-card stack
+    pcscd
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "deps: all ${#PACKAGES[@]} Debian packages present"
+    exit 0
+fi
+echo "deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

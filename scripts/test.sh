@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Runs every test of gostsign on a fresh Debian 12 machine: installs what is missing, builds,
+# runs all suites in a normal build and in an ASan+UBSan build, then runs each libFuzzer
+# target for a short time. Prints one closing line "N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+
+bash scripts/deps.sh
+
+total_pass=0
+total_fail=0
+# Adds the counts of a finished meson test run to the totals.
+count_results() {
+    local log=$1/meson-logs/testlog.json
+    [ -f "$log" ] || return 0
+    local p f
+    p=$(grep -c '"result": "OK"' "$log" || true)
+    f=$(grep -c -E '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$log" || true)
+    total_pass=$((total_pass + p))
+    total_fail=$((total_fail + f))
+}
+
+# One build configuration: setup (or reconfigure), compile, test.
+run_build() {
+    local dir=$1; shift
+    if [ -d "$dir" ]; then
+        meson setup --reconfigure "$dir" "$@" >/dev/null
+    else
+        meson setup "$dir" "$@" >/dev/null
+    fi
+    ninja -C "$dir"
+    local rc=0
+    meson test -C "$dir" --print-errorlogs --num-processes 2 || rc=$?
+    count_results "$dir"
+    return $rc
+}
+
+status=0
+echo "== normal build"
+run_build build || status=1
+echo "== ASan + UBSan build"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    run_build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug || status=1
+
+echo "== libFuzzer targets (${FUZZ_SECONDS}s each)"
+if CC=clang meson setup build-fuzz -Dfuzzing=true -Db_sanitize=address,undefined -Db_lundef=false \
+        >/dev/null 2>&1 || [ -d build-fuzz ]; then
+    ninja -C build-fuzz
+    for fz in build-fuzz/fuzz_*; do
+        [ -x "$fz" ] || continue
+        name=${fz##*/fuzz_}
+        corpus=$(mktemp -d)
+        cp -r "$ROOT/tests/fuzz/corpus/$name/." "$corpus/" 2>/dev/null || true
+        if "$fz" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 -max_len=65536 -timeout=10 "$corpus" \
+                >"build-fuzz/$name.log" 2>&1; then
+            echo "fuzz $name: ok ($(grep -o 'stat::number_of_executed_units: [0-9]*' "build-fuzz/$name.log" | awk '{print $2}') runs)"
+            total_pass=$((total_pass + 1))
+        else
+            echo "fuzz $name: CRASH, see build-fuzz/$name.log"; tail -40 "build-fuzz/$name.log"
+            total_fail=$((total_fail + 1)); status=1
+        fi
+        rm -rf "$corpus"
+    done
+fi
+
+echo "$total_pass passed, $total_fail failed"
+exit $status
