@@ -1,0 +1,203 @@
+/* Reading the agent configuration files with json-c. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+/* The Gosuslugi / ESIA family of sites, the product's main use. */
+static const char *const default_origins[] = {
+    "https://gosuslugi.ru",
+    "https://*.gosuslugi.ru",
+};
+
+/* Frees every string of a list and empties it. */
+static void list_clear(char **items, size_t *count)
+{
+    for (size_t i = 0; i < *count; i++)
+        free(items[i]);
+    *count = 0;
+}
+
+/* Appends a copy of value; refuses when the list is full. */
+static gs_code list_add(char **items, size_t *count, const char *value, gs_status *st)
+{
+    if (*count >= AGENT_CONFIG_MAX_LIST)
+        return gs_fail(st, GS_ERR_BAD_REQUEST, "more than %d entries in a config list",
+                       AGENT_CONFIG_MAX_LIST);
+    items[*count] = strdup(value);
+    if (!items[*count])
+        return gs_fail(st, GS_ERR_OUT_OF_MEMORY, "config");
+    (*count)++;
+    return GS_ERR_OK;
+}
+
+/* Replaces a string field with a copy. */
+static gs_code set_string(char **field, const char *value, gs_status *st)
+{
+    char *copy = strdup(value);
+    if (!copy)
+        return gs_fail(st, GS_ERR_OUT_OF_MEMORY, "config");
+    free(*field);
+    *field = copy;
+    return GS_ERR_OK;
+}
+
+gs_code agent_config_defaults(agent_config *cfg, gs_status *st)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    for (size_t i = 0; i < sizeof(default_origins) / sizeof(default_origins[0]); i++)
+        if (list_add(cfg->origins, &cfg->origin_count, default_origins[i], st) != GS_ERR_OK)
+            return st->code;
+    cfg->pin_max_failures = 3;
+    cfg->pin_cooldown_seconds = 15 * 60;
+    cfg->request_timeout_seconds = 120;
+    if (set_string(&cfg->pinentry, "pinentry", st) != GS_ERR_OK ||
+        set_string(&cfg->log_level, "info", st) != GS_ERR_OK)
+        return st->code;
+    return GS_ERR_OK;
+}
+
+/* Reads an array of strings into a list, replacing or extending it. */
+static gs_code read_string_list(json_object *arr, char **items, size_t *count, int replace,
+                                const char *path, const char *key, gs_status *st)
+{
+    if (!json_object_is_type(arr, json_type_array))
+        return gs_fail(st, GS_ERR_BAD_JSON, "%s: \"%s\" must be an array of strings", path, key);
+    if (replace)
+        list_clear(items, count);
+    for (size_t i = 0; i < json_object_array_length(arr); i++) {
+        json_object *v = json_object_array_get_idx(arr, i);
+        if (!json_object_is_type(v, json_type_string))
+            return gs_fail(st, GS_ERR_BAD_JSON, "%s: \"%s\" must hold strings", path, key);
+        if (list_add(items, count, json_object_get_string(v), st) != GS_ERR_OK)
+            return st->code;
+    }
+    return GS_ERR_OK;
+}
+
+/* Reads a positive integer option if present. */
+static gs_code read_positive_int(json_object *root, const char *key, int *out, const char *path,
+                                 gs_status *st)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(root, key, &v))
+        return GS_ERR_OK;
+    if (!json_object_is_type(v, json_type_int) || json_object_get_int(v) <= 0)
+        return gs_fail(st, GS_ERR_BAD_JSON, "%s: \"%s\" must be a positive integer", path, key);
+    *out = json_object_get_int(v);
+    return GS_ERR_OK;
+}
+
+/* Reads a string option if present. */
+static gs_code read_string(json_object *root, const char *key, char **out, const char *path,
+                           gs_status *st)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(root, key, &v))
+        return GS_ERR_OK;
+    if (!json_object_is_type(v, json_type_string))
+        return gs_fail(st, GS_ERR_BAD_JSON, "%s: \"%s\" must be a string", path, key);
+    return set_string(out, json_object_get_string(v), st);
+}
+
+/* The origin keys: the system file replaces the list, the user file may only add to it. */
+static gs_code apply_origins(agent_config *cfg, json_object *root, int is_system, const char *path,
+                             gs_status *st)
+{
+    json_object *v;
+    if (json_object_object_get_ex(root, "allowed_origins", &v)) {
+        if (!is_system && cfg->origins_locked)
+            return GS_ERR_OK; /* the administrator locked the list; user additions are ignored */
+        gs_code rc = read_string_list(v, cfg->origins, &cfg->origin_count, is_system, path,
+                                      "allowed_origins", st);
+        if (rc != GS_ERR_OK)
+            return rc;
+    }
+    if (json_object_object_get_ex(root, "allow_localhost", &v)) {
+        if (!json_object_is_type(v, json_type_boolean))
+            return gs_fail(st, GS_ERR_BAD_JSON, "%s: \"allow_localhost\" must be true or false",
+                           path);
+        if (is_system || !cfg->origins_locked)
+            cfg->allow_localhost = json_object_get_boolean(v);
+    }
+    if (is_system && json_object_object_get_ex(root, "lock_origins", &v))
+        cfg->origins_locked = json_object_get_boolean(v);
+    return GS_ERR_OK;
+}
+
+/* Applies every known key of one parsed file. */
+static gs_code apply_json(agent_config *cfg, json_object *root, int is_system, const char *path,
+                          gs_status *st)
+{
+    json_object *v;
+    gs_code rc = apply_origins(cfg, root, is_system, path, st);
+    if (rc == GS_ERR_OK && json_object_object_get_ex(root, "modules", &v))
+        rc = read_string_list(v, cfg->modules, &cfg->module_count, 0, path, "modules", st);
+    if (rc == GS_ERR_OK)
+        rc = read_string(root, "pinentry", &cfg->pinentry, path, st);
+    if (rc == GS_ERR_OK)
+        rc = read_string(root, "log_level", &cfg->log_level, path, st);
+    if (rc == GS_ERR_OK)
+        rc = read_positive_int(root, "pin_max_failures", &cfg->pin_max_failures, path, st);
+    if (rc == GS_ERR_OK)
+        rc = read_positive_int(root, "pin_cooldown_seconds", &cfg->pin_cooldown_seconds, path, st);
+    if (rc == GS_ERR_OK)
+        rc = read_positive_int(root, "request_timeout_seconds", &cfg->request_timeout_seconds, path,
+                               st);
+    return rc;
+}
+
+gs_code agent_config_load_file(agent_config *cfg, const char *path, int is_system, gs_status *st)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return errno == ENOENT ? GS_ERR_OK
+                               : gs_fail(st, GS_ERR_IO_ERROR, "%s: %s", path, strerror(errno));
+    fclose(f);
+    json_object *root = json_object_from_file(path);
+    if (!root || !json_object_is_type(root, json_type_object)) {
+        json_object_put(root);
+        return gs_fail(st, GS_ERR_BAD_JSON, "%s is not a JSON object", path);
+    }
+    gs_code rc = apply_json(cfg, root, is_system, path, st);
+    json_object_put(root);
+    return rc;
+}
+
+gs_code agent_config_load(agent_config *cfg, const char *system_path, const char *user_path,
+                          gs_status *st)
+{
+    gs_code rc = agent_config_defaults(cfg, st);
+    if (rc == GS_ERR_OK && system_path)
+        rc = agent_config_load_file(cfg, system_path, 1, st);
+    if (rc == GS_ERR_OK && user_path)
+        rc = agent_config_load_file(cfg, user_path, 0, st);
+    return rc;
+}
+
+void agent_config_free(agent_config *cfg)
+{
+    list_clear(cfg->origins, &cfg->origin_count);
+    list_clear(cfg->modules, &cfg->module_count);
+    free(cfg->pinentry);
+    free(cfg->log_level);
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+int agent_config_user_path(char *out, size_t cap)
+{
+    const char *xdg = getenv("XDG_CONFIG_HOME");
+    const char *home = getenv("HOME");
+    int n;
+    if (xdg && *xdg)
+        n = snprintf(out, cap, "%s/gostsign/agent.json", xdg);
+    else if (home && *home)
+        n = snprintf(out, cap, "%s/.config/gostsign/agent.json", home);
+    else
+        return -1;
+    return n > 0 && (size_t)n < cap ? 0 : -1;
+}

@@ -1,0 +1,45 @@
+/*
+ * Agent configuration: the system file (/etc/gostsign/agent.json) overlaid by the user file
+ * (~/.config/gostsign/agent.json). The system file may lock the origin allow-list.
+ */
+#ifndef GOSTSIGN_AGENT_CONFIG_H
+#define GOSTSIGN_AGENT_CONFIG_H
+
+#include <stddef.h>
+
+#include "errors.h"
+
+#define AGENT_CONFIG_MAX_LIST 64
+
+typedef struct {
+    size_t origin_count;
+    char *origins[AGENT_CONFIG_MAX_LIST]; /* "https://host", or "https://" + "*.domain" */
+    int allow_localhost;                  /* http://localhost and 127.0.0.1 for development */
+    int origins_locked;                   /* set by the system file: the user file cannot add */
+    size_t module_count;
+    char *modules[AGENT_CONFIG_MAX_LIST]; /* extra PKCS#11 module paths */
+    char *pinentry;                       /* pinentry program path */
+    int pin_max_failures;                 /* agent-side limiter: wrong PINs before a cooldown */
+    int pin_cooldown_seconds;
+    int request_timeout_seconds;
+    char *log_level; /* "error", "warning", "info", "debug" */
+} agent_config;
+
+/* Fills cfg with built-in defaults (Gosuslugi/ESIA allow-list, 3 wrong PINs, 15 min cooldown). */
+gs_code agent_config_defaults(agent_config *cfg, gs_status *st);
+
+/* Overlays one JSON file; a missing file is not an error, a malformed one is (BAD_JSON). */
+gs_code agent_config_load_file(agent_config *cfg, const char *path, int is_system, gs_status *st);
+
+/* Defaults, then the system file, then the user file ($XDG_CONFIG_HOME or ~/.config). */
+gs_code agent_config_load(agent_config *cfg, const char *system_path, const char *user_path,
+                          gs_status *st);
+
+void agent_config_free(agent_config *cfg);
+
+/* Default locations of the two files. */
+#define AGENT_CONFIG_SYSTEM_PATH "/etc/gostsign/agent.json"
+/* Writes the user file path into out; returns 0 on success. */
+int agent_config_user_path(char *out, size_t cap);
+
+#endif
