@@ -38,8 +38,8 @@ static int digest_one(int bits, const char *path)
 int cmd_digest(int argc, char **argv)
 {
     static const struct option opts[] = { { "bits", required_argument, NULL, 'b' },
-                                           { "help", no_argument, NULL, 'h' },
-                                           { NULL, 0, NULL, 0 } };
+                                          { "help", no_argument, NULL, 'h' },
+                                          { NULL, 0, NULL, 0 } };
     int bits = 256, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "b:h", opts, NULL)) != -1) {

@@ -1,6 +1,6 @@
 /* Entry point of the `gostsign` command: dispatches to subcommands and reports errors uniformly. */
 #include "cli.h"
-#include "config.h"
+#include "gostsign_version.h"
 #include "gost.h"
 
 #include <stdarg.h>

@@ -51,13 +51,11 @@ static int engine_has_algorithms(void)
         if (!EVP_get_digestbynid(needed[i]))
             return 0;
     ENGINE *tmp = NULL;
-    const EVP_PKEY_ASN1_METHOD *a256 =
-        EVP_PKEY_asn1_find(&tmp, NID_id_GostR3410_2012_256);
+    const EVP_PKEY_ASN1_METHOD *a256 = EVP_PKEY_asn1_find(&tmp, NID_id_GostR3410_2012_256);
     if (tmp)
         ENGINE_finish(tmp);
     tmp = NULL;
-    const EVP_PKEY_ASN1_METHOD *a512 =
-        EVP_PKEY_asn1_find(&tmp, NID_id_GostR3410_2012_512);
+    const EVP_PKEY_ASN1_METHOD *a512 = EVP_PKEY_asn1_find(&tmp, NID_id_GostR3410_2012_512);
     if (tmp)
         ENGINE_finish(tmp);
     return a256 && a512;

@@ -35,7 +35,8 @@ const gs_error_info *gs_error_by_name(const char *name);
 /* Gives the whole table in number order, for docs generation and tests. */
 const gs_error_info *gs_error_table(size_t *count);
 
-/* Records a failure with a printf-style detail; returns the code so callers can `return gs_fail(...)`. */
+/* Records a failure with a printf-style detail; returns the code so callers can `return
+ * gs_fail(...)`. */
 gs_code gs_fail(gs_status *st, gs_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

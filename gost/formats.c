@@ -155,8 +155,7 @@ gs_code gost_oid_to_der(const char *dotted, uint8_t *out, size_t out_cap, size_t
 }
 
 /* DER to dotted OID text. */
-gs_code gost_oid_from_der(const uint8_t *der, size_t len, char *out, size_t out_cap,
-                          gs_status *st)
+gs_code gost_oid_from_der(const uint8_t *der, size_t len, char *out, size_t out_cap, gs_status *st)
 {
     const unsigned char *p = der;
     ASN1_OBJECT *obj = d2i_ASN1_OBJECT(NULL, &p, (long)len);

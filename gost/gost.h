@@ -51,15 +51,15 @@ gs_code gost_digest_fd(int bits, int fd, uint8_t *out, gs_status *st);
 /* ---- parameter sets and OIDs (oids.c) ---- */
 
 typedef struct {
-    const char *name;            /* canonical short name: "256:A" ... "512:C", "256:test" */
-    const char *oid;             /* dotted OID of the curve parameter set */
-    const char *long_name;       /* e.g. "id-tc26-gost-3410-12-256-paramSetA" */
-    const char *aliases;         /* space-separated aliases accepted by gost_paramset_find() */
-    const char *engine_name;     /* the GOST engine's `paramset` control value */
-    const char *same_curve_as;   /* TC26 name of the identical curve, or NULL */
-    int key_bits;                /* 256 or 512 */
-    int test_only;               /* the standards' example curves: never for real keys */
-    int nid;                     /* OpenSSL NID of the parameter set OID */
+    const char *name;          /* canonical short name: "256:A" ... "512:C", "256:test" */
+    const char *oid;           /* dotted OID of the curve parameter set */
+    const char *long_name;     /* e.g. "id-tc26-gost-3410-12-256-paramSetA" */
+    const char *aliases;       /* space-separated aliases accepted by gost_paramset_find() */
+    const char *engine_name;   /* the GOST engine's `paramset` control value */
+    const char *same_curve_as; /* TC26 name of the identical curve, or NULL */
+    int key_bits;              /* 256 or 512 */
+    int test_only;             /* the standards' example curves: never for real keys */
+    int nid;                   /* OpenSSL NID of the parameter set OID */
 } gost_paramset;
 
 /* Accepts "256:A", "A" (256 assumed), "TCA", "CryptoPro-A", "XchA", long names or dotted OIDs. */
@@ -68,13 +68,13 @@ const gost_paramset *gost_paramset_find(const char *name_or_oid);
 const gost_paramset *gost_paramset_list(size_t *count);
 
 /* Key algorithm OIDs (RFC 9215 / TC26). */
-#define GOST_OID_KEY_2012_256    "1.2.643.7.1.1.1.1"
-#define GOST_OID_KEY_2012_512    "1.2.643.7.1.1.1.2"
-#define GOST_OID_KEY_2001        "1.2.643.2.2.19"
-#define GOST_OID_DIGEST_256      "1.2.643.7.1.1.2.2"
-#define GOST_OID_DIGEST_512      "1.2.643.7.1.1.2.3"
-#define GOST_OID_SIG_2012_256    "1.2.643.7.1.1.3.2"
-#define GOST_OID_SIG_2012_512    "1.2.643.7.1.1.3.3"
+#define GOST_OID_KEY_2012_256 "1.2.643.7.1.1.1.1"
+#define GOST_OID_KEY_2012_512 "1.2.643.7.1.1.1.2"
+#define GOST_OID_KEY_2001     "1.2.643.2.2.19"
+#define GOST_OID_DIGEST_256   "1.2.643.7.1.1.2.2"
+#define GOST_OID_DIGEST_512   "1.2.643.7.1.1.2.3"
+#define GOST_OID_SIG_2012_256 "1.2.643.7.1.1.3.2"
+#define GOST_OID_SIG_2012_512 "1.2.643.7.1.1.3.3"
 
 /* ---- keys and signatures (keys.c) ---- */
 
@@ -124,8 +124,7 @@ EVP_PKEY *gost_pubkey_from_spki(const uint8_t *der, size_t der_len, gs_status *s
 gs_code gost_oid_to_der(const char *dotted, uint8_t *out, size_t out_cap, size_t *out_len,
                         gs_status *st);
 /* Decodes a DER OID into dotted form. */
-gs_code gost_oid_from_der(const uint8_t *der, size_t len, char *out, size_t out_cap,
-                          gs_status *st);
+gs_code gost_oid_from_der(const uint8_t *der, size_t len, char *out, size_t out_cap, gs_status *st);
 
 /* Signature layouts. S_R is PKCS#11, CMS and X.509; R_S is the order the standards print. */
 typedef enum { GOST_SIG_S_R, GOST_SIG_R_S } gost_sig_layout;

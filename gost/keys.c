@@ -25,8 +25,7 @@ EVP_PKEY *gost_key_with_params(const gost_paramset *ps, gs_status *st)
     if (!ctx || EVP_PKEY_paramgen_init(ctx) <= 0 ||
         EVP_PKEY_CTX_ctrl_str(ctx, "paramset", ps->engine_name) <= 0 ||
         EVP_PKEY_paramgen(ctx, &pkey) <= 0) {
-        gs_fail(st, GS_ERR_UNKNOWN_PARAMSET, "the GOST engine rejected parameter set %s",
-                ps->name);
+        gs_fail(st, GS_ERR_UNKNOWN_PARAMSET, "the GOST engine rejected parameter set %s", ps->name);
         pkey = NULL;
     }
     EVP_PKEY_CTX_free(ctx);

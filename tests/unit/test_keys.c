@@ -19,8 +19,8 @@ typedef struct {
     const char *e;  /* digest as the number alpha / e (big-endian, as printed in the standard) */
     const char *qx; /* public key coordinates, big-endian */
     const char *qy;
-    const char *d;  /* private key, big-endian */
-    const char *r;  /* signature components, big-endian */
+    const char *d; /* private key, big-endian */
+    const char *r; /* signature components, big-endian */
     const char *s;
 } standard_example;
 
@@ -166,7 +166,9 @@ static void test_oid_der(void **state)
     char back[64];
     gs_status st;
     assert_int_equal(gost_oid_to_der("1.2.643.7.1.2.1.1.1", der, sizeof(der), &n, &st), GS_ERR_OK);
-    static const uint8_t want[] = { 0x06, 0x09, 0x2a, 0x85, 0x03, 0x07, 0x01, 0x02, 0x01, 0x01, 0x01 };
+    static const uint8_t want[] = {
+        0x06, 0x09, 0x2a, 0x85, 0x03, 0x07, 0x01, 0x02, 0x01, 0x01, 0x01
+    };
     assert_int_equal(n, sizeof(want));
     assert_memory_equal(der, want, n);
     assert_int_equal(gost_oid_from_der(der, n, back, sizeof(back), &st), GS_ERR_OK);
@@ -200,7 +202,7 @@ static void test_bad_lengths(void **state)
     uint8_t junk[200] = { 0 };
     assert_null(gost_pubkey_from_raw(ps, junk, 63, &st));
     assert_int_equal(st.code, GS_ERR_BAD_KEY);
-    assert_null(gost_pubkey_from_raw(ps, junk, 64, &st)); /* (0,0) is not on the curve */
+    assert_null(gost_pubkey_from_raw(ps, junk, 64, &st));  /* (0,0) is not on the curve */
     assert_null(gost_privkey_from_raw(ps, junk, 32, &st)); /* d = 0 */
     assert_null(gost_pubkey_from_spki(junk, sizeof(junk), &st));
 }
