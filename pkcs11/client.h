@@ -1,0 +1,84 @@
+/*
+ * The PKCS#11 client layer: finds modules (p11-kit registry, configured paths, known vendor
+ * modules), lists tokens and certificates, and signs GOST digests on a token.
+ */
+#ifndef GOSTSIGN_PKCS11_CLIENT_H
+#define GOSTSIGN_PKCS11_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <p11-kit/pkcs11.h>
+
+#include "errors.h"
+
+/* A vendor module gostsign knows by name, with the places distributions install it. */
+typedef struct {
+    const char *vendor;    /* "Aktiv Rutoken", ... */
+    const char *file_name; /* "librtpkcs11ecp.so" */
+    int preference;        /* higher wins when one token shows through two modules */
+} p11_known_module;
+
+/* The built-in table of vendor modules (udev/ hwdb names the module per device). */
+const p11_known_module *p11_known_modules(size_t *count);
+/* Finds a known module file on this machine; writes its path and returns 1 when present. */
+int p11_known_module_locate(const p11_known_module *m, char *path, size_t cap);
+
+typedef struct {
+    size_t module_index;   /* which loaded module serves it */
+    char module_name[256]; /* module file name */
+    CK_SLOT_ID slot;
+    char label[33], manufacturer[33], model[17], serial[17];
+    CK_FLAGS flags;     /* CK_TOKEN_INFO flags: PIN counters, protected path, ... */
+    int protected_auth; /* PIN pad: C_Login without a PIN */
+} p11_token;
+
+typedef struct {
+    size_t token_index; /* index into the token list it came with */
+    uint8_t id[64];     /* CKA_ID */
+    size_t id_len;
+    char label[128];
+    uint8_t *der; /* CKA_VALUE of the certificate */
+    size_t der_len;
+    int has_private_key; /* a private key (or its public half) with the same CKA_ID exists */
+} p11_cert;
+
+typedef struct p11_client p11_client;
+
+/*
+ * Loads modules: those registered with p11-kit (when use_registry), then each extra path.
+ * Modules that fail to load are skipped and reported by p11_client_load_errors().
+ */
+p11_client *p11_client_open(const char *const *extra_modules, size_t extra_count, int use_registry,
+                            gs_status *st);
+void p11_client_close(p11_client *c);
+
+/* Number of modules loaded, and a text of the ones that failed (for doctor). */
+size_t p11_client_module_count(const p11_client *c);
+const char *p11_client_load_errors(const p11_client *c);
+
+/* Present tokens; one physical token seen through two modules is listed once (vendor first). */
+gs_code p11_client_tokens(p11_client *c, p11_token **out, size_t *count, gs_status *st);
+
+/* X.509 certificates on the given tokens. Free with p11_certs_free. */
+gs_code p11_client_certificates(p11_client *c, const p11_token *tokens, size_t token_count,
+                                p11_cert **out, size_t *count, gs_status *st);
+void p11_certs_free(p11_cert *certs, size_t count);
+
+/*
+ * Signs on the token: logs in (pin == NULL for a PIN pad), finds the private key with the
+ * certificate's CKA_ID and signs. With a raw mechanism (CKM_GOSTR3410 / _512) the host-computed
+ * digest is signed; otherwise the combined mechanism signs `data`. The result is s||r.
+ */
+gs_code p11_client_sign(p11_client *c, const p11_token *token, const uint8_t *key_id,
+                        size_t key_id_len, int key_bits, const char *pin, size_t pin_len,
+                        const uint8_t *data, size_t data_len, const uint8_t *digest,
+                        size_t digest_len, uint8_t *sig, size_t *sig_len, gs_status *st);
+
+/* Maps a CKR_ value to the project's error table (PIN_INCORRECT, TOKEN_REMOVED, ...). */
+gs_code p11_rv_to_code(CK_RV rv);
+
+/* Reads the token's current flags again (PIN counters change after a failed login). */
+gs_code p11_client_refresh_token(p11_client *c, p11_token *token, gs_status *st);
+
+#endif
