@@ -20,6 +20,7 @@ static const subcommand subcommands[] = {
     { "cert", cmd_cert, "show a certificate: owner, organisation, INN/OGRN, validity" },
     { "verify", cmd_verify, "verify a CMS/CAdES-BES signature" },
     { "sign", cmd_sign, "sign a file with a software key file (CAdES-BES; developer tool)" },
+    { "token", cmd_token, "tokens, their certificates, and signing on a token (PIN via pinentry)" },
     { "paramsets", cmd_paramsets, "list GOST R 34.10-2012 parameter sets and their OIDs" },
     { "errors", cmd_errors, "list error codes (--markdown for docs/errors.md)" },
 };
