@@ -45,7 +45,7 @@ fi
 echo "   signature: $OUT/login.p7s ($(stat -c %s "$OUT/login.p7s") bytes, CMS detached, CAdES-BES)"
 
 step "5. Relying party verifies"
-"$G" verify --content "$OUT/challenge.txt" --ca-dir "$(dirname "$OUT/ca.pem")" "$OUT/login.p7s"
+"$G" verify --content "$OUT/challenge.txt" --ca-file "$OUT/ca.pem" "$OUT/login.p7s"
 OPENSSL_CONF=/dev/null openssl cms -verify -engine gost -binary -inform DER -in "$OUT/login.p7s" \
     -content "$OUT/challenge.txt" -CAfile "$OUT/ca.pem" -out /dev/null 2>&1 | grep -v '^Engine' | sed 's/^/   openssl: /'
 echo
