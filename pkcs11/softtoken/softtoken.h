@@ -1,0 +1,205 @@
+/*
+ * gostsign-softtoken: internal interfaces shared by the module's files.
+ *
+ * The module keeps one global state (g_st) guarded by one pthread mutex; every C_ entry point
+ * takes the lock through st_enter()/st_leave(). Tokens are files in a directory (store.c), one
+ * file per slot (slots.c); sessions (session.c), objects (objects.c), mechanisms (mech.c) and
+ * PINs (pin.c) work on the in-memory copy, which is reloaded whenever the file changes.
+ */
+#ifndef GOSTSIGN_SOFTTOKEN_H
+#define GOSTSIGN_SOFTTOKEN_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <p11-kit/pkcs11.h>
+#include <p11-kit/pkcs11x.h>
+
+#include <openssl/evp.h>
+
+#include "gost.h"
+
+/* ---- limits and constants ---- */
+#define ST_MIN_PIN         4
+#define ST_MAX_PIN         64
+#define ST_MAX_TRIES       10
+#define ST_KEY_LEN         32 /* token master key and PIN-derived key: AES-256 */
+#define ST_SALT_LEN        16
+#define ST_NONCE_LEN       12
+#define ST_TAG_LEN         16
+#define ST_WRAP_LEN        (ST_SALT_LEN + ST_NONCE_LEN + ST_KEY_LEN + ST_TAG_LEN)
+#define ST_DEFAULT_ITER    200000
+#define ST_EPOCH_LEN       16
+#define ST_SESSION_OBJ_BIT 0x80000000UL
+#define ST_TOKEN_SUFFIX    ".token"
+
+/* Vendor-internal attribute that never leaves the module: the encrypted private value. */
+#define ST_CKA_SEALED_VALUE (CKA_VENDOR_DEFINED | 0x6773UL)
+
+/* ---- objects ---- */
+typedef struct {
+    CK_ATTRIBUTE_TYPE type;
+    CK_ULONG len;
+    uint8_t *val;
+} st_attr;
+
+typedef struct st_object {
+    CK_OBJECT_HANDLE handle;
+    CK_SESSION_HANDLE owner; /* 0 for token objects */
+    size_t nattr;
+    st_attr *attrs;
+} st_object;
+
+/* ---- a token, as loaded from its file ---- */
+typedef struct {
+    char label[32]; /* blank padded, as CK_TOKEN_INFO */
+    char serial[16];
+    uint8_t epoch[ST_EPOCH_LEN]; /* changes on C_InitToken: cached logins become invalid */
+    uint32_t user_pin_set;
+    uint32_t user_tries, so_tries;
+    uint32_t kdf_iter;
+    uint8_t user_wrap[ST_WRAP_LEN];
+    uint8_t so_wrap[ST_WRAP_LEN];
+    uint32_t next_uid;
+    size_t nobj;
+    st_object *objs;
+} st_token;
+
+/* Identity of a file version, to notice other processes' writes. */
+typedef struct {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    long mtime_sec, mtime_nsec;
+} st_file_id;
+
+typedef enum { SLOT_EMPTY_SPARE, SLOT_FILE } st_slot_kind;
+
+typedef struct {
+    CK_SLOT_ID id;
+    st_slot_kind kind;
+    char *name; /* file name inside the token directory (SLOT_FILE) */
+    int present;
+    int reported_present; /* presence last reported by C_WaitForSlotEvent */
+    int corrupt;          /* file exists but could not be parsed */
+    st_file_id fid;
+    st_token tok;
+    int loaded;
+    CK_USER_TYPE login; /* (CK_ULONG)-1 when nobody is logged in */
+    uint8_t master[ST_KEY_LEN];
+    uint8_t login_epoch[ST_EPOCH_LEN];
+    CK_ULONG next_session_obj;
+    size_t nsobj; /* session objects of all sessions on this slot */
+    st_object *sobjs;
+} st_slot;
+
+/* ---- sessions ---- */
+typedef enum { OP_NONE, OP_FIND, OP_SIGN, OP_VERIFY, OP_DIGEST } st_op_kind;
+
+typedef struct {
+    st_op_kind kind;
+    CK_MECHANISM_TYPE mech;
+    EVP_PKEY *key;
+    EVP_MD_CTX *md;
+    int bits;                     /* key size, or digest size for digests */
+    int multipart;                /* C_*Update has been called */
+    uint8_t buf[GOST_MAX_DIGEST]; /* raw-mechanism input collected by C_*Update */
+    size_t buflen;
+    CK_OBJECT_HANDLE *found;
+    size_t nfound, pos;
+} st_op;
+
+typedef struct st_session {
+    CK_SESSION_HANDLE handle;
+    CK_SLOT_ID slot;
+    CK_FLAGS flags;
+    st_op find, crypto; /* find can run alongside one crypto operation */
+    struct st_session *next;
+} st_session;
+
+/* ---- global state ---- */
+typedef struct {
+    int initialized;
+    pthread_mutex_t lock;
+    char *dir;
+    int dirfd;
+    size_t nslots;
+    st_slot **slots; /* pointers stay valid while slots are added */
+    CK_SLOT_ID next_slot_id;
+    st_session *sessions;
+    CK_SESSION_HANDLE next_session;
+    int inotify_fd;
+    int wake_pipe[2];
+    int waiters;
+} st_state;
+
+extern st_state g_st;
+
+/* module.c */
+CK_RV st_enter(void);
+void st_leave(void);
+void st_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* store.c */
+int st_dir_lock(int exclusive);
+void st_dir_unlock(void);
+CK_RV st_token_parse(const uint8_t *data, size_t len, st_token *tok);
+CK_RV st_token_save(st_slot *s);
+CK_RV st_token_load(st_slot *s);
+void st_token_free(st_token *tok);
+int st_file_stat(const char *name, st_file_id *fid);
+
+/* slots.c */
+char *st_default_dir(void);
+CK_RV st_slots_open(void);
+void st_slots_close(void);
+void st_slots_rescan(void);
+st_slot *st_slot_get(CK_SLOT_ID id);
+CK_RV st_slot_sync(st_slot *s);
+CK_RV st_slot_begin_write(st_slot *s);
+CK_RV st_slot_end_write(st_slot *s, CK_RV rv);
+st_slot *st_slot_add_file(const char *name);
+void st_slot_removed(st_slot *s);
+void st_pad(char *dst, size_t len, const char *src);
+
+/* session.c */
+st_session *st_session_get(CK_SESSION_HANDLE h);
+CK_RV st_session_check(CK_SESSION_HANDLE h, st_session **out, st_slot **slot);
+void st_session_close_all(CK_SLOT_ID slot);
+int st_slot_has_sessions(CK_SLOT_ID slot, int read_only_only);
+void st_op_clear(st_op *op);
+CK_STATE st_session_state(const st_session *ss, const st_slot *s);
+
+/* objects.c */
+st_attr *st_obj_attr(const st_object *o, CK_ATTRIBUTE_TYPE t);
+int st_obj_bool(const st_object *o, CK_ATTRIBUTE_TYPE t, int dflt);
+CK_ULONG st_obj_ulong(const st_object *o, CK_ATTRIBUTE_TYPE t, CK_ULONG dflt);
+CK_RV st_obj_set(st_object *o, CK_ATTRIBUTE_TYPE t, const void *v, CK_ULONG len);
+void st_obj_free(st_object *o);
+st_object *st_obj_find(st_slot *s, CK_OBJECT_HANDLE h);
+int st_obj_visible(const st_slot *s, const st_object *o);
+CK_RV st_obj_store(st_slot *s, st_session *ss, st_object *o, const int *is_token, size_t n,
+                   CK_OBJECT_HANDLE *h);
+CK_RV st_key_paramset(const st_object *o, const gost_paramset **out);
+CK_RV st_obj_seal_private(st_slot *s, st_object *o, const uint8_t *raw, size_t len);
+CK_RV st_obj_pub_defaults(st_object *o, int local, CK_MECHANISM_TYPE gen);
+CK_RV st_obj_priv_defaults(st_object *o, int local, CK_MECHANISM_TYPE gen);
+CK_RV st_template_apply(st_object *o, const CK_ATTRIBUTE *t, CK_ULONG n, int creating);
+CK_RV st_obj_check_key(st_object *o, CK_KEY_TYPE kt, CK_OBJECT_CLASS cls);
+CK_RV st_obj_template_wants_token(const CK_ATTRIBUTE *t, CK_ULONG n, int *is_token, int *is_private,
+                                  CK_OBJECT_CLASS cls);
+
+/* pin.c */
+CK_RV st_seal(const uint8_t key[ST_KEY_LEN], const uint8_t *aad, size_t aad_len, const uint8_t *in,
+              size_t len, uint8_t *out);
+CK_RV st_unseal(const uint8_t key[ST_KEY_LEN], const uint8_t *aad, size_t aad_len,
+                const uint8_t *in, size_t len, uint8_t *out);
+CK_FLAGS st_pin_flags(const st_token *tok);
+void st_logout_slot(st_slot *s);
+
+/* mech.c */
+EVP_PKEY *st_private_key(st_slot *s, st_object *o, CK_RV *rv);
+
+#endif
