@@ -12,7 +12,7 @@
 #include <time.h>
 
 #define CERT_USAGE    "gostsign cert show [--json] [--check] CERT|-"
-#define LABEL_COLUMNS 30
+#define LABEL_COLUMNS 34
 #define MAX_PROBLEMS  4
 
 /* Help text for `gostsign cert --help` and `gostsign cert show --help`. */

@@ -320,10 +320,25 @@ static gs_code thumbprints_fill(gs_cert *cert, gs_status *st)
 
 /* ---------------------------------------------------------------- construction */
 
+/*
+ * OpenSSL flags duplicate or undecodable standard extensions (keyUsage, basicConstraints, ...);
+ * such a certificate could show one key usage and be verified with another, so it is refused.
+ */
+static gs_code extensions_check(const gs_cert *cert, gs_status *st)
+{
+    uint32_t flags = X509_get_extension_flags(cert->x509);
+    ERR_clear_error();
+    if (flags & EXFLAG_INVALID)
+        return gs_fail(st, GS_ERR_CERT_PARSE, "duplicate or malformed certificate extensions");
+    return GS_ERR_OK;
+}
+
 /* Fills every part of the model from cert->x509. */
 static gs_code cert_fill(gs_cert *cert, gs_status *st)
 {
-    gs_code rc = name_fill(&cert->subject, X509_get_subject_name(cert->x509), st);
+    gs_code rc = extensions_check(cert, st);
+    if (rc == GS_ERR_OK)
+        rc = name_fill(&cert->subject, X509_get_subject_name(cert->x509), st);
     if (rc == GS_ERR_OK)
         rc = name_fill(&cert->issuer, X509_get_issuer_name(cert->x509), st);
     if (rc == GS_ERR_OK)

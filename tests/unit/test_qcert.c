@@ -642,6 +642,28 @@ static void test_malformed_sign_tools(void **state)
     EVP_PKEY_free(key);
 }
 
+/* Two keyUsage extensions (OpenSSL marks the certificate invalid) are refused as CERT_PARSE. */
+static void test_duplicate_extension_rejected(void **state)
+{
+    (void)state;
+    gs_status st;
+    EVP_PKEY *key = gost_key_generate(gost_paramset_find("256:A"), &st);
+    X509_NAME *n = X509_NAME_new();
+    add_entry(n, "CN", MBSTRING_UTF8, "twice", -1);
+    X509 *x = build_cert(n, key);
+    static const uint8_t ds[] = { 0x03, 0x02, 0x07, 0x80 };        /* digitalSignature */
+    static const uint8_t cert_sign[] = { 0x03, 0x02, 0x02, 0x04 }; /* keyCertSign */
+    add_raw_extension(x, NID_key_usage, ds, sizeof(ds));
+    add_raw_extension(x, NID_key_usage, cert_sign, sizeof(cert_sign));
+    assert_true(X509_sign(x, key, gost_digest_md(256)) > 0);
+    gs_status_clear(&st);
+    assert_null(gs_cert_from_x509(x, &st));
+    assert_int_equal(st.code, GS_ERR_CERT_PARSE);
+    X509_free(x);
+    X509_NAME_free(n);
+    EVP_PKEY_free(key);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -664,6 +686,7 @@ int main(void)
         cmocka_unit_test(test_string_types),
         cmocka_unit_test(test_non_gost_key),
         cmocka_unit_test(test_malformed_sign_tools),
+        cmocka_unit_test(test_duplicate_extension_rejected),
     };
     return cmocka_run_group_tests(tests, make_pki, remove_pki);
 }
