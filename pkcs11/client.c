@@ -104,10 +104,19 @@ static void note_load_error(p11_client *c, const char *what, const char *why)
              what, why);
 }
 
+/* p11-kit's trust module holds the system CA store: certificates, never keys. */
+static int is_trust_store(CK_FUNCTION_LIST *fn)
+{
+    char *name = module_base_name(fn);
+    int trust = name && strcmp(name, "p11-kit-trust.so") == 0;
+    free(name);
+    return trust;
+}
+
 /* Adds a module to the list; the list owns it from here on. */
 static void add_module(p11_client *c, CK_FUNCTION_LIST *fn, int from_registry)
 {
-    if (c->count >= CLIENT_MAX_MODULES || module_already_loaded(c, fn))
+    if (c->count >= CLIENT_MAX_MODULES || module_already_loaded(c, fn) || is_trust_store(fn))
         return;
     loaded_module *m = &c->modules[c->count++];
     m->fn = fn;
@@ -148,12 +157,7 @@ p11_client *p11_client_open(const char *const *extra_modules, size_t extra_count
     }
     for (size_t i = 0; i < extra_count; i++)
         load_extra_module(c, extra_modules[i]);
-    if (c->count == 0) {
-        gs_fail(st, GS_ERR_PKCS11_MODULE, "no PKCS#11 module could be loaded%s%s",
-                c->load_errors[0] ? ": " : "", c->load_errors);
-        p11_client_close(c);
-        return NULL;
-    }
+    /* No module at all is not fatal: the lists are empty and doctor explains why. */
     return c;
 }
 
@@ -176,6 +180,11 @@ void p11_client_close(p11_client *c)
 size_t p11_client_module_count(const p11_client *c)
 {
     return c->count;
+}
+
+CK_FUNCTION_LIST *p11_client_module(const p11_client *c, size_t i)
+{
+    return i < c->count ? c->modules[i].fn : NULL;
 }
 
 const char *p11_client_load_errors(const p11_client *c)

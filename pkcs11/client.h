@@ -47,7 +47,8 @@ typedef struct p11_client p11_client;
 
 /*
  * Loads modules: those registered with p11-kit (when use_registry), then each extra path.
- * Modules that fail to load are skipped and reported by p11_client_load_errors().
+ * Modules that fail to load are skipped and reported by p11_client_load_errors(); a client
+ * with no module at all is valid (it lists nothing). p11-kit's trust store is skipped.
  */
 p11_client *p11_client_open(const char *const *extra_modules, size_t extra_count, int use_registry,
                             gs_status *st);
@@ -74,6 +75,9 @@ gs_code p11_client_sign(p11_client *c, const p11_token *token, const uint8_t *ke
                         size_t key_id_len, int key_bits, const char *pin, size_t pin_len,
                         const uint8_t *data, size_t data_len, const uint8_t *digest,
                         size_t digest_len, uint8_t *sig, size_t *sig_len, gs_status *st);
+
+/* The function list of loaded module i (for the agent's slot-event monitor). */
+CK_FUNCTION_LIST *p11_client_module(const p11_client *c, size_t i);
 
 /* Maps a CKR_ value to the project's error table (PIN_INCORRECT, TOKEN_REMOVED, ...). */
 gs_code p11_rv_to_code(CK_RV rv);

@@ -1,0 +1,167 @@
+/*
+ * gostsign-agent: the per-user signing agent. Started by systemd socket activation
+ * (gostsign-agent.socket) or on demand by its clients; see docs/protocol.md.
+ */
+#include "agent.h"
+#include "gost.h"
+#include "gostsign_version.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <systemd/sd-daemon.h>
+
+#define AGENT_USAGE                                                                                \
+    "gostsign-agent [--socket PATH] [--system-config FILE] [--user-config FILE] [--daemon]"
+
+static agent *the_agent;
+
+/* SIGTERM/SIGINT: ask the accept loop to return (async-signal-safe). */
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    if (the_agent)
+        agent_request_stop(the_agent);
+}
+
+typedef struct {
+    const char *socket;
+    const char *system_config;
+    const char *user_config;
+    int daemon;
+} agent_options;
+
+/* Parses the command line; returns 0, or an exit status to stop with. */
+static int parse_options(int argc, char **argv, agent_options *o)
+{
+    static const struct option opts[] = { { "socket", required_argument, NULL, 's' },
+                                          { "system-config", required_argument, NULL, 'c' },
+                                          { "user-config", required_argument, NULL, 'u' },
+                                          { "daemon", no_argument, NULL, 'd' },
+                                          { "version", no_argument, NULL, 'V' },
+                                          { "help", no_argument, NULL, 'h' },
+                                          { NULL, 0, NULL, 0 } };
+    int c;
+    while ((c = getopt_long(argc, argv, "s:c:u:dVh", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            o->socket = optarg;
+            break;
+        case 'c':
+            o->system_config = optarg;
+            break;
+        case 'u':
+            o->user_config = optarg;
+            break;
+        case 'd':
+            o->daemon = 1;
+            break;
+        case 'V':
+            printf("gostsign-agent %s\n", GOSTSIGN_VERSION);
+            return -1;
+        case 'h':
+            printf("usage: %s\n", AGENT_USAGE);
+            return -1;
+        default:
+            fprintf(stderr, "usage: %s\n", AGENT_USAGE);
+            return GS_ERR_USAGE;
+        }
+    }
+    return 0;
+}
+
+/* Detaches from the terminal for on-demand starts (systemd starts it in the foreground). */
+static void daemonize(void)
+{
+    pid_t pid = fork();
+    if (pid > 0)
+        _exit(0);
+    if (pid < 0)
+        return;
+    setsid();
+    if (fork() > 0)
+        _exit(0);
+    int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (fd >= 0) {
+        dup2(fd, STDIN_FILENO);
+        dup2(fd, STDOUT_FILENO);
+        /* stderr stays: under systemd it is the journal; otherwise the caller's choice */
+        close(fd);
+    }
+}
+
+/* Prints a startup failure with its code, in both languages. */
+static int startup_failure(const gs_status *st)
+{
+    const gs_error_info *e = gs_error_lookup(st->code);
+    fprintf(stderr, "gostsign-agent: %s: %s / %s: %s\n", e->name, e->message_ru, e->message_en,
+            st->detail);
+    return (int)st->code;
+}
+
+/* Loads the configuration, the limiter and the token layer. */
+static gs_code agent_init(agent *ag, const agent_options *o, gs_status *st)
+{
+    char user_path[512];
+    const char *user = o->user_config;
+    if (!user && agent_config_user_path(user_path, sizeof(user_path)) == 0)
+        user = user_path;
+    gs_code rc = gost_init(st);
+    if (rc == GS_ERR_OK)
+        rc = agent_config_load(
+            &ag->cfg, o->system_config ? o->system_config : AGENT_CONFIG_SYSTEM_PATH, user, st);
+    if (rc != GS_ERR_OK)
+        return rc;
+    ag->limiter = pin_limiter_new(ag->cfg.pin_max_failures, ag->cfg.pin_cooldown_seconds);
+    ag->tokens = token_cache_new(&ag->cfg, st);
+    if (!ag->limiter || !ag->tokens)
+        return st->code != GS_ERR_OK ? st->code : gs_fail(st, GS_ERR_OUT_OF_MEMORY, "agent");
+    token_cache_start_monitor(ag->tokens);
+    return GS_ERR_OK;
+}
+
+int main(int argc, char **argv)
+{
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+    agent_options o = { 0 };
+    int prc = parse_options(argc, argv, &o);
+    if (prc != 0)
+        return prc < 0 ? 0 : prc;
+    signal(SIGPIPE, SIG_IGN);
+    static agent ag = { .listen_fd = -1 };
+    pthread_mutex_init(&ag.inflight_lock, NULL);
+    ag.started = time(NULL);
+    gs_status st;
+    gs_status_clear(&st);
+    char path[512];
+    gs_code rc = o.socket ? (snprintf(path, sizeof(path), "%s", o.socket), GS_ERR_OK)
+                          : agent_socket_path(path, sizeof(path), &st);
+    if (rc == GS_ERR_OK)
+        rc = agent_init(&ag, &o, &st);
+    if (rc == GS_ERR_OK)
+        rc = agent_listen(&ag, path, &st);
+    if (rc != GS_ERR_OK)
+        return startup_failure(&st);
+    if (o.daemon)
+        daemonize();
+    the_agent = &ag;
+    struct sigaction sa = { .sa_handler = on_stop_signal };
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sd_notify(0, "READY=1");
+    fprintf(stderr, "gostsign-agent %s listening on %s\n", GOSTSIGN_VERSION, path);
+    agent_serve(&ag);
+    agent_shutdown(&ag);
+    token_cache_free(ag.tokens);
+    pin_limiter_free(ag.limiter);
+    agent_config_free(&ag.cfg);
+    return 0;
+}

@@ -1,0 +1,261 @@
+/*
+ * The agent's Unix socket: $XDG_RUNTIME_DIR/gostsign/agent.sock (directory 0700, socket 0600),
+ * or the socket systemd passes (socket activation). Only peers with the agent's own uid are
+ * served (SO_PEERCRED). One thread per connection reads frames; each request runs on its own
+ * worker thread so a slow PIN dialog never blocks another client or a `cancel`.
+ */
+#include "agent.h"
+#include "frame.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+gs_code agent_socket_path(char *out, size_t cap, gs_status *st)
+{
+    const char *explicit_path = getenv("GOSTSIGN_AGENT_SOCKET");
+    const char *runtime = getenv("XDG_RUNTIME_DIR");
+    int n;
+    if (explicit_path && *explicit_path)
+        n = snprintf(out, cap, "%s", explicit_path);
+    else if (runtime && *runtime)
+        n = snprintf(out, cap, "%s/gostsign/agent.sock", runtime);
+    else
+        return gs_fail(st, GS_ERR_AGENT_UNAVAILABLE,
+                       "XDG_RUNTIME_DIR is not set; cannot place the agent socket");
+    if (n <= 0 || (size_t)n >= cap || (size_t)n >= sizeof(((struct sockaddr_un *)0)->sun_path))
+        return gs_fail(st, GS_ERR_AGENT_UNAVAILABLE, "agent socket path is too long");
+    return GS_ERR_OK;
+}
+
+/* Makes the socket's directory 0700 and refuses one owned by someone else. */
+static gs_code prepare_socket_dir(const char *path, gs_status *st)
+{
+    char dir[512];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return GS_ERR_OK;
+    *slash = '\0';
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return gs_fail(st, GS_ERR_AGENT_UNAVAILABLE, "mkdir %s: %s", dir, strerror(errno));
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || sb.st_uid != geteuid())
+        return gs_fail(st, GS_ERR_AGENT_UNAVAILABLE, "%s is not owned by this user", dir);
+    if ((sb.st_mode & 0077) != 0 && chmod(dir, 0700) != 0)
+        return gs_fail(st, GS_ERR_AGENT_UNAVAILABLE, "chmod %s: %s", dir, strerror(errno));
+    return GS_ERR_OK;
+}
+
+/* True when a live agent already answers on path. */
+static int socket_is_live(const char *path)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    int live = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    if (fd >= 0)
+        close(fd);
+    return live;
+}
+
+/* Creates, binds and listens on our own socket file. */
+static gs_code bind_socket(agent *ag, const char *path, gs_status *st)
+{
+    if (socket_is_live(path))
+        return gs_fail(st, GS_ERR_AGENT_UNAVAILABLE, "another agent already listens on %s", path);
+    unlink(path); /* a stale socket left by a killed agent */
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    mode_t old = umask(0177);
+    int ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    umask(old);
+    if (!ok || chmod(path, 0600) != 0 || listen(fd, 64) != 0) {
+        gs_fail(st, GS_ERR_AGENT_UNAVAILABLE, "cannot listen on %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return st->code;
+    }
+    ag->listen_fd = fd;
+    ag->owns_socket_file = 1;
+    return GS_ERR_OK;
+}
+
+gs_code agent_listen(agent *ag, const char *path, gs_status *st)
+{
+    snprintf(ag->socket_path, sizeof(ag->socket_path), "%s", path);
+    if (pipe2(ag->stop_pipe, O_CLOEXEC) != 0)
+        return gs_fail(st, GS_ERR_INTERNAL, "pipe: %s", strerror(errno));
+    if (sd_listen_fds(1) == 1) { /* socket activation: systemd already bound it */
+        ag->listen_fd = SD_LISTEN_FDS_START;
+        return GS_ERR_OK;
+    }
+    gs_code rc = prepare_socket_dir(path, st);
+    return rc == GS_ERR_OK ? bind_socket(ag, path, st) : rc;
+}
+
+gs_code connection_send(connection *c, json_object *msg)
+{
+    gs_status st;
+    pthread_mutex_lock(&c->write_lock);
+    gs_code rc = atomic_load(&c->closed) ? GS_ERR_CANCELLED
+                                         : gs_frame_write(c->fd, msg, AGENT_FRAME_LIMIT, &st);
+    pthread_mutex_unlock(&c->write_lock);
+    json_object_put(msg);
+    return rc;
+}
+
+void request_event(request *r, const char *event, json_object *data)
+{
+    connection_send(r->conn, gs_reply_event(r->id, event, data));
+}
+
+/* Drops one reference; the last one closes the socket. */
+static void connection_release(connection *c)
+{
+    if (atomic_fetch_sub(&c->refs, 1) != 1)
+        return;
+    close(c->fd);
+    pthread_mutex_destroy(&c->write_lock);
+    free(c);
+}
+
+/* Worker thread: one request from start to reply. */
+static void *request_worker(void *p)
+{
+    request *r = p;
+    connection *c = r->conn;
+    dispatch_request(r);
+    atomic_fetch_sub(&c->ag->active_requests, 1);
+    connection_release(c);
+    return NULL;
+}
+
+/* Wraps a parsed frame into a request and hands it to a detached worker. */
+static void start_request(connection *c, json_object *msg)
+{
+    request *r = calloc(1, sizeof(*r));
+    pthread_t t;
+    pthread_attr_t attr;
+    if (!r) {
+        json_object_put(msg);
+        return;
+    }
+    r->conn = c;
+    r->msg = msg;
+    atomic_fetch_add(&c->refs, 1);
+    atomic_fetch_add(&c->ag->active_requests, 1);
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &attr, request_worker, r) != 0) {
+        connection_send(c, gs_reply_error(NULL, GS_ERR_INTERNAL, "cannot start a worker"));
+        atomic_fetch_sub(&c->ag->active_requests, 1);
+        atomic_fetch_sub(&c->refs, 1);
+        json_object_put(msg);
+        free(r);
+    }
+    pthread_attr_destroy(&attr);
+}
+
+/* Refuses peers of another uid: the agent holds one user's tokens and PIN dialogs. */
+static int peer_allowed(connection *c)
+{
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+    if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == geteuid())
+        return 1;
+    connection_send(c, gs_reply_error(NULL, GS_ERR_PEER_REFUSED, NULL));
+    return 0;
+}
+
+/* Connection thread: reads frames until the peer closes or sends garbage. */
+static void *connection_reader(void *p)
+{
+    connection *c = p;
+    if (peer_allowed(c)) {
+        for (;;) {
+            json_object *msg = NULL;
+            gs_status st;
+            gs_code rc = gs_frame_read_fd(c->fd, AGENT_FRAME_LIMIT, &msg, &st);
+            if (rc == GS_ERR_OK && !msg)
+                break; /* clean close */
+            if (rc == GS_ERR_OK) {
+                start_request(c, msg);
+                continue;
+            }
+            connection_send(c, gs_reply_error(NULL, rc, st.detail));
+            if (rc != GS_ERR_BAD_JSON)
+                break; /* the stream is out of step */
+        }
+    }
+    atomic_store(&c->closed, 1);
+    connection_release(c);
+    return NULL;
+}
+
+/* Accepts one client and starts its reader thread. */
+static void accept_client(agent *ag)
+{
+    int fd = accept4(ag->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd < 0)
+        return;
+    connection *c = calloc(1, sizeof(*c));
+    if (!c) {
+        close(fd);
+        return;
+    }
+    c->ag = ag;
+    c->fd = fd;
+    atomic_store(&c->refs, 1);
+    pthread_mutex_init(&c->write_lock, NULL);
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &attr, connection_reader, c) != 0)
+        connection_release(c);
+    pthread_attr_destroy(&attr);
+}
+
+int agent_serve(agent *ag)
+{
+    struct pollfd fds[2] = { { ag->listen_fd, POLLIN, 0 }, { ag->stop_pipe[0], POLLIN, 0 } };
+    for (;;) {
+        if (poll(fds, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (fds[1].revents)
+            return 0;
+        if (fds[0].revents & POLLIN)
+            accept_client(ag);
+    }
+}
+
+void agent_request_stop(agent *ag)
+{
+    /* async-signal-safe: called from the SIGTERM handler */
+    ssize_t n = write(ag->stop_pipe[1], "x", 1);
+    (void)n;
+}
+
+void agent_shutdown(agent *ag)
+{
+    if (ag->owns_socket_file)
+        unlink(ag->socket_path);
+    if (ag->listen_fd >= 0)
+        close(ag->listen_fd);
+    close(ag->stop_pipe[0]);
+    close(ag->stop_pipe[1]);
+}

@@ -1,0 +1,371 @@
+/* Cached token and certificate lists, invalidated by slot events; per-token signing locks. */
+#include "token_cache.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define CACHE_MAX_MODULES     16
+#define CACHE_MAX_TOKEN_LOCKS 32
+
+typedef struct {
+    char token_id[96];
+    pthread_mutex_t lock;
+} token_lock;
+
+struct token_cache {
+    p11_client *client;
+    pthread_mutex_t lock;   /* guards everything below */
+    pthread_cond_t changed; /* signalled on every invalidation */
+    uint64_t generation;
+    int loaded;
+    p11_token *tokens;
+    size_t token_count;
+    p11_cert *certs;
+    size_t cert_count;
+    gs_cert **parsed; /* one per cert, NULL when unparsable */
+    token_lock token_locks[CACHE_MAX_TOKEN_LOCKS];
+    size_t token_lock_count;
+    pthread_t monitors[CACHE_MAX_MODULES];
+    size_t monitor_count;
+};
+
+/* Adds the module paths the agent always tries besides the p11-kit registry. */
+static size_t collect_module_paths(const agent_config *cfg, char paths[][512], size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->module_count && n < cap; i++)
+        snprintf(paths[n++], 512, "%s", cfg->modules[i]);
+    size_t known_count = 0;
+    const p11_known_module *known = p11_known_modules(&known_count);
+    for (size_t i = 0; i < known_count && n < cap; i++)
+        if (p11_known_module_locate(&known[i], paths[n], 512))
+            n++;
+    return n;
+}
+
+token_cache *token_cache_new(const agent_config *cfg, gs_status *st)
+{
+    token_cache *tc = calloc(1, sizeof(*tc));
+    if (!tc) {
+        gs_fail(st, GS_ERR_OUT_OF_MEMORY, "token cache");
+        return NULL;
+    }
+    char paths[CACHE_MAX_MODULES][512];
+    const char *ptrs[CACHE_MAX_MODULES];
+    size_t n = collect_module_paths(cfg, paths, CACHE_MAX_MODULES);
+    for (size_t i = 0; i < n; i++)
+        ptrs[i] = paths[i];
+    tc->client = p11_client_open(ptrs, n, 1, st);
+    if (!tc->client) {
+        free(tc);
+        return NULL;
+    }
+    pthread_mutex_init(&tc->lock, NULL);
+    pthread_cond_init(&tc->changed, NULL);
+    return tc;
+}
+
+/* Frees the cached lists; caller holds the lock. */
+static void drop_lists(token_cache *tc)
+{
+    for (size_t i = 0; i < tc->cert_count; i++)
+        gs_cert_free(tc->parsed[i]);
+    free(tc->parsed);
+    p11_certs_free(tc->certs, tc->cert_count);
+    free(tc->tokens);
+    tc->parsed = NULL;
+    tc->certs = NULL;
+    tc->tokens = NULL;
+    tc->cert_count = tc->token_count = 0;
+    tc->loaded = 0;
+}
+
+void token_cache_free(token_cache *tc)
+{
+    if (!tc)
+        return;
+    pthread_mutex_lock(&tc->lock);
+    drop_lists(tc);
+    pthread_mutex_unlock(&tc->lock);
+    /* Finalizing the modules wakes the monitor threads (CKR_CRYPTOKI_NOT_INITIALIZED). */
+    p11_client_close(tc->client);
+    for (size_t i = 0; i < tc->monitor_count; i++) {
+        /* A module that ignores C_Finalize while waiting must not hang the agent's exit. */
+        struct timespec limit;
+        clock_gettime(CLOCK_REALTIME, &limit);
+        limit.tv_sec += 2;
+        if (pthread_timedjoin_np(tc->monitors[i], NULL, &limit) != 0)
+            pthread_detach(tc->monitors[i]);
+    }
+    for (size_t i = 0; i < tc->token_lock_count; i++)
+        pthread_mutex_destroy(&tc->token_locks[i].lock);
+    pthread_cond_destroy(&tc->changed);
+    pthread_mutex_destroy(&tc->lock);
+    free(tc);
+}
+
+/* Stable protocol id of a token: module file and serial (slot when there is no serial). */
+static void token_id_of(const p11_token *t, char *out, size_t cap)
+{
+    if (t->serial[0])
+        snprintf(out, cap, "%.60s:%.16s", t->module_name, t->serial);
+    else
+        snprintf(out, cap, "%.60s:slot%lu", t->module_name, (unsigned long)t->slot);
+}
+
+/* Reads tokens and certificates from the modules; caller holds the lock. */
+static gs_code load_lists(token_cache *tc, gs_status *st)
+{
+    if (tc->loaded)
+        return GS_ERR_OK;
+    gs_code rc = p11_client_tokens(tc->client, &tc->tokens, &tc->token_count, st);
+    if (rc == GS_ERR_OK)
+        rc = p11_client_certificates(tc->client, tc->tokens, tc->token_count, &tc->certs,
+                                     &tc->cert_count, st);
+    if (rc == GS_ERR_OK && tc->cert_count) {
+        tc->parsed = calloc(tc->cert_count, sizeof(*tc->parsed));
+        if (!tc->parsed)
+            rc = gs_fail(st, GS_ERR_OUT_OF_MEMORY, "certificate cache");
+    }
+    for (size_t i = 0; rc == GS_ERR_OK && i < tc->cert_count; i++) {
+        gs_status ignored;
+        tc->parsed[i] = gs_cert_parse(tc->certs[i].der, tc->certs[i].der_len, &ignored);
+    }
+    if (rc != GS_ERR_OK) {
+        drop_lists(tc);
+        return rc;
+    }
+    tc->loaded = 1;
+    return GS_ERR_OK;
+}
+
+/* The PIN state object of a token, from its CK_TOKEN_INFO flags. */
+static json_object *pin_state_json(CK_FLAGS f)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "initialized", json_object_new_boolean(f & CKF_USER_PIN_INITIALIZED));
+    json_object_object_add(o, "count_low", json_object_new_boolean(f & CKF_USER_PIN_COUNT_LOW));
+    json_object_object_add(o, "final_try", json_object_new_boolean(f & CKF_USER_PIN_FINAL_TRY));
+    json_object_object_add(o, "locked", json_object_new_boolean(f & CKF_USER_PIN_LOCKED));
+    return o;
+}
+
+/* One token as the protocol shows it. */
+static json_object *token_json(const p11_token *t)
+{
+    char id[96];
+    token_id_of(t, id, sizeof(id));
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_string(id));
+    json_object_object_add(o, "label", json_object_new_string(t->label));
+    json_object_object_add(o, "manufacturer", json_object_new_string(t->manufacturer));
+    json_object_object_add(o, "model", json_object_new_string(t->model));
+    json_object_object_add(o, "serial", json_object_new_string(t->serial));
+    json_object_object_add(o, "module", json_object_new_string(t->module_name));
+    json_object_object_add(o, "pin", pin_state_json(t->flags));
+    json_object_object_add(o, "pin_pad", json_object_new_boolean(t->protected_auth));
+    return o;
+}
+
+gs_code token_cache_tokens_json(token_cache *tc, json_object **out, gs_status *st)
+{
+    pthread_mutex_lock(&tc->lock);
+    gs_code rc = load_lists(tc, st);
+    if (rc == GS_ERR_OK) {
+        *out = json_object_new_array();
+        for (size_t i = 0; i < tc->token_count; i++)
+            json_object_array_add(*out, token_json(&tc->tokens[i]));
+    }
+    pthread_mutex_unlock(&tc->lock);
+    return rc;
+}
+
+gs_code token_cache_certificates_json(token_cache *tc, time_t now, json_object **out, gs_status *st)
+{
+    pthread_mutex_lock(&tc->lock);
+    gs_code rc = load_lists(tc, st);
+    if (rc == GS_ERR_OK) {
+        *out = json_object_new_array();
+        for (size_t i = 0; i < tc->cert_count; i++) {
+            if (!tc->parsed[i] || !tc->certs[i].has_private_key)
+                continue; /* only certificates that can sign: CA certificates stay out */
+            json_object *c = gs_cert_to_json(tc->parsed[i], now);
+            char tid[96];
+            token_id_of(&tc->tokens[tc->certs[i].token_index], tid, sizeof(tid));
+            json_object_object_add(c, "id", json_object_new_string(tc->parsed[i]->sha1_thumbprint));
+            json_object_object_add(c, "token", json_object_new_string(tid));
+            json_object_object_add(c, "has_private_key",
+                                   json_object_new_boolean(tc->certs[i].has_private_key));
+            json_object_array_add(*out, c);
+        }
+    }
+    pthread_mutex_unlock(&tc->lock);
+    return rc;
+}
+
+/* Copies cached entry i into a cert_ref; caller holds the lock. */
+static gs_code fill_ref(token_cache *tc, size_t i, cert_ref *out, gs_status *st)
+{
+    const p11_cert *c = &tc->certs[i];
+    memset(out, 0, sizeof(*out));
+    out->token = tc->tokens[c->token_index];
+    token_id_of(&out->token, out->token_id, sizeof(out->token_id));
+    memcpy(out->key_id, c->id, c->id_len);
+    out->key_id_len = c->id_len;
+    out->cert = gs_cert_parse(c->der, c->der_len, st);
+    return out->cert ? GS_ERR_OK : st->code;
+}
+
+/* True when cached certificate i can sign now. */
+static int cert_usable(token_cache *tc, size_t i, time_t now)
+{
+    gs_status ignored;
+    return tc->parsed[i] && tc->certs[i].has_private_key &&
+           gs_cert_check_usable(tc->parsed[i], now, &ignored) == GS_ERR_OK;
+}
+
+gs_code token_cache_find_cert(token_cache *tc, const char *cert_id, time_t now, cert_ref *out,
+                              gs_status *st)
+{
+    pthread_mutex_lock(&tc->lock);
+    gs_code rc = load_lists(tc, st);
+    long chosen = -1;
+    size_t usable = 0;
+    for (size_t i = 0; rc == GS_ERR_OK && i < tc->cert_count; i++) {
+        if (cert_id && tc->parsed[i] && strcasecmp(tc->parsed[i]->sha1_thumbprint, cert_id) == 0)
+            chosen = (long)i;
+        else if (!cert_id && cert_usable(tc, i, now) && usable++ == 0)
+            chosen = (long)i;
+    }
+    if (rc == GS_ERR_OK && (chosen < 0 || (!cert_id && usable > 1)))
+        rc = chosen < 0
+                 ? gs_fail(st, tc->token_count ? GS_ERR_CERT_NOT_FOUND : GS_ERR_TOKEN_NOT_FOUND,
+                           "%s", cert_id ? cert_id : "no usable certificate")
+                 : gs_fail(st, GS_ERR_BAD_REQUEST,
+                           "%zu usable certificates: the request must name one", usable);
+    if (rc == GS_ERR_OK)
+        rc = fill_ref(tc, (size_t)chosen, out, st);
+    pthread_mutex_unlock(&tc->lock);
+    return rc;
+}
+
+void cert_ref_clear(cert_ref *ref)
+{
+    gs_cert_free(ref->cert);
+    memset(ref, 0, sizeof(*ref));
+}
+
+gs_code token_cache_refresh_token(token_cache *tc, cert_ref *ref, gs_status *st)
+{
+    return p11_client_refresh_token(tc->client, &ref->token, st);
+}
+
+/* The signing lock of a token, created on first use. */
+static pthread_mutex_t *lock_for_token(token_cache *tc, const char *token_id)
+{
+    pthread_mutex_lock(&tc->lock);
+    pthread_mutex_t *m = NULL;
+    for (size_t i = 0; i < tc->token_lock_count && !m; i++)
+        if (strcmp(tc->token_locks[i].token_id, token_id) == 0)
+            m = &tc->token_locks[i].lock;
+    if (!m && tc->token_lock_count < CACHE_MAX_TOKEN_LOCKS) {
+        token_lock *tl = &tc->token_locks[tc->token_lock_count++];
+        snprintf(tl->token_id, sizeof(tl->token_id), "%s", token_id);
+        pthread_mutex_init(&tl->lock, NULL);
+        m = &tl->lock;
+    }
+    pthread_mutex_unlock(&tc->lock);
+    return m ? m : &tc->token_locks[0].lock;
+}
+
+gs_code token_cache_sign(token_cache *tc, const cert_ref *ref, const char *pin, size_t pin_len,
+                         const uint8_t *digest, size_t digest_len, uint8_t *sig, size_t *sig_len,
+                         gs_status *st)
+{
+    pthread_mutex_t *m = lock_for_token(tc, ref->token_id);
+    pthread_mutex_lock(m);
+    gs_code rc =
+        p11_client_sign(tc->client, &ref->token, ref->key_id, ref->key_id_len, ref->cert->key_bits,
+                        pin, pin_len, NULL, 0, digest, digest_len, sig, sig_len, st);
+    pthread_mutex_unlock(m);
+    if (rc == GS_ERR_TOKEN_REMOVED)
+        token_cache_invalidate(tc);
+    return rc;
+}
+
+void token_cache_invalidate(token_cache *tc)
+{
+    pthread_mutex_lock(&tc->lock);
+    drop_lists(tc);
+    tc->generation++;
+    pthread_cond_broadcast(&tc->changed);
+    pthread_mutex_unlock(&tc->lock);
+}
+
+int token_cache_wait_change(token_cache *tc, time_t deadline)
+{
+    struct timespec ts = { .tv_sec = deadline, .tv_nsec = 0 };
+    pthread_mutex_lock(&tc->lock);
+    uint64_t start = tc->generation;
+    int rc = 0;
+    while (tc->generation == start && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&tc->changed, &tc->lock, &ts);
+    int changed = tc->generation != start;
+    pthread_mutex_unlock(&tc->lock);
+    return changed ? 0 : -1;
+}
+
+uint64_t token_cache_generation(token_cache *tc)
+{
+    pthread_mutex_lock(&tc->lock);
+    uint64_t g = tc->generation;
+    pthread_mutex_unlock(&tc->lock);
+    return g;
+}
+
+typedef struct {
+    token_cache *tc;
+    CK_FUNCTION_LIST *fn;
+} monitor_arg;
+
+/* Blocks in C_WaitForSlotEvent and invalidates the cache on every insert or removal. */
+static void *slot_monitor(void *p)
+{
+    monitor_arg a = *(monitor_arg *)p;
+    free(p);
+    for (;;) {
+        CK_SLOT_ID slot;
+        CK_RV rv = a.fn->C_WaitForSlotEvent(0, &slot, NULL);
+        if (rv != CKR_OK)
+            break; /* finalized, or the module stopped supporting it */
+        token_cache_invalidate(a.tc);
+    }
+    return NULL;
+}
+
+int token_cache_start_monitor(token_cache *tc)
+{
+    for (size_t i = 0; tc->monitor_count < CACHE_MAX_MODULES; i++) {
+        CK_FUNCTION_LIST *fn = p11_client_module(tc->client, i);
+        if (!fn)
+            break;
+        /* Only modules that can block for events get a thread; the others never wake it. */
+        CK_SLOT_ID slot;
+        if (fn->C_WaitForSlotEvent(CKF_DONT_BLOCK, &slot, NULL) == CKR_FUNCTION_NOT_SUPPORTED)
+            continue;
+        monitor_arg *a = malloc(sizeof(*a));
+        if (!a)
+            break;
+        a->tc = tc;
+        a->fn = fn;
+        if (pthread_create(&tc->monitors[tc->monitor_count], NULL, slot_monitor, a) == 0)
+            tc->monitor_count++;
+        else
+            free(a);
+    }
+    return (int)tc->monitor_count;
+}

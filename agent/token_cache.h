@@ -1,0 +1,64 @@
+/*
+ * The agent's view of tokens: one PKCS#11 client, cached token and certificate lists that slot
+ * events invalidate (C_WaitForSlotEvent threads, no polling), and per-token serialisation.
+ */
+#ifndef GOSTSIGN_AGENT_TOKEN_CACHE_H
+#define GOSTSIGN_AGENT_TOKEN_CACHE_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "client.h"
+#include "config.h"
+#include "errors.h"
+#include "qcert.h"
+
+typedef struct token_cache token_cache;
+
+/* A certificate chosen for signing, copied out of the cache so the cache may change meanwhile. */
+typedef struct {
+    p11_token token;   /* copy of the token record */
+    char token_id[96]; /* stable token id as the protocol shows it */
+    uint8_t key_id[64];
+    size_t key_id_len;
+    gs_cert *cert; /* parsed certificate; owned */
+} cert_ref;
+
+/* Loads modules (p11-kit registry, cfg->modules, known vendor modules found on disk). */
+token_cache *token_cache_new(const agent_config *cfg, gs_status *st);
+void token_cache_free(token_cache *tc);
+
+/* Starts one C_WaitForSlotEvent thread per module that supports it; returns how many. */
+int token_cache_start_monitor(token_cache *tc);
+
+/* JSON arrays for the protocol (new references). Loaded on first use, then cached. */
+gs_code token_cache_tokens_json(token_cache *tc, json_object **out, gs_status *st);
+gs_code token_cache_certificates_json(token_cache *tc, time_t now, json_object **out,
+                                      gs_status *st);
+
+/* Finds a certificate by protocol id (its SHA-1 thumbprint), or the only usable one if id is NULL.
+ */
+gs_code token_cache_find_cert(token_cache *tc, const char *cert_id, time_t now, cert_ref *out,
+                              gs_status *st);
+void cert_ref_clear(cert_ref *ref);
+
+/* Re-reads the token flags (PIN counters) of a chosen certificate's token. */
+gs_code token_cache_refresh_token(token_cache *tc, cert_ref *ref, gs_status *st);
+
+/* Signs a digest on the token, one operation per token at a time. pin NULL: PIN pad. */
+gs_code token_cache_sign(token_cache *tc, const cert_ref *ref, const char *pin, size_t pin_len,
+                         const uint8_t *digest, size_t digest_len, uint8_t *sig, size_t *sig_len,
+                         gs_status *st);
+
+/* Drops the cached lists (a slot event, or a token error that suggests removal). */
+void token_cache_invalidate(token_cache *tc);
+
+/* Waits until the next invalidation or until `deadline`; returns 0 when an event came. */
+int token_cache_wait_change(token_cache *tc, time_t deadline);
+
+/* Counts invalidations, so tests and benchmarks can see hotplug reach the agent. */
+uint64_t token_cache_generation(token_cache *tc);
+
+#endif
