@@ -16,6 +16,10 @@ for k in sys.argv[2].split("."):
 print("null" if v is None else v)' "$1" "$2"
 }
 
+# same_report FILE: the last output equals FILE, apart from the days-left count that may tick
+# between two runs right after the certificate was issued.
+same_report() { diff <(grep -v 'осталось дней' "$WORK/out") <(grep -v 'осталось дней' "$1") >/dev/null; }
+
 expect_status 0 "$GOSTSIGN" cert show employee.pem
 cp "$WORK/out" text.pem
 for want in 'Владелец: *Иванов Иван Иванович' 'Организация: *ООО "Ромашка"' \
@@ -28,11 +32,11 @@ done
 ok "text report of a PEM certificate names owner, organisation, identifiers, key, tools"
 
 expect_status 0 "$GOSTSIGN" cert show employee.der
-cmp -s "$WORK/out" text.pem || fail "DER and PEM input give different reports"
+same_report text.pem || fail "DER and PEM input give different reports"
 ok "DER input gives the same report as PEM"
 
 expect_status 0 "$GOSTSIGN" cert show - <employee.der
-cmp -s "$WORK/out" text.pem || fail "stdin input differs"
+same_report text.pem || fail "stdin input differs"
 ok "standard input ('-') is read"
 
 sha1=$(ossl x509 -in employee.pem -noout -fingerprint -sha1 | sed 's/.*=//; s/://g' | tr A-F a-f)
