@@ -198,6 +198,7 @@ static gs_code sign_file(const sign_args *a, EVP_PKEY *key, const gs_cert *cert,
     return rc;
 }
 
+/* `gostsign sign`: load key, certificate and chain, sign, write; exit status = error number. */
 int cmd_sign(int argc, char **argv)
 {
     sign_args a;

@@ -215,6 +215,7 @@ static gs_code run_verify(const verify_args *a, const uint8_t *sig, size_t sig_l
     return rc;
 }
 
+/* `gostsign verify`: exit 0 only for a valid signature, printing the signer and the checks. */
 int cmd_verify(int argc, char **argv)
 {
     verify_args a;

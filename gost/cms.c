@@ -514,6 +514,7 @@ static void *d2i_ess_v1(void *unused, const uint8_t **p, long len)
     (void)unused;
     return d2i_ESS_SIGNING_CERT(NULL, p, len);
 }
+/* The same for signingCertificateV2. */
 static void *d2i_ess_v2(void *unused, const uint8_t **p, long len)
 {
     (void)unused;

@@ -20,6 +20,7 @@ static void verify_once(const uint8_t *data, size_t size, const uint8_t *content
     gs_cms_verify_result_clear(&r);
 }
 
+/* libFuzzer entry: both content modes over the same bytes. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const uint8_t content[] = "hello\n";

@@ -125,6 +125,15 @@ gs_sign employee --no-signer-cert --chain "$PKI/other.pem" small.txt -o wrongcer
 ! ossl_verify wrongcert.p7s -content small.txt || fail "openssl accepts the wrong certificate"
 expect_status "$(n CERT_MISMATCH)" "$GOSTSIGN" verify --content small.txt --ca-dir "$PKI/cadir" wrongcert.p7s
 ok "signature carrying another person's certificate: CERT_MISMATCH (openssl agrees)"
+# Same key, issuer and serial as employee.pem, but another certificate: the signer identifier
+# matches it and the signature verifies; only signingCertificateV2 tells them apart.
+ossl req -engine gost -new -key "$PKI/employee.key" -subj '/CN=Reissued' -out reissue.csr 2>/dev/null
+ossl x509 -engine gost -req -in reissue.csr -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" \
+    -set_serial "0x$serial" -days 30 -md_gost12_256 -out reissued.pem 2>/dev/null
+gs_sign employee --no-signer-cert --chain reissued.pem small.txt -o reissued.p7s
+expect_status "$(n CERT_MISMATCH)" "$GOSTSIGN" verify --content small.txt --ca-dir "$PKI/cadir" reissued.p7s
+grep -q signingCertificateV2 err || fail "the ESS mismatch was not reported as such"
+ok "certificate with the signer's issuer/serial/key but not the signed one: CERT_MISMATCH (ESS)"
 gs_sign employee --no-signer-cert small.txt -o nocert.p7s
 expect_status "$(n CMS_SIGNER_NOT_FOUND)" "$GOSTSIGN" verify --content small.txt nocert.p7s
 ok "signature without certificates: CMS_SIGNER_NOT_FOUND"

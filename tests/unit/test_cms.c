@@ -70,6 +70,7 @@ static identity load_identity(const char *name)
     return id;
 }
 
+/* Releases what load_identity loaded. */
 static void free_identity(identity *id)
 {
     EVP_PKEY_free(id->key);
@@ -480,6 +481,7 @@ static void test_parse_hostile(void **state)
     OPENSSL_free(der);
 }
 
+/* One group sharing one test PKI. */
 int main(void)
 {
     const struct CMUnitTest tests[] = {
