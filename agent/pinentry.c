@@ -25,8 +25,10 @@
 
 #include "frame.h"
 
-#define LINE_MAX_BYTES 1000 /* Assuan line limit without the line ending */
-#define REAP_GRACE_MS  2000 /* how long a pinentry may take to exit after we hang up */
+#define LINE_MAX_BYTES        1000 /* Assuan line limit without the line ending */
+#define REAP_GRACE_MS         2000 /* how long a pinentry may take to exit after we hang up */
+#define WATCHDOG_GRACE_S      1    /* lets the pinentry's own SETTIMEOUT act first (it tidies up) */
+#define WATCHDOG_KILL_AFTER_S 1    /* SIGTERM, then SIGKILL this much later */
 
 static struct assuan_malloc_hooks secmem_hooks = { secmem_alloc, secmem_realloc, secmem_free };
 
@@ -76,20 +78,26 @@ static void session_kill(session *s, int sig)
     pthread_mutex_unlock(&s->mu);
 }
 
-/* The watchdog: waits for the deadline or a stop request; at the deadline kills the pinentry. */
+/*
+ * The watchdog: at the deadline it asks the pinentry to quit (SIGTERM lets pinentry-tty restore
+ * the terminal's echo), and a second later kills it outright if it is still there.
+ */
 static void *watchdog_main(void *arg)
 {
     session *s = arg;
+    int signals[] = { SIGTERM, SIGKILL };
+    size_t phase = 0;
     pthread_mutex_lock(&s->mu);
-    while (!s->wd_stop) {
+    while (!s->wd_stop && phase < 2) {
         int rc = pthread_cond_timedwait(&s->wd_cv, &s->mu, &s->deadline);
-        if (rc == ETIMEDOUT && !s->wd_stop) {
-            s->wd_fired = true;
-            pid_t pid = session_pid_locked(s);
-            if (pid > 0 && !s->reaped)
-                kill(pid, SIGKILL);
-            break;
-        }
+        if (rc != ETIMEDOUT || s->wd_stop)
+            continue;
+        s->wd_fired = true;
+        pid_t pid = session_pid_locked(s);
+        if (pid > 0 && !s->reaped)
+            kill(pid, signals[phase]);
+        phase++;
+        s->deadline.tv_sec += WATCHDOG_KILL_AFTER_S;
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;
@@ -99,7 +107,7 @@ static void *watchdog_main(void *arg)
 static bool watchdog_start(session *s, unsigned seconds)
 {
     clock_gettime(CLOCK_MONOTONIC, &s->deadline);
-    s->deadline.tv_sec += seconds;
+    s->deadline.tv_sec += (time_t)seconds + WATCHDOG_GRACE_S;
     s->wd_running = pthread_create(&s->wd_thread, NULL, watchdog_main, s) == 0;
     return s->wd_running;
 }

@@ -10,11 +10,19 @@ PINENTRY_TTY=$(command -v pinentry-tty || true)
 [ -x "$PINENTRY_TTY" ] || { echo "SKIP: pinentry-tty is not installed"; exit 77; }
 source "$(dirname "$0")/lib.sh"
 
-SOCKET="$WORK/tmux.sock"
+# One tmux server per probe run (a fresh socket each), so a server still shutting down never
+# meets the next one; all are killed at exit.
+RUN=0
+SOCKET="$WORK/tmux.0.sock"
 tmx() { tmux -S "$SOCKET" "$@"; }
-trap 'tmx kill-server 2>/dev/null || true; rm -rf "$WORK"' EXIT
+kill_servers() {
+    for sock in "$WORK"/tmux.*.sock; do
+        [ -S "$sock" ] && tmux -S "$sock" kill-server 2>/dev/null || true
+    done
+}
+trap 'kill_servers; rm -rf "$WORK"' EXIT
 
-# wait_for FILE_OR_PATTERN: polls (max 20 s) until the pane shows the pattern.
+# wait_for_pane PATTERN: polls (max 20 s) until the pane shows the pattern.
 wait_for_pane() {
     for _ in $(seq 1 200); do
         tmx capture-pane -p -t gs >"$WORK/pane" 2>/dev/null || true
@@ -37,6 +45,8 @@ wait_for_file() {
 # run_probe PIN_SHA256 RESULT: starts the probe in a fresh tmux pane bound to its own tty.
 run_probe() {
     tmx kill-server 2>/dev/null || true
+    RUN=$((RUN + 1))
+    SOCKET="$WORK/tmux.$RUN.sock"
     rm -f "$2"
     tmx -f /dev/null new-session -d -s gs -x 120 -y 40 \
         "env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=xterm sh -c '\"$PROBE\" \"$PINENTRY_TTY\" \"\$(tty)\" $1 \"$2\"; sleep 30'"

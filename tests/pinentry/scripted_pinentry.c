@@ -8,6 +8,7 @@
  *   timeout       GETPIN/CONFIRM answer "Timeout" (as pinentry does after SETTIMEOUT)
  *   die           kill itself with SIGKILL on GETPIN/CONFIRM
  *   hang          never answer GETPIN/CONFIRM
+ *   hang-hard     never answer GETPIN/CONFIRM, and ignore SIGTERM
  *   die-early     exit before the greeting
  *   hang-early    hang before the greeting
  * Every command it receives (SETDESC, SETERROR, OPTION...) is appended to $GS_TEST_PINENTRY_RECORD
@@ -95,7 +96,9 @@ static void answer(const char *action, int is_getpin)
 {
     if (strcmp(action, "die") == 0) {
         kill(getpid(), SIGKILL);
-    } else if (strcmp(action, "hang") == 0) {
+    } else if (strcmp(action, "hang") == 0 || strcmp(action, "hang-hard") == 0) {
+        if (action[4] == '-')
+            signal(SIGTERM, SIG_IGN);
         for (;;)
             pause();
     } else if (strcmp(action, "timeout") == 0) {

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -158,8 +159,8 @@ static double since(const struct timespec *start)
 static void test_hang_timeout(void **state)
 {
     (void)state;
-    const char *modes[] = { "hang\n", "hang-early\n" };
-    for (size_t i = 0; i < 2; i++) {
+    const char *modes[] = { "hang\n", "hang-early\n", "hang-hard\n" };
+    for (size_t i = 0; i < 3; i++) {
         script(modes[i]);
         pinentry_request req = request();
         req.timeout_seconds = 1;
@@ -169,7 +170,7 @@ static void test_hang_timeout(void **state)
         clock_gettime(CLOCK_MONOTONIC, &start);
         assert_int_equal(pinentry_ask(&req, &pin, &st), GS_ERR_TIMEOUT);
         double took = since(&start);
-        assert_true(took >= 0.9 && took < 5.0);
+        assert_true(took >= 0.9 && took < 6.0); /* 1 s + grace + SIGTERM/SIGKILL steps */
         assert_null(pin);
         assert_no_children();
     }
@@ -418,6 +419,9 @@ static void test_secmem(void **state)
     assert_int_equal(p[99], 0xAB);
     assert_int_equal(p[100], 0);
     assert_true(secmem_is_dontdump(p));
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_MEMLOCK, &lim) == 0 && lim.rlim_cur >= 1024 * 1024)
+        assert_true(secmem_is_locked(p)); /* mlock must work when the limit allows it */
     secmem_free(p);
     secmem_free(NULL);
     secure_pin *pin = secure_pin_new(4);
