@@ -199,6 +199,8 @@ static CK_RV check_attr(const CK_ATTRIBUTE *a, int cbit, int creating)
     const attr_rule *r = rule_for(a->type);
     if (!r || !(r->classes & cbit))
         return CKR_ATTRIBUTE_TYPE_INVALID;
+    if ((r->flags & A_RO) || (!creating && !(r->flags & A_MOD)))
+        return CKR_ATTRIBUTE_READ_ONLY;
     if (!a->pValue && a->ulValueLen)
         return CKR_ATTRIBUTE_VALUE_INVALID;
     if ((r->flags & A_BOOL) &&
@@ -206,10 +208,6 @@ static CK_RV check_attr(const CK_ATTRIBUTE *a, int cbit, int creating)
         return CKR_ATTRIBUTE_VALUE_INVALID;
     if ((r->flags & A_ULONG) && a->ulValueLen != sizeof(CK_ULONG))
         return CKR_ATTRIBUTE_VALUE_INVALID;
-    if (r->flags & A_RO)
-        return CKR_ATTRIBUTE_READ_ONLY;
-    if (!creating && !(r->flags & A_MOD))
-        return CKR_ATTRIBUTE_READ_ONLY;
     return CKR_OK;
 }
 

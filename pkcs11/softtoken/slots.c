@@ -260,6 +260,7 @@ void st_slots_close(void)
     free(g_st.slots);
     g_st.slots = NULL;
     g_st.nslots = 0;
+    g_st.next_slot_id = 0;
     int fds[] = { g_st.dirfd, g_st.inotify_fd, g_st.wake_pipe[0], g_st.wake_pipe[1] };
     for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
         if (fds[i] >= 0)
