@@ -92,7 +92,6 @@ upload *inflight_take_upload(agent *ag, connection *c, const char *id_text);
 void inflight_park_upload(agent *ag, connection *c, const char *id_text, upload *up);
 
 /* Server lifecycle (server.c). */
-gs_code agent_socket_path(char *out, size_t cap, gs_status *st);
 gs_code agent_listen(agent *ag, const char *path, gs_status *st);
 int agent_serve(agent *ag);
 void agent_request_stop(agent *ag);

@@ -3,6 +3,7 @@
  * (gostsign-agent.socket) or on demand by its clients; see docs/protocol.md.
  */
 #include "agent.h"
+#include "agent_client.h"
 #include "gost.h"
 #include "gostsign_version.h"
 

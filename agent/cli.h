@@ -10,6 +10,9 @@ int cmd_cert(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_token(int argc, char **argv);
+int cmd_tokens(int argc, char **argv);
+int cmd_certs(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
 int cmd_errors(int argc, char **argv);
 int cmd_paramsets(int argc, char **argv);
 

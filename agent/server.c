@@ -5,6 +5,7 @@
  * worker thread so a slow PIN dialog never blocks another client or a `cancel`.
  */
 #include "agent.h"
+#include "agent_client.h"
 #include "frame.h"
 
 #include <errno.h>
@@ -19,23 +20,6 @@
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
-
-gs_code agent_socket_path(char *out, size_t cap, gs_status *st)
-{
-    const char *explicit_path = getenv("GOSTSIGN_AGENT_SOCKET");
-    const char *runtime = getenv("XDG_RUNTIME_DIR");
-    int n;
-    if (explicit_path && *explicit_path)
-        n = snprintf(out, cap, "%s", explicit_path);
-    else if (runtime && *runtime)
-        n = snprintf(out, cap, "%s/gostsign/agent.sock", runtime);
-    else
-        return gs_fail(st, GS_ERR_AGENT_UNAVAILABLE,
-                       "XDG_RUNTIME_DIR is not set; cannot place the agent socket");
-    if (n <= 0 || (size_t)n >= cap || (size_t)n >= sizeof(((struct sockaddr_un *)0)->sun_path))
-        return gs_fail(st, GS_ERR_AGENT_UNAVAILABLE, "agent socket path is too long");
-    return GS_ERR_OK;
-}
 
 /* Makes the socket's directory 0700 and refuses one owned by someone else. */
 static gs_code prepare_socket_dir(const char *path, gs_status *st)

@@ -1,0 +1,228 @@
+/* Agent protocol client: socket connection, on-demand start, request/reply matching. */
+#include "agent_client.h"
+#include "frame.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define AGENT_START_WAIT_MS 5000
+#define CLIENT_FRAME_LIMIT  (64u * 1024u * 1024u)
+
+/* The one rule for the socket path, shared by the agent and its clients. */
+gs_code agent_socket_path(char *out, size_t cap, gs_status *st)
+{
+    const char *explicit_path = getenv("GOSTSIGN_AGENT_SOCKET");
+    const char *runtime = getenv("XDG_RUNTIME_DIR");
+    int n;
+    if (explicit_path && *explicit_path)
+        n = snprintf(out, cap, "%s", explicit_path);
+    else if (runtime && *runtime)
+        n = snprintf(out, cap, "%s/gostsign/agent.sock", runtime);
+    else
+        return gs_fail(st, GS_ERR_AGENT_UNAVAILABLE,
+                       "XDG_RUNTIME_DIR is not set; cannot place the agent socket");
+    if (n <= 0 || (size_t)n >= cap || (size_t)n >= sizeof(((struct sockaddr_un *)0)->sun_path))
+        return gs_fail(st, GS_ERR_AGENT_UNAVAILABLE, "agent socket path is too long");
+    return GS_ERR_OK;
+}
+
+struct agent_conn {
+    int fd;
+    long next_id;
+    char path[512];
+};
+
+/* One connection attempt; returns the fd or -1 with errno. */
+static int try_connect(const char *path)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+        return fd;
+    int saved = errno;
+    if (fd >= 0)
+        close(fd);
+    errno = saved;
+    return -1;
+}
+
+/* gostsign-agent next to this program, else $GOSTSIGN_AGENT_BIN, else from PATH. */
+static void agent_binary(char *out, size_t cap)
+{
+    const char *env = getenv("GOSTSIGN_AGENT_BIN");
+    if (env && *env) {
+        snprintf(out, cap, "%s", env);
+        return;
+    }
+    char self[PATH_MAX - 32];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash) {
+            *slash = '\0';
+            snprintf(out, cap, "%s/gostsign-agent", self);
+            if (access(out, X_OK) == 0)
+                return;
+        }
+    }
+    snprintf(out, cap, "gostsign-agent");
+}
+
+/* Starts the agent detached (it daemonizes itself) and waits for its first exit. */
+static int start_agent(void)
+{
+    char bin[PATH_MAX];
+    agent_binary(bin, sizeof(bin));
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        execlp(bin, bin, "--daemon", (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+agent_conn *agent_connect(int autostart, gs_status *st)
+{
+    char path[512];
+    if (agent_socket_path(path, sizeof(path), st) != GS_ERR_OK)
+        return NULL;
+    int fd = try_connect(path);
+    if (fd < 0 && autostart && (errno == ENOENT || errno == ECONNREFUSED) && start_agent() == 0) {
+        for (int waited = 0; fd < 0 && waited < AGENT_START_WAIT_MS; waited += 50) {
+            struct timespec ts = { 0, 50 * 1000 * 1000 };
+            nanosleep(&ts, NULL);
+            fd = try_connect(path);
+        }
+    }
+    if (fd < 0) {
+        gs_fail(st, GS_ERR_AGENT_UNAVAILABLE, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    agent_conn *c = calloc(1, sizeof(*c));
+    if (!c) {
+        close(fd);
+        gs_fail(st, GS_ERR_OUT_OF_MEMORY, "agent connection");
+        return NULL;
+    }
+    c->fd = fd;
+    c->next_id = 1;
+    snprintf(c->path, sizeof(c->path), "%s", path);
+    return c;
+}
+
+void agent_disconnect(agent_conn *c)
+{
+    if (!c)
+        return;
+    close(c->fd);
+    free(c);
+}
+
+long agent_next_id(agent_conn *c)
+{
+    return c->next_id++;
+}
+
+const char *agent_conn_path(const agent_conn *c)
+{
+    return c->path;
+}
+
+gs_code agent_send_only(agent_conn *c, long id, const char *cmd, const char *origin,
+                        json_object *args, gs_status *st)
+{
+    json_object *req = json_object_new_object();
+    json_object_object_add(req, "id", json_object_new_int64(id));
+    json_object_object_add(req, "cmd", json_object_new_string(cmd));
+    if (origin)
+        json_object_object_add(req, "origin", json_object_new_string(origin));
+    if (args)
+        json_object_object_add(req, "args", args);
+    gs_code rc = gs_frame_write(c->fd, req, CLIENT_FRAME_LIMIT, st);
+    json_object_put(req);
+    return rc;
+}
+
+/* Turns an error reply into a status: the code by name, plus the agent's detail. */
+static gs_code error_from_reply(json_object *reply, gs_status *st)
+{
+    json_object *err, *code, *detail;
+    const gs_error_info *info = NULL;
+    if (json_object_object_get_ex(reply, "error", &err) &&
+        json_object_object_get_ex(err, "code", &code))
+        info = gs_error_by_name(json_object_get_string(code));
+    const char *d =
+        json_object_object_get_ex(err, "detail", &detail) ? json_object_get_string(detail) : NULL;
+    return gs_fail(st, info ? info->code : GS_ERR_INTERNAL, "%s", d ? d : "");
+}
+
+/* Reads frames until the reply to id; events go to on_event. */
+static gs_code wait_reply(agent_conn *c, long id, agent_event_fn on_event, void *ctx,
+                          json_object **result, gs_status *st)
+{
+    for (;;) {
+        json_object *msg = NULL, *v;
+        gs_code rc = gs_frame_read_fd(c->fd, CLIENT_FRAME_LIMIT, &msg, st);
+        if (rc != GS_ERR_OK)
+            return rc;
+        if (!msg)
+            return gs_fail(st, GS_ERR_AGENT_UNAVAILABLE, "the agent closed the connection");
+        int ours = json_object_object_get_ex(msg, "id", &v) && json_object_get_int64(v) == id;
+        if (!ours && json_object_object_get_ex(msg, "error", &v) && json_object_get_type(v)) {
+            /* an error without our id ends the conversation (e.g. PEER_REFUSED) */
+            rc = error_from_reply(msg, st);
+            json_object_put(msg);
+            return rc;
+        }
+        if (ours && json_object_object_get_ex(msg, "event", &v)) {
+            json_object *data = NULL;
+            json_object_object_get_ex(msg, "data", &data);
+            if (on_event)
+                on_event(ctx, json_object_get_string(v), data);
+            json_object_put(msg);
+            if (strcmp(json_object_get_string(v), "chunk-accepted") == 0)
+                return GS_ERR_OK; /* the caller sends the next chunk */
+            continue;
+        }
+        if (!ours) {
+            json_object_put(msg);
+            continue;
+        }
+        json_object_object_get_ex(msg, "ok", &v);
+        rc = json_object_get_boolean(v) ? GS_ERR_OK : error_from_reply(msg, st);
+        if (rc == GS_ERR_OK && result && json_object_object_get_ex(msg, "result", &v))
+            *result = json_object_get(v);
+        json_object_put(msg);
+        return rc;
+    }
+}
+
+gs_code agent_call_id(agent_conn *c, long id, const char *cmd, const char *origin,
+                      json_object *args, agent_event_fn on_event, void *ctx, json_object **result,
+                      gs_status *st)
+{
+    if (result)
+        *result = NULL;
+    gs_code rc = agent_send_only(c, id, cmd, origin, args, st);
+    return rc == GS_ERR_OK ? wait_reply(c, id, on_event, ctx, result, st) : rc;
+}
+
+gs_code agent_call(agent_conn *c, const char *cmd, const char *origin, json_object *args,
+                   agent_event_fn on_event, void *ctx, json_object **result, gs_status *st)
+{
+    return agent_call_id(c, agent_next_id(c), cmd, origin, args, on_event, ctx, result, st);
+}

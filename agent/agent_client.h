@@ -1,0 +1,47 @@
+/*
+ * Client side of the agent protocol, for the gostsign command and gostsign-nmhost: connects to
+ * the agent socket (starting the agent on demand), sends requests and collects replies.
+ */
+#ifndef GOSTSIGN_AGENT_CLIENT_H
+#define GOSTSIGN_AGENT_CLIENT_H
+
+#include <json-c/json.h>
+
+#include "errors.h"
+
+typedef struct agent_conn agent_conn;
+
+/* $GOSTSIGN_AGENT_SOCKET, else $XDG_RUNTIME_DIR/gostsign/agent.sock. */
+gs_code agent_socket_path(char *out, size_t cap, gs_status *st);
+
+/* Connects; when nobody listens and autostart is set, starts gostsign-agent and retries. */
+agent_conn *agent_connect(int autostart, gs_status *st);
+void agent_disconnect(agent_conn *c);
+
+/* Progress events ({"event": ...}) of a request, as they arrive. */
+typedef void (*agent_event_fn)(void *ctx, const char *event, json_object *data);
+
+/*
+ * Sends {"id", "cmd", "origin", "args"} (args is taken over, may be NULL) and waits for the
+ * reply with the same id. OK gives *result (new reference); an error reply gives its code and
+ * detail in st. A closed connection gives AGENT_UNAVAILABLE.
+ */
+gs_code agent_call(agent_conn *c, const char *cmd, const char *origin, json_object *args,
+                   agent_event_fn on_event, void *ctx, json_object **result, gs_status *st);
+
+/* Same, with an explicit request id (chunked uploads reuse one id over several frames). */
+gs_code agent_call_id(agent_conn *c, long id, const char *cmd, const char *origin,
+                      json_object *args, agent_event_fn on_event, void *ctx, json_object **result,
+                      gs_status *st);
+
+/* Waits for the event or reply to an earlier frame sent with agent_send_only. */
+gs_code agent_send_only(agent_conn *c, long id, const char *cmd, const char *origin,
+                        json_object *args, gs_status *st);
+
+/* A fresh request id for this connection. */
+long agent_next_id(agent_conn *c);
+
+/* The socket path the client uses. */
+const char *agent_conn_path(const agent_conn *c);
+
+#endif
