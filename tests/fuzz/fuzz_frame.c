@@ -32,6 +32,7 @@ static void round_trip(json_object *obj)
     close(fds[1]);
 }
 
+/* Reads up to 64 frames from the input as a stream, then parses the whole input as one body. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     gs_frame_source src = gs_frame_source_mem(data, size);

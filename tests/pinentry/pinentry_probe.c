@@ -21,6 +21,7 @@ static void sha256_hex(const secure_pin *pin, char out[65])
         snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
+/* Builds the signing description, asks once, writes the verdict (never the PIN). */
 int main(int argc, char **argv)
 {
     if (argc != 5) {

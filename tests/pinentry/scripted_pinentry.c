@@ -113,6 +113,7 @@ static void answer(const char *action, int is_getpin)
     }
 }
 
+/* Greets, records each command, answers GETPIN/CONFIRM per the script, OK to the rest. */
 int main(void)
 {
     char action[1024];

@@ -24,7 +24,7 @@ static void make_pair(int fds[2])
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
 }
 
-/* Writes a length header (native order) and then `body_len` bytes of body, then closes. */
+/* Writes a length header (native order), then `body_len` bytes of body. */
 static void send_raw(int fd, uint32_t claimed, const void *body, size_t body_len)
 {
     assert_int_equal(write(fd, &claimed, 4), 4);
@@ -327,16 +327,71 @@ static void test_result_and_event(void **state)
     json_object_put(id);
 }
 
+/* Empty handler: its only job is to interrupt a blocking read() with EINTR. */
+static void on_sigusr1(int sig)
+{
+    (void)sig;
+}
+
+/* Reader side of the EINTR test: blocks in gs_frame_read_fd until the frame arrives. */
+static void *read_one(void *arg)
+{
+    int fd = *(int *)arg;
+    json_object *obj = NULL;
+    gs_status st;
+    gs_code rc = gs_frame_read_fd(fd, 100, &obj, &st);
+    if (rc == GS_ERR_OK && !obj)
+        rc = GS_ERR_INTERNAL; /* "closed" is wrong here */
+    json_object_put(obj);
+    return (void *)(intptr_t)rc;
+}
+
+/* A signal interrupting the blocked read (no SA_RESTART) must not lose or break the frame. */
+static void test_eintr(void **state)
+{
+    (void)state;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_sigusr1; /* no SA_RESTART: read() fails with EINTR */
+    sigaction(SIGUSR1, &sa, NULL);
+    int fds[2];
+    make_pair(fds);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, read_one, &fds[0]), 0);
+    usleep(100 * 1000);
+    pthread_kill(t, SIGUSR1);
+    uint32_t len = 8;
+    assert_int_equal(write(fds[1], &len, 2), 2); /* header in two pieces, interrupted between */
+    usleep(100 * 1000);
+    pthread_kill(t, SIGUSR1);
+    usleep(50 * 1000);
+    assert_int_equal(write(fds[1], (char *)&len + 2, 2), 2);
+    assert_int_equal(write(fds[1], "{\"id\":1}", 8), 8);
+    void *ret;
+    pthread_join(t, &ret);
+    assert_int_equal((intptr_t)ret, GS_ERR_OK);
+    close(fds[0]);
+    close(fds[1]);
+}
+
+/* Runs the framing tests; SIGPIPE is ignored as the agent and nmhost do. */
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),         cmocka_unit_test(test_header_layout),
-        cmocka_unit_test(test_truncated_and_zero), cmocka_unit_test(test_oversized),
-        cmocka_unit_test(test_invalid_utf8),       cmocka_unit_test(test_bad_json),
-        cmocka_unit_test(test_not_an_object),      cmocka_unit_test(test_writer_limit),
-        cmocka_unit_test(test_partial_io),         cmocka_unit_test(test_memory_source),
-        cmocka_unit_test(test_error_reply),        cmocka_unit_test(test_result_and_event),
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_header_layout),
+        cmocka_unit_test(test_truncated_and_zero),
+        cmocka_unit_test(test_oversized),
+        cmocka_unit_test(test_invalid_utf8),
+        cmocka_unit_test(test_bad_json),
+        cmocka_unit_test(test_not_an_object),
+        cmocka_unit_test(test_writer_limit),
+        cmocka_unit_test(test_partial_io),
+        cmocka_unit_test(test_memory_source),
+        cmocka_unit_test(test_error_reply),
+        cmocka_unit_test(test_result_and_event),
+        cmocka_unit_test(test_eintr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -454,6 +454,7 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* Takes the scripted pinentry's path from argv[1] (meson passes it) and runs the tests. */
 int main(int argc, char **argv)
 {
     if (argc < 2) {
