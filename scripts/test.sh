@@ -45,7 +45,8 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     run_build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug || status=1
 
 echo "== libFuzzer targets (${FUZZ_SECONDS}s each)"
-if CC=clang meson setup build-fuzz -Dfuzzing=true -Db_sanitize=address,undefined -Db_lundef=false \
+if CC=clang meson setup build-fuzz -Dfuzzing=true -Dc_args=-fsanitize=fuzzer-no-link \
+        -Db_sanitize=address,undefined -Db_lundef=false \
         >/dev/null 2>&1 || [ -d build-fuzz ]; then
     ninja -C build-fuzz
     for fz in build-fuzz/fuzz_*; do
