@@ -180,7 +180,8 @@ static void add_new_files(void)
             n++;
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_names);
+    if (n)
+        qsort(names, n, sizeof *names, cmp_names);
     for (size_t i = 0; i < n; i++) {
         st_slot_add_file(names[i]);
         free(names[i]);
