@@ -18,7 +18,7 @@ for want in "INN=500100732259" "1.2.643.100.4=7707083893" "OGRN=1027700132195" "
 done
 ok "certificate carries INN, INNLE, OGRN, SNILS, title, KU, EKU, subjectSignTool"
 p11 --token-label "gostsign demo" -l --pin 12345678 -O >"$WORK/objs" 2>/dev/null || fail "list"
-ids=$(awk '/ID:/ { print $2 }' "$WORK/objs" | sort -u)
+ids=$(awk '/^ +ID:/ { print $2 }' "$WORK/objs" | sort -u)
 [ "$(echo "$ids" | wc -l)" = 1 ] || fail "key, public key and certificate do not share one CKA_ID"
 grep -q "Certificate Object" "$WORK/objs" || fail "no certificate on the token"
 ok "certificate, private and public key share CKA_ID $ids"
