@@ -9,6 +9,7 @@ int cmd_digest(int argc, char **argv);
 int cmd_cert(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
+int cmd_sign_agent(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_tokens(int argc, char **argv);
 int cmd_certs(int argc, char **argv);

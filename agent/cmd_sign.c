@@ -201,6 +201,13 @@ static gs_code sign_file(const sign_args *a, EVP_PKEY *key, const gs_cert *cert,
 /* `gostsign sign`: load key, certificate and chain, sign, write; exit status = error number. */
 int cmd_sign(int argc, char **argv)
 {
+    /* Without --key-file the token signs, through the agent. */
+    int key_file = 0;
+    for (int i = 1; i < argc; i++)
+        if (strncmp(argv[i], "--key-file", 10) == 0)
+            key_file = 1;
+    if (!key_file)
+        return cmd_sign_agent(argc, argv);
     sign_args a;
     int early = parse_sign_args(argc, argv, &a);
     if (early >= 0)

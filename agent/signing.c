@@ -370,8 +370,137 @@ static gs_code prepare_content(request *r, upload *up, sign_job *job, uint8_t **
                    "sign needs exactly one of args.data, args.digest (detached) or args.chunk");
 }
 
+#define BATCH_MAX_DOCUMENTS 1000
+
+/* One document of a batch: its digest and name. */
+typedef struct {
+    uint8_t digest[GOST_MAX_DIGEST];
+    size_t digest_len;
+    const char *name;
+} batch_item;
+
+/* Reads args.batch: [{"digest": hex, "document": name}, ...], all of the key's digest size. */
+static gs_code read_batch(request *r, size_t want_len, batch_item **items, size_t *count,
+                          gs_status *st)
+{
+    json_object *arr;
+    json_object_object_get_ex(r->args, "batch", &arr);
+    size_t n = json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
+    if (n == 0 || n > BATCH_MAX_DOCUMENTS)
+        return gs_fail(st, GS_ERR_BAD_REQUEST, "args.batch must hold 1..%d documents",
+                       BATCH_MAX_DOCUMENTS);
+    *items = calloc(n, sizeof(**items));
+    if (!*items)
+        return gs_fail(st, GS_ERR_OUT_OF_MEMORY, "batch");
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(arr, i), *d, *name;
+        if (!json_object_object_get_ex(e, "digest", &d) ||
+            gost_unhex(json_object_get_string(d), (*items)[i].digest, GOST_MAX_DIGEST) !=
+                (long)want_len)
+            return gs_fail(st, GS_ERR_BAD_REQUEST, "batch[%zu].digest must be %zu hex bytes", i,
+                           want_len);
+        (*items)[i].digest_len = want_len;
+        (*items)[i].name = json_object_object_get_ex(e, "document", &name)
+                               ? json_object_get_string(name)
+                               : "документ";
+    }
+    *count = n;
+    return GS_ERR_OK;
+}
+
+/* gs_cms_signer_fn inside a batch: the session is already logged in. */
+static gs_code sign_in_batch(void *ctx, const uint8_t *digest, size_t digest_len, uint8_t *sig,
+                             size_t sig_cap, size_t *sig_len, gs_status *st)
+{
+    *sig_len = sig_cap;
+    return token_batch_sign(ctx, digest, digest_len, sig, sig_len, st);
+}
+
+/* Signs every document of a logged-in batch; returns the array of results. */
+static gs_code sign_batch_items(request *r, cert_ref *ref, token_batch *b, const batch_item *items,
+                                size_t n, json_object *out, gs_status *st)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (atomic_load(&r->cancelled))
+            return gs_fail(st, GS_ERR_CANCELLED, "cancelled after %zu of %zu documents", i, n);
+        sign_job job = { .action = "подпись пакета документов", .document = items[i].name };
+        gs_cms_sign_params_init(&job.cms);
+        job.cms.cert = ref->cert->x509;
+        job.cms.sign = sign_in_batch;
+        job.cms.sign_ctx = b;
+        job.cms.content_digest = items[i].digest;
+        job.cms.content_digest_len = items[i].digest_len;
+        uint8_t *der = NULL;
+        size_t der_len = 0;
+        gs_code rc = gs_cms_sign(&job.cms, &der, &der_len, st);
+        audit_operation(r, ref, &job, rc);
+        if (rc != GS_ERR_OK)
+            return rc;
+        json_object *one = signature_result(ref, der, der_len, 0);
+        json_object_object_add(one, "document", json_object_new_string(items[i].name));
+        json_object_array_add(out, one);
+        OPENSSL_free(der);
+    }
+    return GS_ERR_OK;
+}
+
+/* Batch: one dialog that names the number of documents, one login, N detached signatures. */
+static gs_code command_sign_batch(request *r, json_object **result, gs_status *st)
+{
+    agent *ag = r->conn->ag;
+    cert_ref ref = { 0 };
+    batch_item *items = NULL;
+    size_t n = 0;
+    secure_pin *pin = NULL;
+    char desc[PINENTRY_DESC_SIZE], what[160];
+    gs_code rc =
+        token_cache_find_cert(ag->tokens, arg_string(r, "certificate"), time(NULL), &ref, st);
+    if (rc == GS_ERR_OK)
+        rc = read_batch(r, (size_t)ref.cert->key_bits / 8, &items, &n, st);
+    if (rc == GS_ERR_OK)
+        rc = precheck(r, &ref, st);
+    if (rc == GS_ERR_OK) {
+        snprintf(what, sizeof(what), "%zu документов одним вводом PIN-кода (первый: %.60s)", n,
+                 items[0].name);
+        sign_job job = { .action = "подпись пакета документов", .document = what };
+        rc = build_description(r, &ref, &job,
+                               pin_limiter_remaining(ag->limiter, ref.token_id, time(NULL)), desc,
+                               sizeof(desc), st);
+    }
+    if (rc == GS_ERR_OK)
+        rc = ask_pin(r, &ref, desc, &pin, st);
+    token_batch *b = NULL;
+    if (rc == GS_ERR_OK) {
+        request_event(r, "signing", NULL);
+        int pinpad = ref.token.protected_auth;
+        b = token_cache_batch_open(ag->tokens, &ref, pinpad ? NULL : pin->data,
+                                   pinpad ? 0 : pin->len, st);
+        rc = b ? GS_ERR_OK : st->code;
+        pin_limiter_record(ag->limiter, ref.token_id, rc, time(NULL));
+        if (rc == GS_ERR_PIN_INCORRECT)
+            explain_wrong_pin(r, &ref, st);
+    }
+    secure_pin_free(pin);
+    json_object *out = json_object_new_array();
+    if (rc == GS_ERR_OK)
+        rc = sign_batch_items(r, &ref, b, items, n, out, st);
+    token_cache_batch_close(b);
+    if (rc == GS_ERR_OK) {
+        *result = json_object_new_object();
+        json_object_object_add(*result, "signatures", out);
+    } else {
+        json_object_put(out);
+    }
+    free(items);
+    cert_ref_clear(&ref);
+    return rc;
+}
+
 gs_code command_sign(request *r, json_object **result, gs_status *st)
 {
+    json_object *batch;
+    if (r->args && json_object_object_get_ex(r->args, "batch", &batch))
+        return command_sign_batch(r, result, st);
     upload *up = inflight_take_upload(r->conn->ag, r->conn, r->id_text);
     gs_code rc = GS_ERR_OK;
     if (arg_string(r, "chunk")) {

@@ -297,6 +297,52 @@ gs_code token_cache_sign(token_cache *tc, const cert_ref *ref, const char *pin, 
     return rc;
 }
 
+struct token_batch {
+    token_cache *tc;
+    const cert_ref *ref;
+    pthread_mutex_t *lock;
+    p11_session *session;
+};
+
+token_batch *token_cache_batch_open(token_cache *tc, const cert_ref *ref, const char *pin,
+                                    size_t pin_len, gs_status *st)
+{
+    token_batch *b = calloc(1, sizeof(*b));
+    if (!b) {
+        gs_fail(st, GS_ERR_OUT_OF_MEMORY, "batch");
+        return NULL;
+    }
+    b->tc = tc;
+    b->ref = ref;
+    b->lock = lock_for_token(tc, ref->token_id);
+    pthread_mutex_lock(b->lock);
+    b->session = p11_session_open(tc->client, &ref->token, pin, pin_len, st);
+    if (!b->session) {
+        pthread_mutex_unlock(b->lock);
+        if (st->code == GS_ERR_TOKEN_REMOVED)
+            token_cache_invalidate(tc);
+        free(b);
+        return NULL;
+    }
+    return b;
+}
+
+gs_code token_batch_sign(token_batch *b, const uint8_t *digest, size_t digest_len, uint8_t *sig,
+                         size_t *sig_len, gs_status *st)
+{
+    return p11_session_sign(b->session, b->ref->key_id, b->ref->key_id_len, b->ref->cert->key_bits,
+                            NULL, 0, digest, digest_len, sig, sig_len, st);
+}
+
+void token_cache_batch_close(token_batch *b)
+{
+    if (!b)
+        return;
+    p11_session_close(b->session);
+    pthread_mutex_unlock(b->lock);
+    free(b);
+}
+
 void token_cache_invalidate(token_cache *tc)
 {
     pthread_mutex_lock(&tc->lock);

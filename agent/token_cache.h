@@ -52,6 +52,17 @@ gs_code token_cache_sign(token_cache *tc, const cert_ref *ref, const char *pin, 
                          const uint8_t *digest, size_t digest_len, uint8_t *sig, size_t *sig_len,
                          gs_status *st);
 
+/*
+ * Batch signing: one login for many signatures. Holds the token's signing lock from open to
+ * close, so nothing else runs on that token meanwhile. pin NULL: PIN pad.
+ */
+typedef struct token_batch token_batch;
+token_batch *token_cache_batch_open(token_cache *tc, const cert_ref *ref, const char *pin,
+                                    size_t pin_len, gs_status *st);
+gs_code token_batch_sign(token_batch *b, const uint8_t *digest, size_t digest_len, uint8_t *sig,
+                         size_t *sig_len, gs_status *st);
+void token_cache_batch_close(token_batch *b);
+
 /* Drops the cached lists (a slot event, or a token error that suggests removal). */
 void token_cache_invalidate(token_cache *tc);
 

@@ -504,37 +504,79 @@ static gs_code sign_with(CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s, CK_OBJECT_HA
     return GS_ERR_OK;
 }
 
+struct p11_session {
+    CK_FUNCTION_LIST *fn;
+    CK_SLOT_ID slot;
+    CK_SESSION_HANDLE handle;
+    char label[33];
+};
+
+p11_session *p11_session_open(p11_client *c, const p11_token *token, const char *pin,
+                              size_t pin_len, gs_status *st)
+{
+    p11_session *s = calloc(1, sizeof(*s));
+    if (!s) {
+        gs_fail(st, GS_ERR_OUT_OF_MEMORY, "session");
+        return NULL;
+    }
+    s->fn = c->modules[token->module_index].fn;
+    s->slot = token->slot;
+    snprintf(s->label, sizeof(s->label), "%s", token->label);
+    CK_RV rv = s->fn->C_OpenSession(s->slot, CKF_SERIAL_SESSION, NULL, NULL, &s->handle);
+    if (rv != CKR_OK) {
+        fail_rv(st, rv, "C_OpenSession");
+        free(s);
+        return NULL;
+    }
+    if (login_user(s->fn, s->handle, pin, pin_len, st) != GS_ERR_OK) {
+        s->fn->C_CloseSession(s->handle);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+gs_code p11_session_sign(p11_session *s, const uint8_t *key_id, size_t key_id_len, int key_bits,
+                         const uint8_t *data, size_t data_len, const uint8_t *digest,
+                         size_t digest_len, uint8_t *sig, size_t *sig_len, gs_status *st)
+{
+    CK_MECHANISM_TYPE raw = key_bits == 512 ? CKM_GOSTR3410_512 : CKM_GOSTR3410;
+    CK_MECHANISM_TYPE combined = key_bits == 512 ? CKM_GOSTR3410_WITH_GOSTR3411_2012_512
+                                                 : CKM_GOSTR3410_WITH_GOSTR3411_2012_256;
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_ATTRIBUTE tmpl[] = { { CKA_CLASS, &cls, sizeof(cls) },
+                            { CKA_ID, (void *)key_id, key_id_len } };
+    CK_OBJECT_HANDLE key = find_one(s->fn, s->handle, tmpl, 2);
+    if (key == CK_INVALID_HANDLE)
+        return gs_fail(st, GS_ERR_KEY_NOT_FOUND, "no private key with this CKA_ID on '%s'",
+                       s->label);
+    if (digest && slot_can_sign_with(s->fn, s->slot, raw))
+        return sign_with(s->fn, s->handle, key, raw, digest, digest_len, sig, sig_len, st);
+    if (data && slot_can_sign_with(s->fn, s->slot, combined))
+        return sign_with(s->fn, s->handle, key, combined, data, data_len, sig, sig_len, st);
+    return gs_fail(st, GS_ERR_UNSUPPORTED_ALGORITHM,
+                   "token offers no GOST R 34.10-2012 signing mechanism for this input");
+}
+
+void p11_session_close(p11_session *s)
+{
+    if (!s)
+        return;
+    s->fn->C_Logout(s->handle);
+    s->fn->C_CloseSession(s->handle);
+    free(s);
+}
+
 gs_code p11_client_sign(p11_client *c, const p11_token *token, const uint8_t *key_id,
                         size_t key_id_len, int key_bits, const char *pin, size_t pin_len,
                         const uint8_t *data, size_t data_len, const uint8_t *digest,
                         size_t digest_len, uint8_t *sig, size_t *sig_len, gs_status *st)
 {
-    CK_FUNCTION_LIST *fn = c->modules[token->module_index].fn;
-    CK_MECHANISM_TYPE raw = key_bits == 512 ? CKM_GOSTR3410_512 : CKM_GOSTR3410;
-    CK_MECHANISM_TYPE combined =
-        key_bits == 512 ? CKM_GOSTR3410_WITH_GOSTR3411_2012_512 : CKM_GOSTR3410_WITH_GOSTR3411_2012_256;
-    CK_SESSION_HANDLE s;
-    CK_RV rv = fn->C_OpenSession(token->slot, CKF_SERIAL_SESSION, NULL, NULL, &s);
-    if (rv != CKR_OK)
-        return fail_rv(st, rv, "C_OpenSession");
-    gs_code rc = login_user(fn, s, pin, pin_len, st);
-    if (rc == GS_ERR_OK) {
-        CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-        CK_ATTRIBUTE tmpl[] = { { CKA_CLASS, &cls, sizeof(cls) },
-                                { CKA_ID, (void *)key_id, key_id_len } };
-        CK_OBJECT_HANDLE key = find_one(fn, s, tmpl, 2);
-        if (key == CK_INVALID_HANDLE)
-            rc = gs_fail(st, GS_ERR_KEY_NOT_FOUND, "no private key with this CKA_ID on '%s'",
-                         token->label);
-        else if (slot_can_sign_with(fn, token->slot, raw) && digest)
-            rc = sign_with(fn, s, key, raw, digest, digest_len, sig, sig_len, st);
-        else if (slot_can_sign_with(fn, token->slot, combined) && data)
-            rc = sign_with(fn, s, key, combined, data, data_len, sig, sig_len, st);
-        else
-            rc = gs_fail(st, GS_ERR_UNSUPPORTED_ALGORITHM,
-                         "token offers no GOST R 34.10-2012 signing mechanism");
-        fn->C_Logout(s);
-    }
-    fn->C_CloseSession(s);
+    p11_session *s = p11_session_open(c, token, pin, pin_len, st);
+    if (!s)
+        return st->code;
+    gs_code rc = p11_session_sign(s, key_id, key_id_len, key_bits, data, data_len, digest,
+                                  digest_len, sig, sig_len, st);
+    p11_session_close(s);
     return rc;
 }

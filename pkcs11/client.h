@@ -79,6 +79,19 @@ gs_code p11_client_sign(p11_client *c, const p11_token *token, const uint8_t *ke
 /* The function list of loaded module i (for the agent's slot-event monitor). */
 CK_FUNCTION_LIST *p11_client_module(const p11_client *c, size_t i);
 
+/*
+ * A logged-in session for several signatures after one PIN (batch signing). Open logs in
+ * (pin == NULL for a PIN pad); close logs out. Not shared between threads.
+ */
+typedef struct p11_session p11_session;
+p11_session *p11_session_open(p11_client *c, const p11_token *token, const char *pin,
+                              size_t pin_len, gs_status *st);
+/* Signs one digest (raw mechanism) or, when the token only has it, data (combined mechanism). */
+gs_code p11_session_sign(p11_session *s, const uint8_t *key_id, size_t key_id_len, int key_bits,
+                         const uint8_t *data, size_t data_len, const uint8_t *digest,
+                         size_t digest_len, uint8_t *sig, size_t *sig_len, gs_status *st);
+void p11_session_close(p11_session *s);
+
 /* Maps a CKR_ value to the project's error table (PIN_INCORRECT, TOKEN_REMOVED, ...). */
 gs_code p11_rv_to_code(CK_RV rv);
 
