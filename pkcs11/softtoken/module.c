@@ -156,7 +156,6 @@ static CK_RV st_SeedRandom(CK_SESSION_HANDLE h, CK_BYTE_PTR p, CK_ULONG n)
     return CKR_RANDOM_SEED_NOT_SUPPORTED;
 }
 
-/* Unsupported operations (encryption, wrapping, recovery): one stub shape per signature. */
 static CK_RV st_unsup_state(CK_SESSION_HANDLE h, CK_BYTE_PTR p, CK_ULONG_PTR n)
 {
     (void)h;
@@ -164,6 +163,7 @@ static CK_RV st_unsup_state(CK_SESSION_HANDLE h, CK_BYTE_PTR p, CK_ULONG_PTR n)
     (void)n;
     return CKR_FUNCTION_NOT_SUPPORTED;
 }
+/* Not offered by a signing token: operation state restore. */
 static CK_RV st_unsup_setstate(CK_SESSION_HANDLE h, CK_BYTE_PTR p, CK_ULONG n, CK_OBJECT_HANDLE a,
                                CK_OBJECT_HANDLE b)
 {
@@ -174,6 +174,7 @@ static CK_RV st_unsup_setstate(CK_SESSION_HANDLE h, CK_BYTE_PTR p, CK_ULONG n, C
     (void)b;
     return CKR_FUNCTION_NOT_SUPPORTED;
 }
+/* Not offered by a signing token: C_CopyObject. */
 static CK_RV st_unsup_copy(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_PTR t, CK_ULONG n,
                            CK_OBJECT_HANDLE_PTR out)
 {
@@ -184,6 +185,7 @@ static CK_RV st_unsup_copy(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE
     (void)out;
     return CKR_FUNCTION_NOT_SUPPORTED;
 }
+/* Not offered by a signing token: C_GetObjectSize. */
 static CK_RV st_unsup_size(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ULONG_PTR n)
 {
     (void)h;
@@ -191,6 +193,7 @@ static CK_RV st_unsup_size(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ULONG_PTR
     (void)n;
     return CKR_FUNCTION_NOT_SUPPORTED;
 }
+/* Not offered by a signing token: encrypt/decrypt/recover initialisation. */
 static CK_RV st_unsup_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k)
 {
     (void)h;
@@ -198,6 +201,7 @@ static CK_RV st_unsup_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HA
     (void)k;
     return CKR_FUNCTION_NOT_SUPPORTED;
 }
+/* Not offered by a signing token: encryption, decryption, recovery and dual-function calls. */
 static CK_RV st_unsup_oneshot(CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG inl, CK_BYTE_PTR out,
                               CK_ULONG_PTR outl)
 {
@@ -208,6 +212,7 @@ static CK_RV st_unsup_oneshot(CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG inl,
     (void)outl;
     return CKR_FUNCTION_NOT_SUPPORTED;
 }
+/* Not offered by a signing token: C_EncryptFinal/C_DecryptFinal. */
 static CK_RV st_unsup_final(CK_SESSION_HANDLE h, CK_BYTE_PTR out, CK_ULONG_PTR outl)
 {
     (void)h;
@@ -215,12 +220,14 @@ static CK_RV st_unsup_final(CK_SESSION_HANDLE h, CK_BYTE_PTR out, CK_ULONG_PTR o
     (void)outl;
     return CKR_FUNCTION_NOT_SUPPORTED;
 }
+/* Not offered by a signing token: C_DigestKey. */
 static CK_RV st_unsup_digestkey(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE k)
 {
     (void)h;
     (void)k;
     return CKR_FUNCTION_NOT_SUPPORTED;
 }
+/* Not offered by a signing token: secret-key generation. */
 static CK_RV st_unsup_genkey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_ATTRIBUTE_PTR t,
                              CK_ULONG n, CK_OBJECT_HANDLE_PTR k)
 {
@@ -231,6 +238,7 @@ static CK_RV st_unsup_genkey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_ATTRIBU
     (void)k;
     return CKR_FUNCTION_NOT_SUPPORTED;
 }
+/* Not offered by a signing token: key wrapping. */
 static CK_RV st_unsup_wrap(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE a,
                            CK_OBJECT_HANDLE b, CK_BYTE_PTR out, CK_ULONG_PTR outl)
 {
@@ -242,6 +250,7 @@ static CK_RV st_unsup_wrap(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HA
     (void)outl;
     return CKR_FUNCTION_NOT_SUPPORTED;
 }
+/* Not offered by a signing token: key unwrapping. */
 static CK_RV st_unsup_unwrap(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE a,
                              CK_BYTE_PTR in, CK_ULONG inl, CK_ATTRIBUTE_PTR t, CK_ULONG n,
                              CK_OBJECT_HANDLE_PTR k)
@@ -256,6 +265,7 @@ static CK_RV st_unsup_unwrap(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_
     (void)k;
     return CKR_FUNCTION_NOT_SUPPORTED;
 }
+/* Not offered by a signing token: key derivation. */
 static CK_RV st_unsup_derive(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE a,
                              CK_ATTRIBUTE_PTR t, CK_ULONG n, CK_OBJECT_HANDLE_PTR k)
 {

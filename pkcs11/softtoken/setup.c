@@ -274,6 +274,7 @@ static int usage(void)
     return 2;
 }
 
+/* Parses options, builds the demo token, CA and certificate. */
 int main(int argc, char **argv)
 {
     const char *out = NULL, *module = NULL, *pin_file = NULL, *so_file = NULL;
