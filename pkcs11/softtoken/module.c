@@ -156,6 +156,7 @@ static CK_RV st_SeedRandom(CK_SESSION_HANDLE h, CK_BYTE_PTR p, CK_ULONG n)
     return CKR_RANDOM_SEED_NOT_SUPPORTED;
 }
 
+/* Not offered by a signing token: operation state save. */
 static CK_RV st_unsup_state(CK_SESSION_HANDLE h, CK_BYTE_PTR p, CK_ULONG_PTR n)
 {
     (void)h;
