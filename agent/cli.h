@@ -14,6 +14,7 @@ int cmd_token(int argc, char **argv);
 int cmd_tokens(int argc, char **argv);
 int cmd_certs(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
+int cmd_browser(int argc, char **argv);
 int cmd_errors(int argc, char **argv);
 int cmd_paramsets(int argc, char **argv);
 
