@@ -1,0 +1,3 @@
+#include <stdlib.h>
+/* placeholder until written */
+int main(void) { return 77; }
