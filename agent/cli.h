@@ -15,6 +15,7 @@ int cmd_tokens(int argc, char **argv);
 int cmd_certs(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
 int cmd_browser(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 int cmd_errors(int argc, char **argv);
 int cmd_paramsets(int argc, char **argv);
 

@@ -23,6 +23,7 @@ static const subcommand subcommands[] = {
     { "tokens", cmd_tokens, "tokens the agent sees (--json for scripts)" },
     { "certs", cmd_certs, "certificates that can sign, through the agent (--json)" },
     { "agent", cmd_agent, "agent status" },
+    { "import", cmd_import, "import a GOST key + certificate from a PKCS#12 file onto a token" },
     { "browser", cmd_browser, "register the browser connector: install|uninstall|status" },
     { "token", cmd_token, "tokens, their certificates, and signing on a token (PIN via pinentry)" },
     { "paramsets", cmd_paramsets, "list GOST R 34.10-2012 parameter sets and their OIDs" },
