@@ -19,7 +19,7 @@
 
 #define BROWSER_USAGE                                                                              \
     "gostsign browser install|uninstall|status [--system] [--browser NAME] [--extension-id ID] "   \
-    "[--firefox-id ID] [--host PATH]"
+    "[--firefox-id ID] [--host PATH] [--profile DIR]"
 
 /* One supported browser: where its manifests live and how it may be sandboxed. */
 typedef struct {
@@ -53,9 +53,15 @@ typedef struct {
     char host[PATH_MAX];      /* gostsign-nmhost path written into the manifests */
 } browser_options;
 
+/* Set by --profile: a Chromium-family browser started with --user-data-dir=DIR reads its
+ * per-user manifests from DIR/NativeMessagingHosts instead of ~/.config/NAME. */
+static const char *custom_profile;
+
 /* The manifest directory of a browser for this user or the whole system. */
 static int manifest_dir(const browser_info *b, int system, char *out, size_t cap)
 {
+    if (custom_profile && !b->firefox && !system)
+        return snprintf(out, cap, "%s/NativeMessagingHosts", custom_profile) < (int)cap ? 0 : -1;
     if (system)
         return snprintf(out, cap, "%s", b->system_dir) < (int)cap ? 0 : -1;
     const char *home = getenv("HOME"), *xdg = getenv("XDG_CONFIG_HOME");
@@ -273,6 +279,8 @@ static int parse_browser_options(int argc, char **argv, browser_options *o)
             o->extension_id = argv[++i];
         else if (val && strcmp(a, "--firefox-id") == 0)
             o->firefox_id = argv[++i];
+        else if (val && strcmp(a, "--profile") == 0 && val[0] == '/')
+            custom_profile = argv[++i];
         else if (val && strcmp(a, "--host") == 0 && val[0] == '/')
             snprintf(o->host, sizeof(o->host), "%s", argv[++i]);
         else

@@ -196,6 +196,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif self.path == "/login.js":
             with open(os.path.join(HERE, "login.js"), encoding="utf-8") as f:
                 self.send_body(200, f.read(), "text/javascript; charset=utf-8")
+        elif self.path == "/favicon.ico":
+            self.send_body(204, "", "image/x-icon")
         else:
             self.send_body(404, "not found", "text/plain; charset=utf-8")
 

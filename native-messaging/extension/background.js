@@ -1,0 +1,183 @@
+// gostsign extension, background (service worker in the Chromium family, background script in
+// Firefox). It owns the one native-messaging port to gostsign-nmhost and relays page requests
+// from content scripts. The origin of every request is taken from the sender tab (port.sender),
+// never from what the page says; insecure origins are refused here before anything leaves the
+// browser. The PIN never passes through the extension: the agent asks for it in its own dialog.
+'use strict';
+
+const HOST_NAME = 'ru.gostsign.nmhost';
+// Commands a page may send (cancel goes through its own message type).
+const PAGE_COMMANDS = new Set(['hello', 'tokens', 'certificates', 'sign', 'authenticate']);
+
+// Texts of the few error codes the extension itself produces (same as gost/errors.def).
+const ERRORS = {
+  ORIGIN_NOT_ALLOWED: [64, 'This site is not allowed to request signatures',
+    'Этому сайту не разрешено запрашивать подпись',
+    'Ask your administrator to add the site to the gostsign allow-list.'],
+  NMHOST_NOT_REGISTERED: [72, 'Browser connector is not registered',
+    'Компонент для браузера не зарегистрирован',
+    'Run `gostsign browser install` (or `sudo gostsign browser install --system`) and restart the browser; use the browser from Debian packages.'],
+  AGENT_UNAVAILABLE: [60, 'Signing agent is not running', 'Агент подписи не запущен',
+    'Run `systemctl --user start gostsign-agent.socket` or `gostsign agent status`.'],
+  BAD_REQUEST: [69, 'Invalid request', 'Неверный запрос', 'Check the request against docs/protocol.md.'],
+  UNKNOWN_COMMAND: [68, 'Unknown command', 'Неизвестная команда',
+    'Call `hello` to see the supported commands and protocol version.'],
+};
+
+// An error object shaped like the agent's, for codes the extension reports itself.
+function errorObject(code, detail) {
+  const [number, message, messageRu, fix] = ERRORS[code];
+  return { code, number, message, message_ru: messageRu, fix, detail };
+}
+
+let native = null; // the port to gostsign-nmhost, opened on first use
+let nextNativeId = 1;
+const inflight = new Map(); // native id -> { port, pageId, origin }
+
+// The web origin of the tab that sent a message; null for anything that is not a tab's page.
+function senderOrigin(sender) {
+  if (!sender || !sender.tab) return null;
+  let origin = sender.origin;
+  if (!origin || origin === 'null') {
+    try {
+      origin = new URL(sender.url).origin;
+    } catch (e) {
+      return null;
+    }
+  }
+  return origin;
+}
+
+// https everywhere; plain http only for the loopback development hosts (the agent decides).
+function originIsSecure(origin) {
+  try {
+    const u = new URL(origin);
+    if (u.protocol === 'https:') return true;
+    return u.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
+  } catch (e) {
+    return false;
+  }
+}
+
+// Sends a final error to a page request.
+function replyError(port, pageId, error) {
+  try {
+    port.postMessage({ id: pageId, ok: false, error });
+  } catch (e) {
+    /* the tab went away */
+  }
+}
+
+// The host went away (or could not be started): every pending request fails.
+function onNativeDisconnect() {
+  const why = chrome.runtime.lastError ? chrome.runtime.lastError.message : '';
+  const code = /not found|forbidden|specified native messaging host/i.test(why)
+    ? 'NMHOST_NOT_REGISTERED' : 'AGENT_UNAVAILABLE';
+  for (const { port, pageId } of inflight.values()) {
+    replyError(port, pageId, errorObject(code, why || 'gostsign-nmhost exited'));
+  }
+  inflight.clear();
+  native = null;
+}
+
+// Relays a reply or progress event from the host to the page that asked.
+function onNativeMessage(msg) {
+  const entry = inflight.get(msg.id);
+  if (!entry) return;
+  const out = Object.assign({}, msg, { id: entry.pageId });
+  if (!('event' in msg)) inflight.delete(msg.id);
+  try {
+    entry.port.postMessage(out);
+  } catch (e) {
+    /* the tab went away */
+  }
+}
+
+// The native port, connecting on first use.
+function nativePort() {
+  if (!native) {
+    native = chrome.runtime.connectNative(HOST_NAME);
+    native.onMessage.addListener(onNativeMessage);
+    native.onDisconnect.addListener(onNativeDisconnect);
+  }
+  return native;
+}
+
+// Sends one request to the host on behalf of a page (or the popup) with a fixed origin.
+function sendNative(port, pageId, origin, cmd, args) {
+  const id = nextNativeId++;
+  inflight.set(id, { port, pageId, origin });
+  try {
+    nativePort().postMessage({ id, cmd, origin, args: args || {} });
+  } catch (e) {
+    inflight.delete(id);
+    replyError(port, pageId, errorObject('NMHOST_NOT_REGISTERED', String(e)));
+  }
+  return id;
+}
+
+// Cancels the native request behind a page request of this port.
+function cancelNative(port, pageId) {
+  for (const [id, entry] of inflight) {
+    if (entry.port === port && entry.pageId === pageId && native) {
+      native.postMessage({ id: nextNativeId++, cmd: 'cancel', origin: entry.origin,
+        args: { request: id } });
+    }
+  }
+}
+
+// One content script's port: requests from its page, with the origin of its tab.
+function onPagePort(port) {
+  const origin = senderOrigin(port.sender);
+  port.onMessage.addListener((msg) => {
+    if (!msg || typeof msg !== 'object') return;
+    if (msg.type === 'cancel') {
+      cancelNative(port, msg.id);
+      return;
+    }
+    if (msg.type !== 'request') return;
+    if (!origin || !originIsSecure(origin)) {
+      replyError(port, msg.id, errorObject('ORIGIN_NOT_ALLOWED',
+        'only https pages (or localhost for development) may use gostsign'));
+    } else if (!PAGE_COMMANDS.has(msg.cmd)) {
+      replyError(port, msg.id, errorObject('UNKNOWN_COMMAND', String(msg.cmd).slice(0, 64)));
+    } else if (msg.args !== undefined && (typeof msg.args !== 'object' || msg.args === null)) {
+      replyError(port, msg.id, errorObject('BAD_REQUEST', 'args must be an object'));
+    } else {
+      sendNative(port, msg.id, origin, msg.cmd, msg.args);
+    }
+  });
+  port.onDisconnect.addListener(() => {
+    for (const [id, entry] of inflight) {
+      if (entry.port === port) {
+        cancelNative(port, entry.pageId);
+        inflight.delete(id);
+      }
+    }
+  });
+}
+
+// The popup's port: agent and token status for the active tab's origin.
+function onPopupPort(port) {
+  port.onMessage.addListener((msg) => {
+    if (!msg || msg.type !== 'status') return;
+    chrome.tabs.query({ active: true, currentWindow: true }, (tabs) => {
+      let origin = null;
+      try {
+        origin = tabs && tabs[0] && tabs[0].url ? new URL(tabs[0].url).origin : null;
+      } catch (e) {
+        origin = null;
+      }
+      port.postMessage({ type: 'origin', origin });
+      // hello is allowed for every origin; tokens need an allowed, secure one.
+      sendNative(port, 'hello', originIsSecure(origin) ? origin : 'https://gostsign.invalid', 'hello');
+      if (origin && originIsSecure(origin)) sendNative(port, 'tokens', origin, 'tokens');
+      else replyError(port, 'tokens', errorObject('ORIGIN_NOT_ALLOWED', 'the active tab is not an https page'));
+    });
+  });
+}
+
+chrome.runtime.onConnect.addListener((port) => {
+  if (port.name === 'gostsign-page') onPagePort(port);
+  else if (port.name === 'gostsign-popup' && !port.sender.tab) onPopupPort(port);
+});
