@@ -18,6 +18,7 @@ int cmd_browser(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_errors(int argc, char **argv);
 int cmd_paramsets(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
 
 /* Prints a failure in Russian and English with its code, detail and fix; returns the exit code. */
 int cli_report(const gs_status *st);

@@ -1,0 +1,180 @@
+/*
+ * Doctor layers 8 and 10: the signing agent (socket, running, version through `hello`) and, with
+ * --test-sign, one detached signature made through the agent (its PIN dialog) and verified here.
+ */
+#include "agent_client.h"
+#include "cms.h"
+#include "doctor.h"
+#include "gostsign_version.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#define DOCTOR_ORIGIN "local:gostsign-doctor"
+
+/* A string field of a reply, or "". */
+static const char *field(json_object *o, const char *key)
+{
+    json_object *v;
+    return o && json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : "";
+}
+
+/* Nobody answers: a socket file left behind is a failure, no socket at all only a warning. */
+static void agent_missing(doctor_ctx *ctx, const char *path, const gs_status *st)
+{
+    struct stat sb;
+    if (!path[0])
+        path = "(XDG_RUNTIME_DIR is not set)";
+    int stale = stat(path, &sb) == 0 && S_ISSOCK(sb.st_mode);
+    doctor_check *c = doctor_add(ctx, DOCTOR_LAYER_AGENT, "agent.running",
+                                 stale ? DOCTOR_FAIL : DOCTOR_WARN, GS_ERR_AGENT_UNAVAILABLE);
+    doctor_ev_str(c, "socket", path);
+    doctor_ev_bool(c, "socket_exists", stale);
+    doctor_ev_str(c, "detail", st->detail);
+    if (stale) {
+        doctor_say(c, "The agent socket %s exists but nobody answers",
+                   "Сокет агента %s есть, но никто не отвечает", path);
+        doctor_fix(c,
+                   "Restart the agent: `systemctl --user restart gostsign-agent.socket "
+                   "gostsign-agent.service`.",
+                   "Перезапустите агент: `systemctl --user restart gostsign-agent.socket "
+                   "gostsign-agent.service`.");
+        return;
+    }
+    doctor_say(c, "The agent is not running (socket %s); clients start it on demand",
+               "Агент не запущен (сокет %s); клиенты запускают его по требованию", path);
+    doctor_fix(c,
+               "Enable socket activation: `systemctl --user enable --now gostsign-agent.socket`.",
+               "Включите запуск по сокету: `systemctl --user enable --now gostsign-agent.socket`.");
+}
+
+void doctor_layer_agent(doctor_ctx *ctx)
+{
+    gs_status st;
+    gs_status_clear(&st);
+    char path[1024] = "";
+    agent_socket_path(path, sizeof(path), &st);
+    agent_conn *conn = agent_connect(0, &st);
+    json_object *r = NULL;
+    if (!conn || agent_call(conn, "hello", DOCTOR_ORIGIN, NULL, NULL, NULL, &r, &st) != GS_ERR_OK) {
+        agent_disconnect(conn);
+        agent_missing(ctx, path, &st);
+        return;
+    }
+    int same = strcmp(field(r, "version"), GOSTSIGN_VERSION) == 0;
+    doctor_check *c = doctor_add(ctx, DOCTOR_LAYER_AGENT, "agent.running",
+                                 same ? DOCTOR_OK : DOCTOR_WARN, GS_ERR_OK);
+    doctor_ev_str(c, "socket", agent_conn_path(conn));
+    doctor_ev_str(c, "agent_version", field(r, "version"));
+    doctor_ev_str(c, "protocol", field(r, "protocol"));
+    doctor_ev_str(c, "gostsign_version", GOSTSIGN_VERSION);
+    doctor_say(c, "The agent %s answers on %s (protocol %s)",
+               "Агент %s отвечает на %s (протокол %s)", field(r, "version"), agent_conn_path(conn),
+               field(r, "protocol"));
+    if (!same) {
+        doctor_say(c, "The agent %s differs from this gostsign %s",
+                   "Версия агента %s отличается от gostsign %s", field(r, "version"),
+                   GOSTSIGN_VERSION);
+        doctor_fix(c,
+                   "Restart the agent after the upgrade: `systemctl --user restart "
+                   "gostsign-agent.service`.",
+                   "Перезапустите агент после обновления: `systemctl --user restart "
+                   "gostsign-agent.service`.");
+    }
+    json_object_put(r);
+    agent_disconnect(conn);
+}
+
+/* Base64 text to bytes (the agent's "cms" field); NULL when malformed. */
+static uint8_t *base64_decode(const char *b64, size_t *len)
+{
+    size_t in = strlen(b64);
+    uint8_t *out = malloc(in / 4 * 3 + 3);
+    int n = out ? EVP_DecodeBlock(out, (const unsigned char *)b64, (int)in) : -1;
+    if (n < 0) {
+        free(out);
+        return NULL;
+    }
+    size_t pad = (in > 0 && b64[in - 1] == '=') + (in > 1 && b64[in - 2] == '=');
+    *len = (size_t)n - pad;
+    return out;
+}
+
+/* Verifies the agent's signature over the test text, with the chain when --ca-dir was given. */
+static gs_code verify_test_signature(const doctor_ctx *ctx, const char *cms_b64, const char *text,
+                                     gs_status *st)
+{
+    size_t len = 0;
+    uint8_t *der = base64_decode(cms_b64, &len);
+    if (!der)
+        return gs_fail(st, GS_ERR_CMS_PARSE, "the agent's reply holds no valid base64 CMS");
+    gs_cms_verify_opts o;
+    gs_cms_verify_opts_init(&o);
+    o.content = (const uint8_t *)text;
+    o.content_len = strlen(text);
+    o.ca_dir = ctx->opts.ca_dir;
+    gs_cms_verify_result res;
+    memset(&res, 0, sizeof(res));
+    gs_code rc = gs_cms_verify(der, len, &o, &res, st);
+    gs_cms_verify_result_clear(&res);
+    free(der);
+    return rc;
+}
+
+/* One detached signature through the agent, verified locally. */
+static void run_test_sign(doctor_ctx *ctx)
+{
+    char text[128];
+    snprintf(text, sizeof(text), "gostsign doctor test signature %ld\n", (long)time(NULL));
+    gs_status st;
+    gs_status_clear(&st);
+    agent_conn *conn = agent_connect(1, &st);
+    json_object *args = json_object_new_object(), *r = NULL;
+    unsigned char b64[256];
+    EVP_EncodeBlock(b64, (const unsigned char *)text, (int)strlen(text));
+    json_object_object_add(args, "data", json_object_new_string((const char *)b64));
+    json_object_object_add(args, "detached", json_object_new_boolean(1));
+    json_object_object_add(args, "document", json_object_new_string("gostsign doctor test"));
+    gs_code rc =
+        conn ? agent_call(conn, "sign", DOCTOR_ORIGIN, args, NULL, NULL, &r, &st) : st.code;
+    if (!conn)
+        json_object_put(args);
+    if (rc == GS_ERR_OK)
+        rc = verify_test_signature(ctx, field(r, "cms"), text, &st);
+    const gs_error_info *e = gs_error_lookup(rc);
+    doctor_check *c = doctor_add(ctx, DOCTOR_LAYER_TEST_SIGN, "test_sign.signature",
+                                 rc == GS_ERR_OK ? DOCTOR_OK : DOCTOR_FAIL, rc);
+    doctor_ev_str(c, "certificate", field(r, "certificate"));
+    doctor_ev_bool(c, "chain_checked", ctx->opts.ca_dir != NULL);
+    if (rc == GS_ERR_OK) {
+        doctor_say(c, "A test signature was made through the agent and verified",
+                   "Тестовая подпись создана через агент и проверена");
+    } else {
+        doctor_ev_str(c, "detail", st.detail);
+        doctor_say(c, "Test signature failed: %s", "Тестовая подпись не удалась: %s",
+                   e->message_en);
+        snprintf(c ? c->message_ru : text, c ? sizeof(c->message_ru) : sizeof(text),
+                 "Тестовая подпись не удалась: %s", e->message_ru);
+        doctor_fix(c, "%s", "%s", e->fix);
+        if (c)
+            snprintf(c->fix_ru, sizeof(c->fix_ru), "См. docs/errors.md, код %s.", e->name);
+    }
+    json_object_put(r);
+    agent_disconnect(conn);
+}
+
+void doctor_layer_test_sign(doctor_ctx *ctx)
+{
+    if (!ctx->opts.test_sign) {
+        doctor_check *c =
+            doctor_add(ctx, DOCTOR_LAYER_TEST_SIGN, "test_sign.signature", DOCTOR_SKIP, GS_ERR_OK);
+        doctor_say(c, "Not requested (run with --test-sign; it asks for the PIN)",
+                   "Не запрошена (запустите с --test-sign; будет запрошен PIN-код)");
+        return;
+    }
+    run_test_sign(ctx);
+}
