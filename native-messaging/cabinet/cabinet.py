@@ -229,6 +229,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except LoginError as e:
             self.log_message("login refused: %s %s", e.code, e.text)
             self.send_json(403, {"ok": False, "code": e.code, "text": e.text})
+        except OSError as e:  # e.g. the verifier could not be run
+            self.log_message("internal error: %s", e)
+            self.send_json(500, {"ok": False, "code": "INTERNAL", "text": "ошибка сервера: %s" % e})
 
 
 def main():

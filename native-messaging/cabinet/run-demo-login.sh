@@ -12,6 +12,9 @@ set -euo pipefail
 BUILD=$(cd "${1:?usage: run-demo-login.sh BUILD_DIR OUT_DIR}" && pwd)
 OUT=$(mkdir -p "${2:?usage: run-demo-login.sh BUILD_DIR OUT_DIR}" && cd "$2" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
+for prog in gostsign gostsign-agent gostsign-nmhost gostsign-softtoken.so gostsign-softtoken-setup scripted-pinentry; do
+    [ -e "$BUILD/$prog" ] || { echo "run-demo-login.sh: $BUILD/$prog is not built" >&2; exit 1; }
+done
 RUN=$(mktemp -d "${TMPDIR:-/tmp}/gostsign-demo-login.XXXXXX")
 AGENT_PID="" CABINET_PID=""
 

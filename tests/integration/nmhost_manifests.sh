@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# `gostsign browser install|uninstall|status`: manifests for Chromium, Chrome, Yandex Browser and
+# Firefox in a temporary HOME (per-user places), their content, status checks (missing program,
+# wrong extension), Snap/Flatpak warnings, --profile for a custom Chromium user-data-dir, and
+# uninstall. (--system writes under /etc and /usr/lib: not exercised here.)
+. "$(dirname "$0")/lib.sh"
+export HOME=$WORK/home
+unset XDG_CONFIG_HOME
+mkdir -p "$HOME"
+NMHOST=$BUILD_ROOT/gostsign-nmhost
+ID=$(python3 -c 'import re,sys; print(re.search(r"NM_CHROMIUM_EXTENSION_ID \"(\w+)\"", open(sys.argv[1]).read()).group(1))' \
+    "$SOURCE_ROOT/native-messaging/nmhost.h")
+NUM=$(error_number NMHOST_NOT_REGISTERED)
+
+expect_status "$NUM" "$GOSTSIGN" browser status
+grep -q "not registered" "$WORK/out" || fail "status before install"
+ok "status before install: not registered (exit $NUM)"
+
+expect_status 0 "$GOSTSIGN" browser install --host "$NMHOST"
+for f in .config/chromium/NativeMessagingHosts .config/google-chrome/NativeMessagingHosts \
+    .config/yandex-browser/NativeMessagingHosts .mozilla/native-messaging-hosts; do
+    [ -f "$HOME/$f/ru.gostsign.nmhost.json" ] || fail "missing $f"
+done
+ok "install writes the four per-user manifests"
+python3 - "$HOME" "$NMHOST" "$ID" <<'PY' || fail "manifest content"
+import json, sys
+home, host, ext = sys.argv[1:]
+c = json.load(open(home + "/.config/chromium/NativeMessagingHosts/ru.gostsign.nmhost.json"))
+assert c["name"] == "ru.gostsign.nmhost" and c["type"] == "stdio" and c["path"] == host, c
+assert c["allowed_origins"] == ["chrome-extension://%s/" % ext] and "allowed_extensions" not in c, c
+f = json.load(open(home + "/.mozilla/native-messaging-hosts/ru.gostsign.nmhost.json"))
+assert f["allowed_extensions"] == ["gostsign@gostsign.ru"] and "allowed_origins" not in f, f
+PY
+ok "Chromium family: allowed_origins chrome-extension://$ID/; Firefox: allowed_extensions"
+expect_status 0 "$GOSTSIGN" browser status
+[ "$(grep -c ' ok: ' "$WORK/out")" = 4 ] || fail "status after install: $(cat "$WORK/out")"
+ok "status after install: four ok"
+
+# A manifest naming a missing program, or another extension, is reported broken.
+sed -i "s|$NMHOST|/nonexistent/gostsign-nmhost|" "$HOME/.config/google-chrome/NativeMessagingHosts/ru.gostsign.nmhost.json"
+expect_status "$NUM" "$GOSTSIGN" browser status
+grep -q "Google Chrome.*missing or not executable" "$WORK/out" || fail "missing program not reported: $(cat "$WORK/out")"
+ok "status reports a manifest naming a missing program"
+expect_status 0 "$GOSTSIGN" browser install --browser chrome --host "$NMHOST" --extension-id aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+expect_status "$NUM" "$GOSTSIGN" browser status
+grep -q "Google Chrome.*not among the allowed" "$WORK/out" || fail "foreign extension not reported"
+ok "status reports a manifest that lets another extension in"
+expect_status 0 "$GOSTSIGN" browser status --extension-id aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa --browser chrome
+ok "status --extension-id checks for that extension"
+
+# Snap and Flatpak browsers cannot start native hosts: say so.
+mkdir -p "$HOME/snap/chromium" "$HOME/.var/app/org.mozilla.firefox"
+"$GOSTSIGN" browser status >"$WORK/out" 2>&1 || true
+grep -q "Chromium is installed as a Snap" "$WORK/out" || fail "snap not detected: $(cat "$WORK/out")"
+grep -q "Firefox runs as a Flatpak" "$WORK/out" || fail "flatpak not detected"
+ok "Snap Chromium and Flatpak Firefox are detected and explained"
+
+# A Chromium started with --user-data-dir reads DIR/NativeMessagingHosts.
+expect_status 0 "$GOSTSIGN" browser install --browser chromium --host "$NMHOST" --profile "$WORK/profile"
+[ -f "$WORK/profile/NativeMessagingHosts/ru.gostsign.nmhost.json" ] || fail "--profile"
+ok "--profile DIR writes DIR/NativeMessagingHosts"
+
+expect_status 2 "$GOSTSIGN" browser install --extension-id NOTANID
+expect_status 2 "$GOSTSIGN" browser install --browser netscape
+expect_status 2 "$GOSTSIGN" browser frobnicate
+ok "bad options are usage errors"
+
+expect_status 0 "$GOSTSIGN" browser uninstall
+[ -z "$(find "$HOME" -name ru.gostsign.nmhost.json)" ] || fail "uninstall left files"
+expect_status 0 "$GOSTSIGN" browser uninstall
+ok "uninstall removes every per-user manifest (twice is fine)"
+echo "$PASSED passed, 0 failed"
