@@ -177,7 +177,12 @@ function onPopupPort(port) {
   });
 }
 
+// True for the extension's own pages (the popup), never for a web page's content script.
+function isExtensionPage(sender) {
+  return Boolean(sender && sender.url && sender.url.startsWith(chrome.runtime.getURL('')));
+}
+
 chrome.runtime.onConnect.addListener((port) => {
   if (port.name === 'gostsign-page') onPagePort(port);
-  else if (port.name === 'gostsign-popup' && !port.sender.tab) onPopupPort(port);
+  else if (port.name === 'gostsign-popup' && isExtensionPage(port.sender)) onPopupPort(port);
 });

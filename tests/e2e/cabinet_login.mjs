@@ -101,6 +101,15 @@ async function main() {
       throw new Error(`typed error: ${JSON.stringify(err)}`);
     }
     ok(`typed error from the page API: ${err.code} (${err.ru})`);
+
+    // The popup shows the agent status (opened as a tab: the active tab is then the popup itself,
+    // not an https page, so tokens are not listed for it).
+    const popup = await context.newPage();
+    await popup.goto(`chrome-extension://${id}/popup.html`);
+    await popup.waitForSelector('#agent.ok, #agent.bad', { timeout: 15000 });
+    const agentLine = (await popup.textContent('#agent')).trim();
+    if (!agentLine.startsWith('Агент работает')) throw new Error(`popup: ${agentLine}`);
+    ok(`popup: ${agentLine}`);
   } finally {
     await context.close();
   }

@@ -69,4 +69,27 @@ expect_status 0 "$GOSTSIGN" browser uninstall
 [ -z "$(find "$HOME" -name ru.gostsign.nmhost.json)" ] || fail "uninstall left files"
 expect_status 0 "$GOSTSIGN" browser uninstall
 ok "uninstall removes every per-user manifest (twice is fine)"
+# The extension: the manifest's key gives exactly the ID the host and the manifests allow.
+python3 - "$SOURCE_ROOT/native-messaging/extension/manifest.json" "$ID" <<'PY' || fail "extension key/ID"
+import base64, hashlib, json, sys
+m = json.load(open(sys.argv[1]))
+digest = hashlib.sha256(base64.b64decode(m["key"])).hexdigest()[:32]
+derived = "".join(chr(ord("a") + int(c, 16)) for c in digest)
+assert derived == sys.argv[2], (derived, sys.argv[2])
+assert m["manifest_version"] == 3 and "nativeMessaging" in m["permissions"], m
+assert m["background"] == {"service_worker": "background.js"}, m["background"]
+PY
+ok "manifest.json key derives the extension ID $ID that nmhost.h allows"
+bash "$SOURCE_ROOT/native-messaging/extension/build-firefox.sh" "$WORK/ff" "$WORK/gostsign.xpi" >/dev/null ||
+    fail "build-firefox.sh"
+python3 - "$WORK/gostsign.xpi" <<'PY' || fail "firefox package"
+import json, sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+assert sorted(z.namelist()) == sorted(["manifest.json", "background.js", "content.js", "page-api.js",
+                                       "popup.html", "popup.js"]), z.namelist()
+m = json.loads(z.read("manifest.json"))
+assert m["browser_specific_settings"]["gecko"]["id"] == "gostsign@gostsign.ru", m
+assert m["background"] == {"scripts": ["background.js"]} and "key" not in m, m
+PY
+ok "build-firefox.sh packs an .xpi with the Gecko ID and background scripts"
 echo "$PASSED passed, 0 failed"

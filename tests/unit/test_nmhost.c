@@ -144,9 +144,9 @@ static void test_forward_rebuilds_request(void **state)
     assert_false(json_object_object_get_ex(out, "extra", &v));
     assert_false(json_object_object_get_ex(out, "pin", &v));
     json_object_put(out);
-    assert_int_equal(decide("{\"id\":\"abc\",\"cmd\":\"hello\",\"origin\":\"https://a.ru\"}", &out,
-                            id_text),
-                     NM_FORWARD);
+    assert_int_equal(
+        decide("{\"id\":\"abc\",\"cmd\":\"hello\",\"origin\":\"https://a.ru\"}", &out, id_text),
+        NM_FORWARD);
     assert_string_equal(id_text, "abc");
     json_object_put(out);
 }
@@ -187,8 +187,8 @@ static void test_envelope_errors(void **state)
     }
     /* an id too long to track */
     char body[400];
-    snprintf(body, sizeof(body), "{\"id\":\"%0200d\",\"cmd\":\"hello\",\"origin\":\"https://a.ru\"}",
-             0);
+    snprintf(body, sizeof(body),
+             "{\"id\":\"%0200d\",\"cmd\":\"hello\",\"origin\":\"https://a.ru\"}", 0);
     json_object *out = NULL;
     char id_text[NM_ID_TEXT_MAX];
     assert_int_equal(decide(body, &out, id_text), NM_REPLY);
@@ -247,11 +247,13 @@ static void test_agent_messages(void **state)
     bool final = false;
     char id_text[NM_ID_TEXT_MAX];
     const char *event = "{\"id\":3,\"event\":\"pin-requested\"}";
-    assert_true(nm_check_agent_message(event, strlen(event), &rep, &final, id_text, sizeof(id_text)));
+    assert_true(
+        nm_check_agent_message(event, strlen(event), &rep, &final, id_text, sizeof(id_text)));
     assert_false(final);
     assert_string_equal(id_text, "3");
     const char *reply = "{\"id\":\"x\",\"ok\":true,\"result\":{}}";
-    assert_true(nm_check_agent_message(reply, strlen(reply), &rep, &final, id_text, sizeof(id_text)));
+    assert_true(
+        nm_check_agent_message(reply, strlen(reply), &rep, &final, id_text, sizeof(id_text)));
     assert_true(final);
     assert_string_equal(id_text, "x");
     assert_false(nm_check_agent_message("nope", 4, &rep, &final, id_text, sizeof(id_text)));
@@ -281,12 +283,9 @@ static void test_agent_messages(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_caller_from_args),
-        cmocka_unit_test(test_allowlist),
-        cmocka_unit_test(test_origin_validate),
-        cmocka_unit_test(test_forward_rebuilds_request),
-        cmocka_unit_test(test_envelope_errors),
-        cmocka_unit_test(test_stream_faults),
+        cmocka_unit_test(test_caller_from_args), cmocka_unit_test(test_allowlist),
+        cmocka_unit_test(test_origin_validate),  cmocka_unit_test(test_forward_rebuilds_request),
+        cmocka_unit_test(test_envelope_errors),  cmocka_unit_test(test_stream_faults),
         cmocka_unit_test(test_agent_messages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
