@@ -2,7 +2,9 @@
 #include "cli.h"
 #include "cms.h"
 #include "gost.h"
+#include "policy.h"
 #include "qcert.h"
+#include "revocation.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +15,9 @@
 #include <unistd.h>
 
 #define VERIFY_USAGE                                                                               \
-    "gostsign verify [--content FILE] [--ca-dir DIR] [--ca-file FILE] [--crl FILE] SIG.p7s"
+    "gostsign verify [--content FILE] [--ca-dir DIR] [--ca-file FILE] [--crl FILE] [--online]\n"   \
+    "       [--ocsp] [--crl-dp] [--timeout SECONDS] [--require-inn N] [--require-innle N]\n"       \
+    "       [--require-ogrn N] [--require-class KC1|KC2] [--max-skew SECONDS] [--json] SIG.p7s"
 
 /* Largest signature file read into memory (attached signatures carry their content). */
 #define VERIFY_MAX_SIG ((size_t)1 << 30)
@@ -21,6 +25,9 @@
 /* Options after parsing. */
 typedef struct {
     const char *content, *ca_dir, *ca_file, *crl, *sig;
+    gs_revocation_opts revocation; /* issue 7: online revocation */
+    gs_policy policy;              /* issue 7: relying-party policy */
+    int json;
 } verify_args;
 
 /* --help text: states plainly what is and is not checked without --ca-dir. */
@@ -35,7 +42,20 @@ static void print_verify_help(void)
            "  --content FILE  the signed file (detached signatures; read in constant memory)\n"
            "  --ca-dir DIR    trust directory with hashed links (`openssl rehash DIR`)\n"
            "  --ca-file FILE  PEM bundle of trusted root/intermediate certificates\n"
-           "  --crl FILE      CRL (PEM or DER) of the signer's issuer; needs --ca-dir/--ca-file\n\n"
+           "  --crl FILE      CRL (PEM or DER) of the signer's issuer; needs --ca-dir/--ca-file\n"
+           "  --online        check revocation online: OCSP (authorityInfoAccess) and the CRL\n"
+           "                  distribution point (cached in $XDG_CACHE_HOME/gostsign/crl)\n"
+           "  --ocsp, --crl-dp  only one of the two online sources\n"
+           "  --timeout S     per online request (default 10 s); no answer is the warning\n"
+           "                  REVOCATION_UNREACHABLE (exit status 85), never a pass\n"
+           "  --require-inn N, --require-innle N, --require-ogrn N\n"
+           "                  the signer must carry this INN / INN of the legal entity / OGRN\n"
+           "                  (else POLICY_ID_MISMATCH)\n"
+           "  --require-class KC1|KC2|KC3|KB1|KB2|KA1\n"
+           "                  minimum signing-tool class in certificatePolicies\n"
+           "                  (else POLICY_CLASS_MISSING)\n"
+           "  --max-skew S    signingTime within S seconds of now (else SIGNING_TIME_SKEW)\n"
+           "  --json          print the verdict as JSON on stdout (also on failure)\n\n"
            "Without --ca-dir or --ca-file the chain is NOT checked: the command still verifies\n"
            "everything else and exits 0 for a valid signature, but prints\n"
            "\"Цепочка / Chain: НЕ ПРОВЕРЕНА / NOT CHECKED\" and a warning, because then anyone\n"
@@ -44,16 +64,90 @@ static void print_verify_help(void)
            VERIFY_USAGE);
 }
 
+/* Whole non-negative seconds, or -2 for anything else. */
+static long parse_seconds(const char *text)
+{
+    char *end = NULL;
+    long v = strtol(text, &end, 10);
+    return end != text && *end == '\0' && v >= 0 && v <= 100L * 365 * 86400 ? v : -2;
+}
+
+/* Revocation and policy options (issue 7); returns 0 when c was one of them. */
+static int parse_issue7_option(int c, verify_args *a)
+{
+    switch (c) {
+    case 'O':
+        a->revocation.use_ocsp = a->revocation.use_crl_dp = 1;
+        return 0;
+    case 'S':
+        a->revocation.use_ocsp = 1;
+        return 0;
+    case 'D':
+        a->revocation.use_crl_dp = 1;
+        return 0;
+    case 'T':
+        a->revocation.timeout_seconds = (int)parse_seconds(optarg);
+        if (a->revocation.timeout_seconds == 0)
+            a->revocation.timeout_seconds = -2;
+        return 0;
+    case 'C':
+        a->revocation.cache_dir = optarg;
+        return 0;
+    case 'I':
+        a->policy.require_inn = optarg;
+        return 0;
+    case 'L':
+        a->policy.require_innle = optarg;
+        return 0;
+    case 'G':
+        a->policy.require_ogrn = optarg;
+        return 0;
+    case 'K':
+        a->policy.require_class = gs_protection_class_parse(optarg);
+        if (a->policy.require_class == GS_CLASS_NONE)
+            a->policy.require_class = (gs_protection_class)-1;
+        return 0;
+    case 'W':
+        a->policy.max_skew_seconds = parse_seconds(optarg);
+        return 0;
+    case 'j':
+        a->json = 1;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+/* Whether an online revocation source was asked for. */
+static int online_requested(const verify_args *a)
+{
+    return a->revocation.use_ocsp || a->revocation.use_crl_dp;
+}
+
 /* Parses the command line; returns -1 to continue, or an exit status. */
 static int parse_verify_args(int argc, char **argv, verify_args *a)
 {
-    static const struct option opts[] = {
-        { "content", required_argument, NULL, 'c' }, { "ca-dir", required_argument, NULL, 'd' },
-        { "ca-file", required_argument, NULL, 'f' }, { "crl", required_argument, NULL, 'r' },
-        { "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 }
-    };
+    static const struct option opts[] = { { "content", required_argument, NULL, 'c' },
+                                          { "ca-dir", required_argument, NULL, 'd' },
+                                          { "ca-file", required_argument, NULL, 'f' },
+                                          { "crl", required_argument, NULL, 'r' },
+                                          { "help", no_argument, NULL, 'h' },
+                                          { "online", no_argument, NULL, 'O' },
+                                          { "ocsp", no_argument, NULL, 'S' },
+                                          { "crl-dp", no_argument, NULL, 'D' },
+                                          { "timeout", required_argument, NULL, 'T' },
+                                          { "crl-cache", required_argument, NULL, 'C' },
+                                          { "require-inn", required_argument, NULL, 'I' },
+                                          { "require-innle", required_argument, NULL, 'L' },
+                                          { "require-ogrn", required_argument, NULL, 'G' },
+                                          { "require-class", required_argument, NULL, 'K' },
+                                          { "max-skew", required_argument, NULL, 'W' },
+                                          { "json", no_argument, NULL, 'j' },
+                                          { NULL, 0, NULL, 0 } };
     int c;
     memset(a, 0, sizeof(*a));
+    gs_revocation_opts_init(&a->revocation);
+    gs_policy_init(&a->policy);
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (c) {
@@ -73,6 +167,8 @@ static int parse_verify_args(int argc, char **argv, verify_args *a)
             print_verify_help();
             return 0;
         default:
+            if (parse_issue7_option(c, a) == 0)
+                break;
             return cli_usage_error(VERIFY_USAGE, "unknown option");
         }
     }
@@ -80,6 +176,12 @@ static int parse_verify_args(int argc, char **argv, verify_args *a)
         return cli_usage_error(VERIFY_USAGE, "give exactly one signature file");
     if (a->crl && !a->ca_dir && !a->ca_file)
         return cli_usage_error(VERIFY_USAGE, "--crl needs --ca-dir or --ca-file to check it");
+    if (a->policy.max_skew_seconds < -1 || a->revocation.timeout_seconds < 0)
+        return cli_usage_error(VERIFY_USAGE, "--max-skew and --timeout take whole seconds");
+    if (a->policy.require_class == (gs_protection_class)-1)
+        return cli_usage_error(VERIFY_USAGE, "--require-class: KC1, KC2, KC3, KB1, KB2 or KA1");
+    if (online_requested(a) && !a->ca_dir && !a->ca_file)
+        return cli_usage_error(VERIFY_USAGE, "--online/--ocsp/--crl-dp need --ca-dir or --ca-file");
     a->sig = argv[optind];
     return -1;
 }
@@ -195,6 +297,118 @@ static void print_checks(const gs_cms_verify_result *r, const verify_args *a)
     print_field("Отзыв / Revocation:", line);
 }
 
+/* One online source's verdict in words, with where it came from. */
+static void print_source(const char *label, const gs_revocation_source *src)
+{
+    char line[700];
+    const char *word = src->code == GS_ERR_OK                   ? "не отозван / good"
+                       : src->code == GS_ERR_CERT_REVOKED       ? "ОТОЗВАН / REVOKED"
+                       : src->code == GS_ERR_REVOCATION_UNKNOWN ? "неизвестен / unknown"
+                       : src->code == GS_ERR_REVOCATION_UNREACHABLE ? "нет связи / unreachable"
+                                                                    : "ошибка / invalid";
+    snprintf(line, sizeof(line), "%s (%s%s)", word, src->where[0] ? src->where : src->detail,
+             src->from_cache ? ", из кэша / cached" : "");
+    print_field(label, line);
+}
+
+/* Online revocation and policy lines (issue 7). */
+static void print_issue7_checks(const gs_cms_verify_result *r, const verify_args *a)
+{
+    if (r->revocation_checked && r->revocation.crl.consulted)
+        print_source("CRL (точка распространения):", &r->revocation.crl);
+    if (r->revocation_checked && r->revocation.ocsp.consulted)
+        print_source("OCSP:", &r->revocation.ocsp);
+    if (r->policy_checked) {
+        char line[300];
+        snprintf(line, sizeof(line), "соблюдена / satisfied%s%s%s%s%s%s",
+                 a->policy.require_inn ? ", INN " : "",
+                 a->policy.require_inn ? a->policy.require_inn : "",
+                 a->policy.require_ogrn ? ", OGRN " : "",
+                 a->policy.require_ogrn ? a->policy.require_ogrn : "",
+                 a->policy.require_class > 0 ? ", class " : "",
+                 a->policy.require_class > 0 ? gs_protection_class_name(a->policy.require_class)
+                                             : "");
+        print_field("Политика / Policy:", line);
+    }
+}
+
+/* ISO 8601 UTC for JSON. */
+static json_object *json_time(time_t t)
+{
+    char buf[32];
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm))
+        return NULL;
+    return json_object_new_string(buf);
+}
+
+/* True for the verdicts that leave a valid signature with an unconfirmed revocation status. */
+static int is_revocation_warning(gs_code rc)
+{
+    return rc == GS_ERR_REVOCATION_UNKNOWN || rc == GS_ERR_REVOCATION_UNREACHABLE;
+}
+
+/* Online source status for JSON: {"status", "url", "cached", "this_update", "next_update"}. */
+static json_object *json_source(const gs_cms_verify_result *r, const gs_revocation_source *src)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(
+        o, "status",
+        json_object_new_string(r->revocation_checked ? gs_revocation_word(src) : "not_checked"));
+    json_object_object_add(o, "source", src->where[0] ? json_object_new_string(src->where) : NULL);
+    json_object_object_add(o, "cached", json_object_new_boolean(src->from_cache));
+    json_object_object_add(o, "this_update", src->this_update ? json_time(src->this_update) : NULL);
+    json_object_object_add(o, "next_update", src->next_update ? json_time(src->next_update) : NULL);
+    return o;
+}
+
+/*
+ * The verdict as JSON (stable fields): valid, warning, code, number, message, message_ru,
+ * detail, signer (the certificate model or null), signing_time (ISO 8601 or null),
+ * signing_time_stated, attached, digest_bits, chain ("verified" | "not_checked" | "failed"),
+ * crl_file ("good" | "revoked" | "not_checked" | "failed"), crl and ocsp ({status, source,
+ * cached, this_update, next_update}), policy ("satisfied" | "not_checked" | "failed").
+ */
+static void print_json(gs_code rc, const gs_status *st, const gs_cms_verify_result *r,
+                       const verify_args *a)
+{
+    const gs_error_info *e = gs_error_lookup(rc);
+    json_object *o = json_object_new_object();
+    int sig_ok = rc == GS_ERR_OK || is_revocation_warning(rc);
+    json_object_object_add(o, "valid", json_object_new_boolean(rc == GS_ERR_OK));
+    json_object_object_add(o, "warning", json_object_new_boolean(is_revocation_warning(rc)));
+    json_object_object_add(o, "code", json_object_new_string(e->name));
+    json_object_object_add(o, "number", json_object_new_int((int)rc));
+    json_object_object_add(o, "message", json_object_new_string(e->message_en));
+    json_object_object_add(o, "message_ru", json_object_new_string(e->message_ru));
+    json_object_object_add(
+        o, "detail", rc != GS_ERR_OK && st->detail[0] ? json_object_new_string(st->detail) : NULL);
+    json_object_object_add(o, "signer", r->signer ? gs_cert_to_json(r->signer, time(NULL)) : NULL);
+    json_object_object_add(o, "signing_time", r->signer ? json_time(r->signing_time) : NULL);
+    json_object_object_add(o, "signing_time_stated", json_object_new_boolean(r->has_signing_time));
+    json_object_object_add(o, "attached", json_object_new_boolean(r->attached));
+    json_object_object_add(o, "digest_bits", json_object_new_int(r->digest_bits));
+    const char *chain = r->chain_checked                       ? "verified"
+                        : (a->ca_dir || a->ca_file) && !sig_ok ? "failed"
+                                                               : "not_checked";
+    json_object_object_add(o, "chain", json_object_new_string(chain));
+    const char *crl_file = !a->crl                                               ? "not_checked"
+                           : r->crl_checked                                      ? "good"
+                           : rc == GS_ERR_CERT_REVOKED && !r->revocation_checked ? "revoked"
+                                                                                 : "failed";
+    json_object_object_add(o, "crl_file", json_object_new_string(crl_file));
+    json_object_object_add(o, "crl", json_source(r, &r->revocation.crl));
+    json_object_object_add(o, "ocsp", json_source(r, &r->revocation.ocsp));
+    const char *policy = gs_policy_is_empty(&a->policy)                   ? "not_checked"
+                         : r->policy_checked                              ? "satisfied"
+                         : r->chain_checked || !(a->ca_dir || a->ca_file) ? "failed"
+                                                                          : "not_checked";
+    json_object_object_add(o, "policy", json_object_new_string(policy));
+    printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+                                                         JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(o);
+}
+
 /* Runs the verification with the content file opened for streaming. */
 static gs_code run_verify(const verify_args *a, const uint8_t *sig, size_t sig_len,
                           gs_cms_verify_result *res, gs_status *st)
@@ -204,6 +418,8 @@ static gs_code run_verify(const verify_args *a, const uint8_t *sig, size_t sig_l
     o.ca_dir = a->ca_dir;
     o.ca_file = a->ca_file;
     o.crl_file = a->crl;
+    o.revocation = online_requested(a) ? &a->revocation : NULL;
+    o.policy = gs_policy_is_empty(&a->policy) ? NULL : &a->policy;
     if (a->content) {
         o.content_fd = open(a->content, O_RDONLY | O_CLOEXEC);
         if (o.content_fd < 0)
@@ -232,6 +448,18 @@ int cmd_verify(int argc, char **argv)
     memset(&res, 0, sizeof(res));
     gs_code rc = run_verify(&a, sig, sig_len, &res, &st);
     free(sig);
+    if (a.json) {
+        print_json(rc, &st, &res, &a);
+        gs_cms_verify_result_clear(&res);
+        return (int)rc;
+    }
+    if (is_revocation_warning(rc) && res.signer) {
+        printf("Подпись верна, но статус отзыва не подтверждён / Signature verifies, but the "
+               "revocation status is NOT confirmed\n");
+        print_signer(res.signer);
+        print_checks(&res, &a);
+        print_issue7_checks(&res, &a);
+    }
     if (rc != GS_ERR_OK) {
         int status = cli_report(&st);
         char *who = res.signer ? gs_cert_owner_summary(res.signer) : NULL;
@@ -244,6 +472,7 @@ int cmd_verify(int argc, char **argv)
     printf("Подпись действительна / Signature is valid\n");
     print_signer(res.signer);
     print_checks(&res, &a);
+    print_issue7_checks(&res, &a);
     if (!res.chain_checked)
         fprintf(stderr, "gostsign: ВНИМАНИЕ: цепочка сертификатов не проверена (нет --ca-dir)\n"
                         "gostsign: WARNING: certificate chain NOT checked (no --ca-dir): the "

@@ -691,9 +691,20 @@ static gs_code chain_error(int err, gs_status *st)
     }
 }
 
-/* The signer's chain to the trust store at signing time, with the CRL when given. */
+/* The issuer of the chain's first link (the signer itself when self-signed), with a reference. */
+static X509 *chain_issuer(X509_STORE_CTX *ctx)
+{
+    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+    X509 *issuer = sk_X509_value(chain, sk_X509_num(chain) > 1 ? 1 : 0);
+    if (issuer)
+        X509_up_ref(issuer);
+    return issuer;
+}
+
+/* The signer's chain to the trust store at signing time, with the CRL when given; *issuer gets
+ * the verified issuer (a reference) for the revocation check, when asked. */
 static gs_code check_chain(CMS_ContentInfo *cms, X509 *signer, const gs_cms_verify_opts *o,
-                           gs_cms_verify_result *res, gs_status *st)
+                           gs_cms_verify_result *res, X509 **issuer, gs_status *st)
 {
     if (!o->ca_dir && !o->ca_file)
         return o->crl_file ? gs_fail(st, GS_ERR_CRL_INVALID,
@@ -711,6 +722,8 @@ static gs_code check_chain(CMS_ContentInfo *cms, X509 *signer, const gs_cms_veri
         X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), res->signing_time);
         if (X509_verify_cert(ctx) != 1)
             rc = chain_error(X509_STORE_CTX_get_error(ctx), st);
+        else if (o->revocation)
+            *issuer = chain_issuer(ctx);
     }
     res->chain_checked = rc == GS_ERR_OK;
     res->crl_checked = rc == GS_ERR_OK && o->crl_file != NULL;
@@ -721,7 +734,19 @@ static gs_code check_chain(CMS_ContentInfo *cms, X509 *signer, const gs_cms_veri
     return rc;
 }
 
-/* Steps after the signer is known: signature, certificate binding, content, time, chain. */
+/* Revocation through gost/revocation: needs the issuer of a verified chain. */
+static gs_code check_revocation(X509 *signer, X509 *issuer, const gs_cms_verify_opts *o,
+                                gs_cms_verify_result *res, gs_status *st)
+{
+    if (!issuer)
+        return gs_fail(st, GS_ERR_REVOCATION_UNKNOWN,
+                       "revocation can only be checked with a trust directory (--ca-dir)");
+    res->revocation_checked = 1;
+    return gs_revocation_check(signer, issuer, o->revocation, &res->revocation, st);
+}
+
+/* Steps after the signer is known: signature, certificate binding, content, time, chain, then
+ * the relying party's policy and revocation (last, so its warnings never hide a refusal). */
 static gs_code verify_signer(CMS_ContentInfo *cms, CMS_SignerInfo *si, X509 *signer,
                              const gs_cms_verify_opts *o, gs_cms_verify_result *res, gs_status *st)
 {
@@ -738,8 +763,15 @@ static gs_code verify_signer(CMS_ContentInfo *cms, CMS_SignerInfo *si, X509 *sig
         rc = read_signing_time(si, o, res, st);
     if (rc == GS_ERR_OK)
         rc = gs_cert_check_usable(res->signer, res->signing_time, st);
+    X509 *issuer = NULL;
     if (rc == GS_ERR_OK)
-        rc = check_chain(cms, signer, o, res, st);
+        rc = check_chain(cms, signer, o, res, &issuer, st);
+    if (rc == GS_ERR_OK && o->policy)
+        rc = gs_policy_check(o->policy, res->signer, res->signing_time, res->has_signing_time, st);
+    res->policy_checked = rc == GS_ERR_OK && o->policy;
+    if (rc == GS_ERR_OK && o->revocation)
+        rc = check_revocation(signer, issuer, o, res, st);
+    X509_free(issuer);
     return rc;
 }
 

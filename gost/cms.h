@@ -22,7 +22,9 @@
 
 #include "errors.h"
 #include "gost.h"
+#include "policy.h"
 #include "qcert.h"
+#include "revocation.h"
 
 /*
  * Signs `digest` (digest_len = key bits / 8: Streebog over the signed attributes) and writes the
@@ -76,6 +78,10 @@ typedef struct {
     const char *ca_file;  /* PEM bundle of trusted certificates, or NULL */
     const char *crl_file; /* PEM or DER CRL of the signer's issuer, or NULL */
     time_t now;           /* time to use when the CMS has no signingTime; 0 = now */
+    /* Online / extra revocation through gost/revocation.h (CRL distribution point, OCSP), checked
+     * last, at the current time, against the issuer from the verified chain; NULL: not asked. */
+    const gs_revocation_opts *revocation;
+    const gs_policy *policy; /* relying-party policy (gost/policy.h), checked after the chain */
 } gs_cms_verify_opts;
 
 /* Sets the defaults: everything zero/NULL and content_fd = -1. */
@@ -91,6 +97,9 @@ typedef struct {
     int digest_bits;         /* 256 or 512 */
     int chain_checked;       /* 1: the chain to ca_dir/ca_file was verified */
     int crl_checked;         /* 1: the signer was checked against crl_file */
+    int policy_checked;      /* 1: opts->policy held */
+    int revocation_checked;  /* 1: opts->revocation was consulted (see revocation.code) */
+    gs_revocation_result revocation;
 } gs_cms_verify_result;
 
 void gs_cms_verify_result_clear(gs_cms_verify_result *r);

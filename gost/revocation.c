@@ -264,7 +264,8 @@ static int split_url(const char *url, char **host, char **port, char **path)
     return 0;
 }
 
-/* One HTTP exchange (GET when req is NULL, else POST); NULL with the reason in s on failure. */
+/* One HTTP exchange (GET when req is NULL, else POST) whose answer must be one DER object, read
+ * in full (at most GS_REVOCATION_MAX_RESPONSE); NULL with the reason in s on failure. */
 static BIO *http_exchange(const char *url, BIO *req, const char *content_type,
                           const char *expected_ct, int timeout, gs_revocation_source *s)
 {
@@ -274,7 +275,7 @@ static BIO *http_exchange(const char *url, BIO *req, const char *content_type,
         return NULL;
     }
     BIO *resp = OSSL_HTTP_transfer(NULL, host, port, path, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0,
-                                   NULL, content_type, req, expected_ct, 0,
+                                   NULL, content_type, req, expected_ct, 1,
                                    GS_REVOCATION_MAX_RESPONSE, timeout, 0);
     if (!resp) {
         unsigned long e = ERR_peek_last_error();
@@ -296,8 +297,9 @@ static X509_CRL *crl_download(const char *url, X509 *issuer, time_t now, int tim
     BIO *body = http_exchange(url, NULL, NULL, NULL, timeout, s);
     if (!body)
         return NULL;
-    X509_CRL *crl = crl_from_bio(body);
+    X509_CRL *crl = d2i_X509_CRL_bio(body, NULL); /* RFC 5280: DER over HTTP */
     BIO_free(body);
+    ERR_clear_error();
     if (!crl) {
         source_set(s, GS_ERR_CRL_INVALID, "%s: the answer is not a CRL", url);
         return NULL;

@@ -11,6 +11,10 @@
 #   revoked.pem/.key         revoked in ca.crl
 #   ca.crl                   CRL signed by the CA, listing revoked.pem
 #   cadir/                   trust directory (hashed links) holding ca.pem
+# Optional (for revocation tests; unset = none of this):
+#   PKI_OCSP_URL=http://...  end-entity certificates carry authorityInfoAccess OCSP;URI:<it>, and
+#                            ocsp.pem/.key is a delegated responder (extendedKeyUsage OCSPSigning)
+#   PKI_CRL_URL=http://...   end-entity certificates carry crlDistributionPoints URI:<it>
 # Usage: make-test-pki.sh OUTDIR
 set -euo pipefail
 out=${1:?usage: make-test-pki.sh OUTDIR}
@@ -80,6 +84,13 @@ OGRNIP = optional
 SNILS = optional
 countryName = optional
 CNF
+# Revocation URLs: more lines of [ee_ext] (OpenSSL continues a repeated section), only when asked.
+if [ -n "${PKI_OCSP_URL:-}" ] || [ -n "${PKI_CRL_URL:-}" ]; then
+    echo '[ee_ext]' >>openssl.cnf
+    [ -z "${PKI_OCSP_URL:-}" ] || echo "authorityInfoAccess = OCSP;URI:$PKI_OCSP_URL" >>openssl.cnf
+    [ -z "${PKI_CRL_URL:-}" ] || echo "crlDistributionPoints = URI:$PKI_CRL_URL" >>openssl.cnf
+    printf '[ocsp_ext]\nbasicConstraints = CA:false\nkeyUsage = critical,digitalSignature\nextendedKeyUsage = OCSPSigning\n' >>openssl.cnf
+fi
 : >db/index.txt
 echo 1000 >db/serial
 echo 01 >db/crlnumber
@@ -119,6 +130,14 @@ issue future gost2012_256 TCB "$(subject_employee 'Будущев Борис Б�
 issue gost2001 gost2001 A "$(subject_employee 'Старов Степан Степанович' 500100732259 11223344595)" -days 365
 issue revoked gost2012_256 TCB "$(subject_employee 'Отозванов Олег Олегович' 500100732259 11223344595)" -days 365
 openssl ca "${e[@]}" -config openssl.cnf -batch -cert ca.pem -keyfile ca.key -revoke revoked.pem 2>/dev/null
+if [ -n "${PKI_OCSP_URL:-}" ]; then
+    genkey gost2012_256 TCB ocsp.key
+    openssl req "${e[@]}" -config openssl.cnf -new -key ocsp.key -subj '/CN=Тестовый OCSP gostsign' -utf8 \
+        -out ocsp.csr 2>/dev/null
+    openssl ca "${e[@]}" -config openssl.cnf -batch -notext -utf8 -cert ca.pem -keyfile ca.key \
+        -extensions ocsp_ext -in ocsp.csr -out ocsp.pem -days 365 2>/dev/null
+    rm -f ocsp.csr
+fi
 openssl ca "${e[@]}" -config openssl.cnf -batch -cert ca.pem -keyfile ca.key -gencrl -out ca.crl 2>/dev/null
 
 cp ca.pem cadir/
