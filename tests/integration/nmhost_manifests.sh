@@ -80,6 +80,10 @@ assert m["manifest_version"] == 3 and "nativeMessaging" in m["permissions"], m
 assert m["background"] == {"service_worker": "background.js"}, m["background"]
 PY
 ok "manifest.json key derives the extension ID $ID that nmhost.h allows"
+grep -q "chrome-extension://$ID/" "$BUILD_ROOT/ru.gostsign.nmhost.chromium.json" &&
+    grep -q '"gostsign@gostsign.ru"' "$BUILD_ROOT/ru.gostsign.nmhost.firefox.json" ||
+    fail "packaged manifests name other extension IDs"
+ok "the packaged manifest templates name the same extension IDs"
 bash "$SOURCE_ROOT/native-messaging/extension/build-firefox.sh" "$WORK/ff" "$WORK/gostsign.xpi" >/dev/null ||
     fail "build-firefox.sh"
 python3 - "$WORK/gostsign.xpi" <<'PY' || fail "firefox package"
