@@ -4,6 +4,11 @@
  */
 #include "cli.h"
 #include "qcert.h"
+#include "revocation.h"
+
+#include <openssl/err.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include <getopt.h>
 #include <stdio.h>
@@ -11,7 +16,9 @@
 #include <string.h>
 #include <time.h>
 
-#define CERT_USAGE    "gostsign cert show [--json] [--check] CERT|-"
+#define CERT_USAGE                                                                                 \
+    "gostsign cert show [--json] [--check] CERT|-\n"                                               \
+    "       gostsign cert show --chain [--ca-dir DIR] [--crl FILE] [--online] [--timeout S] CERT"
 #define LABEL_COLUMNS 34
 #define MAX_PROBLEMS  4
 
@@ -24,7 +31,12 @@ static void print_cert_help(void)
            "validity, key algorithm and parameter set, usages, signing tools, thumbprints.\n\n"
            "  --json    print the certificate model as JSON\n"
            "  --check   exit with the error number of the first problem (expired, not yet\n"
-           "            valid, GOST R 34.10-2001 key) instead of 0\n",
+           "            valid, GOST R 34.10-2001 key) instead of 0\n"
+           "  --chain   show the chain to a root of --ca-dir and each link's status (valid,\n"
+           "            expired, not trusted, revoked, revocation unknown); exit status is\n"
+           "            the first problem's error number\n"
+           "  --crl FILE  CRL for the links it was issued for; --online asks OCSP and the\n"
+           "            CRL distribution points (--timeout S per request)\n",
            CERT_USAGE);
 }
 
@@ -236,14 +248,232 @@ static gs_code print_json(const gs_cert *cert, time_t now)
     return first;
 }
 
+/* Options of `cert show --chain` (issue 7). */
+typedef struct {
+    const char *ca_dir, *crl;
+    int online, timeout;
+} chain_options;
+
+/* One link's verdict: the first of revoked, expired / not yet valid, not trusted, revocation
+ * unknown / unreachable; OK when none. */
+typedef struct {
+    gs_code code;
+    char trust[160], revocation[400];
+} link_status;
+
+/* Trust store from the directory (hashed links), or an empty store. */
+static X509_STORE *chain_store(const char *ca_dir)
+{
+    X509_STORE *store = X509_STORE_new();
+    if (store && ca_dir && !X509_STORE_load_path(store, ca_dir)) {
+        X509_STORE_free(store);
+        store = NULL;
+    }
+    ERR_clear_error();
+    return store;
+}
+
+/* Builds and verifies the chain now; returns it (at least the certificate itself), the OpenSSL
+ * error and the depth where it occurred (-1 when verified). */
+static STACK_OF(X509) * build_chain(X509 *cert, const chain_options *o, int *err, int *err_depth)
+{
+    X509_STORE *store = chain_store(o->ca_dir);
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    STACK_OF(X509) *chain = NULL;
+    *err = X509_V_ERR_UNSPECIFIED;
+    *err_depth = 0;
+    if (store && ctx && X509_STORE_CTX_init(ctx, store, cert, NULL)) {
+        int ok = X509_verify_cert(ctx) == 1;
+        *err = ok ? X509_V_OK : X509_STORE_CTX_get_error(ctx);
+        *err_depth = ok ? -1 : X509_STORE_CTX_get_error_depth(ctx);
+        chain = X509_STORE_CTX_get1_chain(ctx);
+    }
+    if (!chain && (chain = sk_X509_new_null()) && X509_up_ref(cert) && !sk_X509_push(chain, cert))
+        X509_free(cert);
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(store);
+    ERR_clear_error();
+    return chain;
+}
+
+/* Whether a local CRL file was issued by the link's issuer. */
+static int crl_applies(const char *crl_path, X509 *link)
+{
+    gs_status st;
+    X509_CRL *crl = gs_crl_load_file(crl_path, &st);
+    int applies = crl && X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(link)) == 0;
+    X509_CRL_free(crl);
+    return applies;
+}
+
+/* Revocation of one link (not for the root): the CRL that applies and/or the online sources. */
+static gs_code link_revocation(X509 *link, X509 *issuer, const chain_options *o, link_status *ls)
+{
+    gs_revocation_opts ro;
+    gs_revocation_opts_init(&ro);
+    ro.crl_file = o->crl && crl_applies(o->crl, link) ? o->crl : NULL;
+    ro.use_crl_dp = o->online && !ro.crl_file;
+    ro.use_ocsp = o->online;
+    ro.timeout_seconds = o->timeout;
+    if (!ro.crl_file && !ro.use_crl_dp && !ro.use_ocsp) {
+        snprintf(ls->revocation, sizeof(ls->revocation), "не проверялся / not checked");
+        return GS_ERR_OK;
+    }
+    gs_revocation_result r;
+    gs_status st;
+    gs_status_clear(&st);
+    gs_code rc = gs_revocation_check(link, issuer, &ro, &r, &st);
+    const gs_error_info *e = gs_error_lookup(rc);
+    if (rc == GS_ERR_OK)
+        snprintf(ls->revocation, sizeof(ls->revocation), "не отозван / not revoked (%s%s%s)",
+                 r.crl.consulted && r.crl.code == GS_ERR_OK ? "CRL" : "",
+                 r.crl.consulted && r.crl.code == GS_ERR_OK && r.ocsp.code == GS_ERR_OK &&
+                         r.ocsp.consulted
+                     ? ", "
+                     : "",
+                 r.ocsp.consulted && r.ocsp.code == GS_ERR_OK ? "OCSP" : "");
+    else
+        snprintf(ls->revocation, sizeof(ls->revocation), "%s / %s (%s): %s", e->message_ru,
+                 e->message_en, e->name, st.detail);
+    return rc;
+}
+
+/* Trust words for a link from the chain verdict. */
+static gs_code link_trust(int i, int n, int err, int err_depth, int self_signed, link_status *ls)
+{
+    int time_error = err == X509_V_ERR_CERT_HAS_EXPIRED || err == X509_V_ERR_CERT_NOT_YET_VALID;
+    if (err == X509_V_OK || (time_error && err_depth != i)) {
+        snprintf(ls->trust, sizeof(ls->trust), "%s",
+                 i == n - 1 && self_signed ? "доверенный корень / trusted root"
+                                           : "цепочка проверена / chain verified");
+        return GS_ERR_OK;
+    }
+    if (time_error) {
+        snprintf(ls->trust, sizeof(ls->trust), "цепочка построена / chain built");
+        return GS_ERR_OK;
+    }
+    if (err_depth != i && i != n - 1)
+        return GS_ERR_OK;
+    snprintf(ls->trust, sizeof(ls->trust), "не доверен / not trusted (%s)",
+             X509_verify_cert_error_string(err));
+    return GS_ERR_CERT_UNTRUSTED;
+}
+
+/* The verdict of link i of the chain. */
+static link_status link_verdict(STACK_OF(X509) * chain, int i, int err, int err_depth,
+                                const chain_options *o, time_t now)
+{
+    link_status ls = { GS_ERR_OK, "", "" };
+    int n = sk_X509_num(chain);
+    X509 *x = sk_X509_value(chain, i);
+    int self_signed = X509_check_issued(x, x) == X509_V_OK;
+    gs_status st;
+    gs_cert *model = gs_cert_from_x509(x, &st);
+    gs_code time_rc = model ? gs_cert_check_time(model, now, &st) : st.code;
+    gs_code trust_rc = link_trust(i, n, err, err_depth, self_signed, &ls);
+    gs_code rev_rc = GS_ERR_OK;
+    if (i + 1 < n)
+        rev_rc = link_revocation(x, sk_X509_value(chain, i + 1), o, &ls);
+    else
+        snprintf(ls.revocation, sizeof(ls.revocation), "%s",
+                 self_signed ? "не применяется к корню / n/a for a root"
+                             : "издатель не найден / issuer not found");
+    ls.code = rev_rc == GS_ERR_CERT_REVOKED ? rev_rc
+              : time_rc != GS_ERR_OK        ? time_rc
+              : trust_rc != GS_ERR_OK       ? trust_rc
+                                            : rev_rc;
+    gs_cert_free(model);
+    return ls;
+}
+
+/* Prints one link: who, validity, trust, revocation and the verdict. */
+static void print_link(int i, X509 *x, const link_status *ls, time_t now)
+{
+    gs_status st;
+    gs_cert *c = gs_cert_from_x509(x, &st);
+    if (!c)
+        return;
+    char to[48], line[200];
+    format_time(c->not_after, to, sizeof(to));
+    printf("[%d] %s\n", i, c->subject.cn ? c->subject.cn : c->subject.oneline);
+    print_row("Издатель / Issuer", c->issuer.cn ? c->issuer.cn : c->issuer.oneline);
+    print_row("Серийный номер / Serial", c->serial_hex);
+    snprintf(line, sizeof(line), "%s%s", to, now > c->not_after ? " (истёк / expired)" : "");
+    print_row("Действует по / Valid to", line);
+    print_row("Доверие / Trust", ls->trust[0] ? ls->trust : "—");
+    print_row("Отзыв / Revocation", ls->revocation);
+    const gs_error_info *e = gs_error_lookup(ls->code);
+    snprintf(line, sizeof(line), "%s / %s%s%s%s", ls->code ? e->message_ru : "действителен",
+             ls->code ? e->message_en : "valid", ls->code ? " (" : "", ls->code ? e->name : "",
+             ls->code ? ")" : "");
+    print_row("Статус / Status", line);
+    gs_cert_free(c);
+}
+
+/* `cert show --chain`: every link from the certificate up to its root, with its status. */
+static int show_chain(const char *path, const chain_options *o)
+{
+    gs_status st;
+    gs_status_clear(&st);
+    gs_cert *cert = gs_cert_load_file(path, &st);
+    if (!cert)
+        return cli_report(&st);
+    int err = 0, depth = 0;
+    STACK_OF(X509) *chain = build_chain(cert->x509, o, &err, &depth);
+    time_t now = time(NULL);
+    gs_code first = GS_ERR_OK;
+    printf("Цепочка сертификатов / Certificate chain%s\n",
+           o->ca_dir ? ""
+                     : " (без --ca-dir: доверие не проверяется / no --ca-dir: trust not checked)");
+    for (int i = 0; chain && i < sk_X509_num(chain); i++) {
+        link_status ls = link_verdict(chain, i, err, depth, o, now);
+        print_link(i, sk_X509_value(chain, i), &ls, now);
+        if (first == GS_ERR_OK)
+            first = ls.code;
+    }
+    sk_X509_pop_free(chain, X509_free);
+    gs_cert_free(cert);
+    return (int)first;
+}
+
+/* Parses the --chain options; returns 0 when c was one of them. */
+static int parse_chain_option(int c, chain_options *o, int *chain)
+{
+    switch (c) {
+    case 'C':
+        *chain = 1;
+        return 0;
+    case 'd':
+        o->ca_dir = optarg;
+        return 0;
+    case 'r':
+        o->crl = optarg;
+        return 0;
+    case 'O':
+        o->online = 1;
+        return 0;
+    case 'T':
+        o->timeout = atoi(optarg);
+        return o->timeout > 0 ? 0 : -1;
+    default:
+        return -1;
+    }
+}
+
 /* `gostsign cert show`: loads the file and prints it; exit status is 0 or an error number. */
 static int cert_show(int argc, char **argv)
 {
     static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
                                           { "check", no_argument, NULL, 'c' },
                                           { "help", no_argument, NULL, 'h' },
+                                          { "chain", no_argument, NULL, 'C' },
+                                          { "ca-dir", required_argument, NULL, 'd' },
+                                          { "crl", required_argument, NULL, 'r' },
+                                          { "online", no_argument, NULL, 'O' },
+                                          { "timeout", required_argument, NULL, 'T' },
                                           { NULL, 0, NULL, 0 } };
-    int json = 0, check = 0, c;
+    int json = 0, check = 0, chain = 0, c;
+    chain_options co = { NULL, NULL, 0, 0 };
     optind = 1;
     while ((c = getopt_long(argc, argv, "jch", opts, NULL)) != -1) {
         if (c == 'h') {
@@ -252,6 +482,8 @@ static int cert_show(int argc, char **argv)
         }
         if (c == '?')
             return cli_usage_error(CERT_USAGE, "unknown option");
+        if (c != 'j' && c != 'c' && parse_chain_option(c, &co, &chain) != 0)
+            return cli_usage_error(CERT_USAGE, "bad --timeout");
         json |= c == 'j';
         check |= c == 'c';
     }
@@ -259,6 +491,10 @@ static int cert_show(int argc, char **argv)
         return cli_usage_error(CERT_USAGE, optind >= argc ? "no certificate file"
                                                           : "more than one certificate file");
     const char *path = strcmp(argv[optind], "-") == 0 ? "/dev/stdin" : argv[optind];
+    if (chain)
+        return show_chain(path, &co);
+    if (co.ca_dir || co.crl || co.online)
+        return cli_usage_error(CERT_USAGE, "--ca-dir, --crl and --online go with --chain");
     gs_status st;
     gs_status_clear(&st);
     gs_cert *cert = gs_cert_load_file(path, &st);
