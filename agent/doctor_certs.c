@@ -40,6 +40,20 @@ static void add_owner_evidence(doctor_check *c, const gs_cert *cert, const p11_c
     doctor_ev_str(c, "not_after", when);
 }
 
+/* Russian fix for a certificate problem (the error table's fix is English). */
+static const char *fix_ru_for(gs_code code)
+{
+    switch (code) {
+    case GS_ERR_CERT_NOT_YET_VALID:
+        return "Проверьте дату и время компьютера или дождитесь начала действия сертификата.";
+    case GS_ERR_CERT_GOST2001:
+    case GS_ERR_UNSUPPORTED_ALGORITHM:
+        return "Получите сертификат с ключом ГОСТ Р 34.10-2012.";
+    default:
+        return "Получите новый квалифицированный сертификат в удостоверяющем центре.";
+    }
+}
+
 /* The first blocking problem (GOST-2001, other algorithm, time) as status and texts. */
 static void judge_validity(doctor_check *c, const gs_cert *cert, const p11_cert *pc, time_t now,
                            const char *who)
@@ -59,12 +73,7 @@ static void judge_validity(doctor_check *c, const gs_cert *cert, const p11_cert 
         doctor_say(c, "%s: %s", "%s: %s", who, e->message_en);
         snprintf(c->message_ru, sizeof(c->message_ru), "%s: %s", who, e->message_ru);
         doctor_fix(c, "%s", "%s", e->fix);
-        snprintf(
-            c->fix_ru, sizeof(c->fix_ru), "%s",
-            problems[0] == GS_ERR_CERT_NOT_YET_VALID
-                ? "Проверьте дату и время компьютера или дождитесь начала действия сертификата."
-                : "Получите новый квалифицированный сертификат с ключом ГОСТ Р 34.10-2012 в "
-                  "удостоверяющем центре.");
+        snprintf(c->fix_ru, sizeof(c->fix_ru), "%s", fix_ru_for(problems[0]));
         return;
     }
     if (!pc->has_private_key) {
