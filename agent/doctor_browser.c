@@ -1,13 +1,123 @@
 /*
- * Doctor layer 9: browsers. The manifest checks belong to `gostsign browser status`
- * (native-messaging); until its public header exists this layer reports itself as skipped.
+ * Doctor layer 9: browsers. The manifest rules belong to `gostsign browser status`
+ * (native-messaging, agent/cmd_browser.c), which has no C interface: the doctor runs that command
+ * of this same executable for each browser and turns its per-browser line into a verdict (usable,
+ * broken with the reason, not registered) plus its Snap/Flatpak warnings.
  */
 #include "doctor.h"
 
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static const char *const browser_names[] = { "chromium", "chrome", "yandex", "firefox" };
+#define BROWSER_COUNT (sizeof(browser_names) / sizeof(browser_names[0]))
+
+/* Runs `/proc/self/exe browser status --browser NAME`; its stdout into out. -1 when it cannot. */
+static int browser_status_output(const char *name, char *out, size_t cap)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addclose(&fa, fds[0]);
+    char *argv[] = { "gostsign", "browser", "status", "--browser", (char *)name, NULL };
+    pid_t pid;
+    int rc = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    size_t n = 0;
+    ssize_t got;
+    while (rc == 0 && n + 1 < cap && (got = read(fds[0], out + n, cap - 1 - n)) > 0)
+        n += (size_t)got;
+    out[n] = '\0';
+    close(fds[0]);
+    int status;
+    if (rc == 0)
+        waitpid(pid, &status, 0);
+    return rc == 0 ? 0 : -1;
+}
+
+/* The first line of the output, without its newline (the browser's state line). */
+static void first_line(const char *text, char *line, size_t cap)
+{
+    size_t len = strcspn(text, "\n");
+    snprintf(line, cap, "%.*s", (int)(len < cap ? len : cap - 1), text);
+}
+
+/* Snap or Flatpak warnings of the command: the browser's sandbox cannot start the host. */
+static void check_sandbox(doctor_ctx *ctx, const char *name, const char *text)
+{
+    for (const char *p = strstr(text, "warning: "); p; p = strstr(p + 1, "warning: ")) {
+        char line[512];
+        first_line(p + 9, line, sizeof(line));
+        doctor_check *c = doctor_add(ctx, DOCTOR_LAYER_BROWSERS, "browsers.sandbox", DOCTOR_WARN,
+                                     GS_ERR_NMHOST_NOT_REGISTERED);
+        doctor_ev_str(c, "browser", name);
+        doctor_ev_str(c, "detail", line);
+        doctor_say(c, "%s: a confined (Snap/Flatpak) copy cannot start gostsign-nmhost",
+                   "%s: изолированная копия (Snap/Flatpak) не может запустить gostsign-nmhost",
+                   name);
+        doctor_fix(c, "Install the browser from Debian packages (apt-get install %s).",
+                   "Установите браузер из пакетов Debian (apt-get install %s).", name);
+    }
+}
+
+/* One browser's verdict from the command's state line; returns 1 when its manifest is usable. */
+static int check_browser(doctor_ctx *ctx, const char *name)
+{
+    char out[4096], line[1024];
+    if (browser_status_output(name, out, sizeof(out)) != 0)
+        return 0;
+    first_line(out, line, sizeof(line));
+    const char *broken = strstr(line, "broken: "), *okp = strstr(line, " ok: ");
+    int registered = broken || okp;
+    doctor_check *c = doctor_add(ctx, DOCTOR_LAYER_BROWSERS, "browsers.manifest",
+                                 okp ? DOCTOR_OK : (broken ? DOCTOR_FAIL : DOCTOR_SKIP),
+                                 okp || !registered ? GS_ERR_OK : GS_ERR_NMHOST_NOT_REGISTERED);
+    doctor_ev_str(c, "browser", name);
+    doctor_ev_str(c, "status_line", line);
+    if (okp) {
+        doctor_ev_str(c, "manifest", okp + 5);
+        doctor_say(c, "%s: the gostsign-nmhost manifest is valid (%s)",
+                   "%s: манифест gostsign-nmhost корректен (%s)", name, okp + 5);
+    } else if (broken) {
+        doctor_ev_str(c, "problem", broken + 8);
+        doctor_say(c, "%s: the gostsign-nmhost manifest is broken: %s",
+                   "%s: манифест gostsign-nmhost испорчен: %s", name, broken + 8);
+        doctor_fix(c, "Run `gostsign browser install --browser %s` and restart the browser.",
+                   "Выполните `gostsign browser install --browser %s` и перезапустите браузер.",
+                   name);
+    } else {
+        doctor_say(c, "%s: gostsign-nmhost is not registered",
+                   "%s: gostsign-nmhost не зарегистрирован", name);
+    }
+    check_sandbox(ctx, name, out);
+    return okp != NULL;
+}
+
 void doctor_layer_browsers(doctor_ctx *ctx)
 {
-    doctor_check *c =
-        doctor_add(ctx, DOCTOR_LAYER_BROWSERS, "browsers.manifests", DOCTOR_SKIP, GS_ERR_OK);
-    doctor_say(c, "Browser checks are not available in this build; run `gostsign browser status`",
-               "Проверка браузеров недоступна в этой сборке; выполните `gostsign browser status`");
+    int usable = 0;
+    for (size_t i = 0; i < BROWSER_COUNT; i++)
+        usable += check_browser(ctx, browser_names[i]);
+    if (usable)
+        return;
+    doctor_check *c = doctor_add(ctx, DOCTOR_LAYER_BROWSERS, "browsers.none", DOCTOR_WARN,
+                                 GS_ERR_NMHOST_NOT_REGISTERED);
+    doctor_say(c, "No browser can reach gostsign: no valid native-messaging manifest",
+               "Ни один браузер не может обратиться к gostsign: нет корректного манифеста");
+    doctor_fix(c,
+               "Run `gostsign browser install` (or `sudo gostsign browser install --system`) and "
+               "restart the browser.",
+               "Выполните `gostsign browser install` (или `sudo gostsign browser install "
+               "--system`) и перезапустите браузер.");
 }
