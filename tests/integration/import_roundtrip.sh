@@ -123,7 +123,7 @@ EOF
 "$BUILD_ROOT/gostsign-agent" --system-config /nonexistent --user-config agent.json \
     --socket "$GOSTSIGN_AGENT_SOCKET" 2>agent.log &
 AGENT=$!
-trap 'kill $AGENT 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'kill $AGENT 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for _ in $(seq 50); do [ -S "$GOSTSIGN_AGENT_SOCKET" ] && break; sleep 0.1; done
 [ -S "$GOSTSIGN_AGENT_SOCKET" ] || { cat agent.log; fail "agent did not start"; }
 cat >client.py <<'EOF'

@@ -27,7 +27,7 @@ default_algorithms = ALL
 EOF
 PIDS=()
 OCSP_STARTS=0
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$WORK"' EXIT
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
 PKI=$WORK/pki
 PKI_OCSP_URL=http://127.0.0.1:$OCSP_PORT/ PKI_CRL_URL=http://127.0.0.1:$HTTP_PORT/ca.crl \
     bash "$SOURCE_ROOT/tests/data/make-test-pki.sh" "$PKI" >/dev/null
