@@ -193,8 +193,9 @@ static gs_code wait_reply(agent_conn *c, long id, agent_event_fn on_event, void 
             json_object_object_get_ex(msg, "data", &data);
             if (on_event)
                 on_event(ctx, json_object_get_string(v), data);
+            int next_chunk = strcmp(json_object_get_string(v), "chunk-accepted") == 0;
             json_object_put(msg);
-            if (strcmp(json_object_get_string(v), "chunk-accepted") == 0)
+            if (next_chunk)
                 return GS_ERR_OK; /* the caller sends the next chunk */
             continue;
         }

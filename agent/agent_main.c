@@ -129,8 +129,17 @@ static gs_code agent_init(agent *ag, const agent_options *o, gs_status *st)
     return GS_ERR_OK;
 }
 
+/* A parent that closed stdin/stdout/stderr must not make a socket land on fd 0-2. */
+static void ensure_standard_fds(void)
+{
+    for (int fd = 0; fd < 3; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+            _exit(GS_ERR_INTERNAL);
+}
+
 int main(int argc, char **argv)
 {
+    ensure_standard_fds();
     OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
     agent_options o = { 0 };
     int prc = parse_options(argc, argv, &o);

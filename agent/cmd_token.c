@@ -88,6 +88,9 @@ static const char *pin_state(CK_FLAGS f)
 /* `token list`. */
 static int token_list(const token_session *ts)
 {
+    const char *load_errors = p11_client_load_errors(ts->client);
+    if (load_errors[0])
+        fprintf(stderr, "gostsign: modules not loaded: %s\n", load_errors);
     if (ts->token_count == 0)
         printf("Токены не найдены / no tokens found\n");
     for (size_t i = 0; i < ts->token_count; i++) {

@@ -4,6 +4,7 @@
  */
 #include "client.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +129,10 @@ static void add_module(p11_client *c, CK_FUNCTION_LIST *fn, int from_registry)
 /* Loads one module by path, outside the registry. */
 static void load_extra_module(p11_client *c, const char *path)
 {
+    /* p11-kit reads a relative path as relative to its own module directory. */
+    char absolute[PATH_MAX];
+    if (path[0] != '/' && realpath(path, absolute))
+        path = absolute;
     CK_FUNCTION_LIST *fn = p11_kit_module_load(path, 0);
     if (!fn) {
         note_load_error(c, path, p11_kit_message() ? p11_kit_message() : "cannot load");
@@ -303,7 +308,9 @@ static gs_code list_module_tokens(p11_client *c, size_t mi, p11_token **list, si
         for (CK_ULONG i = 0; i < count && rc == GS_ERR_OK; i++) {
             p11_token t = { .module_index = mi };
             gs_status ignored;
-            if (read_token_info(m, slots[i], &t, &ignored) == GS_ERR_OK)
+            /* A blank token (no CKF_TOKEN_INITIALIZED) holds nothing to sign with. */
+            if (read_token_info(m, slots[i], &t, &ignored) == GS_ERR_OK &&
+                (t.flags & CKF_TOKEN_INITIALIZED))
                 rc = merge_token(c, list, n, cap, &t, st);
         }
     }
@@ -453,10 +460,11 @@ gs_code p11_client_certificates(p11_client *c, const p11_token *tokens, size_t t
     p11_cert *list = NULL;
     size_t n = 0;
     for (size_t i = 0; i < token_count; i++) {
-        gs_code rc = token_certificates(c, &tokens[i], i, &list, &n, st);
-        if (rc != GS_ERR_OK && rc != GS_ERR_TOKEN_REMOVED) {
+        /* One unreadable token must not hide the others' certificates. */
+        gs_status ignored;
+        if (token_certificates(c, &tokens[i], i, &list, &n, &ignored) == GS_ERR_OUT_OF_MEMORY) {
             p11_certs_free(list, n);
-            return rc;
+            return gs_fail(st, GS_ERR_OUT_OF_MEMORY, "certificate list");
         }
     }
     *out = list;

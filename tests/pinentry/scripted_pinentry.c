@@ -3,6 +3,7 @@
  * answers come from a script file ($GS_TEST_PINENTRY_SCRIPT), one line per invocation, consumed
  * in order (a counter file "<script>.next" remembers the position; the last line repeats):
  *   pin TEXT      GETPIN answers TEXT; CONFIRM answers OK
+ *   delay N TEXT  waits N seconds, then answers like "pin TEXT" (a user who takes time)
  *   empty         GETPIN answers an empty PIN
  *   cancel        GETPIN/CONFIRM answer "Operation cancelled" (as pinentry does on Cancel)
  *   timeout       GETPIN/CONFIRM answer "Timeout" (as pinentry does after SETTIMEOUT)
@@ -101,6 +102,13 @@ static void answer(const char *action, int is_getpin)
             signal(SIGTERM, SIG_IGN);
         for (;;)
             pause();
+    } else if (strncmp(action, "delay ", 6) == 0) {
+        const char *pin = strchr(action + 6, ' ');
+        sleep((unsigned)atoi(action + 6));
+        if (is_getpin)
+            send_pin(pin ? pin + 1 : "");
+        else
+            reply("OK");
     } else if (strcmp(action, "timeout") == 0) {
         reply(TIMEOUT_ERR);
     } else if (strncmp(action, "pin ", 4) == 0 || strcmp(action, "empty") == 0) {
