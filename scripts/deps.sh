@@ -13,14 +13,20 @@ PACKAGES=(
     libsystemd-dev libudev-dev libusb-1.0-0-dev libpcsclite-dev
     # tests: unit framework, real PKCS#11 client, real pinentry, tmux, tools
     libcmocka-dev opensc opensc-pkcs11 pinentry-tty tmux python3 time procps valgrind
-    # smart-card stack
-    pcscd
+    # smart-card stack, and fake USB devices and a virtual reader/card for tests
+    pcscd libccid umockdev vsmartcard-vpcd python3-virtualsmartcard python3-pycryptodome
+    # end-to-end test in a real browser (playwright-core comes from npm, never a browser download)
+    chromium
+    # misc tools the tests use
+    util-linux iproute2
 )
 
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# Node.js may come from elsewhere (its own npm); take Debian's only when there is none.
+command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
 if [ ${#missing[@]} -eq 0 ]; then
     echo "deps: all ${#PACKAGES[@]} Debian packages present"
     exit 0
