@@ -164,7 +164,8 @@ static size_t load_bundles(driver_bundle *out, size_t cap)
         snprintf(path, sizeof(path), "%s/%s/Contents/Info.plist", drivers_dir(), e->d_name);
         out[n].plist = read_text(path);
         if (out[n].plist) {
-            snprintf(out[n].name, sizeof(out[n].name), "%s", e->d_name);
+            snprintf(out[n].name, sizeof(out[n].name), "%.*s", (int)sizeof(out[n].name) - 1,
+                     e->d_name);
             n++;
         }
     }

@@ -98,7 +98,7 @@ static EVP_PKEY *generate_on_token(CK_SESSION_HANDLE s, uint8_t *id, CK_ULONG *i
 {
     const gost_paramset *ps = gost_paramset_find("256:A");
     uint8_t par[32], val[64];
-    size_t plen;
+    size_t plen = 0;
     gs_status st;
     if (!ps || gost_oid_to_der(ps->oid, par, sizeof par, &plen, &st) != GS_ERR_OK)
         die("paramset", CKR_GENERAL_ERROR);

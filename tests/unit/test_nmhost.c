@@ -107,12 +107,13 @@ static void test_origin_validate(void **state)
     assert_string_equal(out, "https://a.ru:8443");
     assert_int_equal(nm_origin_validate("http://localhost:8080", out, sizeof(out), &st), GS_ERR_OK);
     assert_int_equal(nm_origin_validate("http://127.0.0.1", out, sizeof(out), &st), GS_ERR_OK);
+    static const char extension_origin[] = "chrome-extension://" NM_CHROMIUM_EXTENSION_ID;
     const char *refused[] = { "local:gostsign",
                               "http://example.ru",
                               "https://example.ru/path",
                               "https://user@example.ru",
                               "ftp://example.ru",
-                              "chrome-extension://" NM_CHROMIUM_EXTENSION_ID,
+                              extension_origin,
                               "null",
                               "",
                               "https://",
