@@ -64,14 +64,21 @@ struct request {
     json_object *args;
     time_t deadline;
     atomic_int cancelled;
-    upload *up;    /* chunked upload in progress, or NULL */
-    request *next; /* inflight list */
+    upload *up;         /* chunked upload in progress, or NULL */
+    gs_status envelope; /* result of parsing id/cmd/origin/args on arrival */
+    request *next;      /* inflight list */
 };
 
 /* Sends one frame to the connection (serialised with other writers); takes msg over. */
 gs_code connection_send(connection *c, json_object *msg);
 /* Convenience: progress event {"id","event"} for a request. */
 void request_event(request *r, const char *event, json_object *data);
+
+/*
+ * Parses the envelope and registers the request as in flight, on the reader thread and in
+ * arrival order, so a `cancel` sent right after a request always finds it.
+ */
+void request_accept(request *r);
 
 /* Handles one request on a worker thread and sends its reply. Takes over r. */
 void dispatch_request(request *r);

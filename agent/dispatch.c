@@ -182,16 +182,21 @@ static gs_code run_command(request *r, json_object **result, gs_status *st)
     return command_authenticate(r, result, st);
 }
 
+void request_accept(request *r)
+{
+    gs_status_clear(&r->envelope);
+    if (parse_envelope(r, &r->envelope) == GS_ERR_OK)
+        inflight_add(r->conn->ag, r);
+}
+
 void dispatch_request(request *r)
 {
     agent *ag = r->conn->ag;
-    gs_status st;
-    gs_status_clear(&st);
+    gs_status st = r->envelope;
     json_object *result = NULL;
     r->deadline = time(NULL) + ag->cfg.request_timeout_seconds;
-    gs_code rc = parse_envelope(r, &st);
+    gs_code rc = st.code;
     if (rc == GS_ERR_OK) {
-        inflight_add(ag, r);
         rc = run_command(r, &result, &st);
         inflight_remove(ag, r);
     }

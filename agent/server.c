@@ -137,11 +137,14 @@ static void start_request(connection *c, json_object *msg)
     }
     r->conn = c;
     r->msg = msg;
+    request_accept(r);
     atomic_fetch_add(&c->refs, 1);
     atomic_fetch_add(&c->ag->active_requests, 1);
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     if (pthread_create(&t, &attr, request_worker, r) != 0) {
+        if (r->envelope.code == GS_ERR_OK)
+            inflight_remove(c->ag, r);
         connection_send(c, gs_reply_error(NULL, GS_ERR_INTERNAL, "cannot start a worker"));
         atomic_fetch_sub(&c->ag->active_requests, 1);
         atomic_fetch_sub(&c->refs, 1);
