@@ -156,8 +156,12 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Adds slots for token files not seen before (sorted, so numbering is stable). */
-static void add_new_files(void)
+/*
+ * Adds slots for token files not seen before (sorted, so numbering is stable). Files found after
+ * the first scan are insertions: `as_events` leaves them unreported so C_WaitForSlotEvent
+ * announces them (otherwise a brand-new token never reaches a waiting application).
+ */
+static void add_new_files(int as_events)
 {
     int fd = openat(g_st.dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -183,7 +187,9 @@ static void add_new_files(void)
     if (n)
         qsort(names, n, sizeof *names, cmp_names);
     for (size_t i = 0; i < n; i++) {
-        st_slot_add_file(names[i]);
+        st_slot *s = st_slot_add_file(names[i]);
+        if (s && as_events)
+            s->reported_present = 0;
         free(names[i]);
     }
     free(names);
@@ -215,7 +221,7 @@ void st_slots_rescan(void)
         else if (!s->present && exists)
             s->present = 1;
     }
-    add_new_files();
+    add_new_files(1);
     ensure_spare();
 }
 
@@ -238,7 +244,7 @@ CK_RV st_slots_open(void)
         return CKR_GENERAL_ERROR;
     if (pipe2(g_st.wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
         return CKR_GENERAL_ERROR;
-    add_new_files();
+    add_new_files(0);
     ensure_spare();
     return CKR_OK;
 }
