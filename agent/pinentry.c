@@ -138,16 +138,22 @@ static void session_init(session *s)
     pthread_condattr_destroy(&attr);
 }
 
-/* Waits for the pinentry to exit after we hung up; kills it if it lingers. Never leaves a zombie.
+/*
+ * Waits for the pinentry to exit after we hung up; kills it if it lingers. Never leaves a zombie.
+ * The naps start short and double up to 10 ms: a pinentry exits within about a millisecond of
+ * BYE, and a fixed 10 ms nap added 10 ms to every signature (docs/performance.md, figure 3).
  */
 static void reap_child(pid_t pid)
 {
-    for (int waited = 0; waited < REAP_GRACE_MS; waited += 10) {
+    long nap_us = 100;
+    for (long waited_us = 0; waited_us < REAP_GRACE_MS * 1000L; waited_us += nap_us) {
         pid_t r = waitpid(pid, NULL, WNOHANG);
         if (r == pid || (r < 0 && errno != EINTR))
             return;
-        struct timespec ten_ms = { 0, 10 * 1000 * 1000 };
-        nanosleep(&ten_ms, NULL);
+        struct timespec nap = { 0, nap_us * 1000 };
+        nanosleep(&nap, NULL);
+        if (nap_us < 10000)
+            nap_us *= 2;
     }
     kill(pid, SIGKILL);
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
