@@ -170,6 +170,35 @@ static gs_code ask_pin(request *r, const cert_ref *ref, const char *desc, secure
     return pinentry_ask(&req, pin, st);
 }
 
+/* PIN pad: the token asks the PIN itself; our dialog only says so while C_Login waits. */
+static pinentry_pinpad *pinpad_show(request *r, const cert_ref *ref, const char *desc)
+{
+    if (!ref->token.protected_auth)
+        return NULL;
+    json_object *data = json_object_new_object();
+    json_object_object_add(data, "token", json_object_new_string(ref->token_id));
+    json_object_object_add(data, "pin_pad", json_object_new_boolean(1));
+    request_event(r, "pin-requested", data);
+    pinentry_request req = { .program = r->conn->ag->cfg.pinentry,
+                             .description = desc,
+                             .timeout_seconds = seconds_left(r) };
+    pinentry_pinpad *pad = NULL;
+    gs_status ignored;
+    pinentry_pinpad_open(&req, &pad, &ignored);
+    return pad;
+}
+
+/* Takes the PIN-pad dialog down; a Cancel pressed meanwhile voids the signature. */
+static gs_code pinpad_finish(pinentry_pinpad *pad, gs_code rc, gs_status *st)
+{
+    if (!pad)
+        return rc;
+    gs_status closing;
+    if (pinentry_pinpad_close(pad, &closing) == GS_ERR_USER_CANCELLED && rc == GS_ERR_OK)
+        return gs_fail(st, GS_ERR_USER_CANCELLED, "cancelled in the PIN pad dialog");
+    return rc;
+}
+
 /* Adds the PIN state to a wrong-PIN failure so the page can tell the user what is left. */
 static void explain_wrong_pin(request *r, cert_ref *ref, gs_status *st)
 {
@@ -241,7 +270,12 @@ static gs_code sign_with_pin(request *r, cert_ref *ref, sign_job *job, uint8_t *
         job->cms.cert = ref->cert->x509;
         job->cms.sign = sign_on_token;
         job->cms.sign_ctx = &signer;
-        rc = gs_cms_sign(&job->cms, der, der_len, st);
+        pinentry_pinpad *pad = pinpad_show(r, ref, desc);
+        rc = pinpad_finish(pad, gs_cms_sign(&job->cms, der, der_len, st), st);
+        if (rc != GS_ERR_OK) {
+            OPENSSL_free(*der);
+            *der = NULL;
+        }
         pin_limiter_record(ag->limiter, ref->token_id, signer.login_result, time(NULL));
         if (rc == GS_ERR_PIN_INCORRECT)
             explain_wrong_pin(r, ref, st);
@@ -473,9 +507,10 @@ static gs_code command_sign_batch(request *r, json_object **result, gs_status *s
     if (rc == GS_ERR_OK) {
         request_event(r, "signing", NULL);
         int pinpad = ref.token.protected_auth;
+        pinentry_pinpad *pad = pinpad_show(r, &ref, desc);
         b = token_cache_batch_open(ag->tokens, &ref, pinpad ? NULL : pin->data,
                                    pinpad ? 0 : pin->len, st);
-        rc = b ? GS_ERR_OK : st->code;
+        rc = pinpad_finish(pad, b ? GS_ERR_OK : st->code, st);
         pin_limiter_record(ag->limiter, ref.token_id, rc, time(NULL));
         if (rc == GS_ERR_PIN_INCORRECT)
             explain_wrong_pin(r, &ref, st);

@@ -19,7 +19,10 @@ def main():
     s.connect(path)
     for r in reqs:
         body = json.dumps(r).encode()
-        s.sendall(struct.pack("=I", len(body)) + body)
+        try:
+            s.sendall(struct.pack("=I", len(body)) + body)
+        except (BrokenPipeError, ConnectionResetError):
+            break  # the agent hung up (e.g. PEER_REFUSED): read what it said
     pending = len(reqs)
     while pending > 0:
         head = s.recv(4, socket.MSG_WAITALL)
