@@ -32,6 +32,7 @@ struct agent {
     agent_config cfg;
     pin_limiter *limiter;
     token_cache *tokens;
+    struct hotplug_monitor *hotplug; /* udev events for tokens (NULL without udev) */
     int listen_fd;
     int stop_pipe[2];
     char socket_path[512];

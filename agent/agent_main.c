@@ -5,6 +5,7 @@
 #include "agent.h"
 #include "agent_client.h"
 #include "gost.h"
+#include "hotplug.h"
 #include "gostsign_version.h"
 
 #include <errno.h>
@@ -108,6 +109,19 @@ static int startup_failure(const gs_status *st)
     return (int)st->code;
 }
 
+/*
+ * A known token was plugged in or out: the lists are stale now, and once more a second later,
+ * when pcscd and the module have caught up (still event-driven: nothing runs while idle).
+ */
+static void on_token_hotplug(void *ctx, const char *action, const char *model)
+{
+    (void)action;
+    (void)model;
+    token_cache_invalidate(ctx);
+    sleep(1);
+    token_cache_invalidate(ctx);
+}
+
 /* Loads the configuration, the limiter and the token layer. */
 static gs_code agent_init(agent *ag, const agent_options *o, gs_status *st)
 {
@@ -126,6 +140,7 @@ static gs_code agent_init(agent *ag, const agent_options *o, gs_status *st)
     if (!ag->limiter || !ag->tokens)
         return st->code != GS_ERR_OK ? st->code : gs_fail(st, GS_ERR_OUT_OF_MEMORY, "agent");
     token_cache_start_monitor(ag->tokens);
+    ag->hotplug = hotplug_start(on_token_hotplug, ag->tokens);
     return GS_ERR_OK;
 }
 
@@ -170,6 +185,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "gostsign-agent %s listening on %s\n", GOSTSIGN_VERSION, path);
     agent_serve(&ag);
     agent_shutdown(&ag);
+    hotplug_stop(ag.hotplug);
     token_cache_free(ag.tokens);
     pin_limiter_free(ag.limiter);
     agent_config_free(&ag.cfg);

@@ -1,0 +1,118 @@
+/* udev monitor thread for token hotplug; matches devices against the hwdb-generated table. */
+#include "hotplug.h"
+#include "doctor_tokendb.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libudev.h>
+
+struct hotplug_monitor {
+    struct udev *udev;
+    struct udev_monitor *mon;
+    int stop_pipe[2];
+    pthread_t thread;
+    hotplug_fn fn;
+    void *ctx;
+};
+
+/* Reads a 4-digit hex USB id attribute or property ("0a89"). */
+static int read_usb_id(struct udev_device *dev, const char *attr, const char *prop, uint16_t *out)
+{
+    const char *v = udev_device_get_sysattr_value(dev, attr);
+    if (!v)
+        v = udev_device_get_property_value(dev, prop); /* removals carry only properties */
+    if (!v)
+        return -1;
+    char *end = NULL;
+    unsigned long id = strtoul(v, &end, 16);
+    if (end == v || id > 0xffff)
+        return -1;
+    *out = (uint16_t)id;
+    return 0;
+}
+
+/* The table entry of a USB device, or NULL for anything that is not a known token. */
+static const gs_token_model *known_token(struct udev_device *dev)
+{
+    uint16_t vid, pid;
+    if (read_usb_id(dev, "idVendor", "ID_VENDOR_ID", &vid) != 0 ||
+        read_usb_id(dev, "idProduct", "ID_MODEL_ID", &pid) != 0)
+        return NULL;
+    return gs_token_model_find(vid, pid);
+}
+
+/* Handles one uevent: known tokens' add and remove reach the callback. */
+static void handle_event(hotplug_monitor *m)
+{
+    struct udev_device *dev = udev_monitor_receive_device(m->mon);
+    if (!dev)
+        return;
+    const char *action = udev_device_get_action(dev);
+    const gs_token_model *model = known_token(dev);
+    if (action && model && (strcmp(action, "add") == 0 || strcmp(action, "remove") == 0))
+        m->fn(m->ctx, action, model->model);
+    udev_device_unref(dev);
+}
+
+/* The thread: sleeps in poll() until udev or the stop pipe speaks. */
+static void *monitor_thread(void *p)
+{
+    hotplug_monitor *m = p;
+    struct pollfd fds[2] = { { udev_monitor_get_fd(m->mon), POLLIN, 0 },
+                             { m->stop_pipe[0], POLLIN, 0 } };
+    for (;;) {
+        if (poll(fds, 2, -1) < 0)
+            continue;
+        if (fds[1].revents)
+            break;
+        if (fds[0].revents & POLLIN)
+            handle_event(m);
+    }
+    return NULL;
+}
+
+hotplug_monitor *hotplug_start(hotplug_fn fn, void *ctx)
+{
+    hotplug_monitor *m = calloc(1, sizeof(*m));
+    if (!m)
+        return NULL;
+    m->fn = fn;
+    m->ctx = ctx;
+    m->udev = udev_new();
+    m->mon = m->udev ? udev_monitor_new_from_netlink(m->udev, "udev") : NULL;
+    if (!m->mon ||
+        udev_monitor_filter_add_match_subsystem_devtype(m->mon, "usb", "usb_device") < 0 ||
+        udev_monitor_enable_receiving(m->mon) < 0 || pipe(m->stop_pipe) != 0) {
+        udev_monitor_unref(m->mon);
+        udev_unref(m->udev);
+        free(m);
+        return NULL;
+    }
+    if (pthread_create(&m->thread, NULL, monitor_thread, m) != 0) {
+        close(m->stop_pipe[0]);
+        close(m->stop_pipe[1]);
+        udev_monitor_unref(m->mon);
+        udev_unref(m->udev);
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void hotplug_stop(hotplug_monitor *m)
+{
+    if (!m)
+        return;
+    ssize_t n = write(m->stop_pipe[1], "x", 1);
+    (void)n;
+    pthread_join(m->thread, NULL);
+    close(m->stop_pipe[0]);
+    close(m->stop_pipe[1]);
+    udev_monitor_unref(m->mon);
+    udev_unref(m->udev);
+    free(m);
+}
