@@ -169,14 +169,18 @@ int main(int argc, char **argv)
     char path[512];
     gs_code rc = o.socket ? (snprintf(path, sizeof(path), "%s", o.socket), GS_ERR_OK)
                           : agent_socket_path(path, sizeof(path), &st);
-    if (rc == GS_ERR_OK)
-        rc = agent_init(&ag, &o, &st);
+    /* Listen first, fork next, start threads last: forking a process that has threads can
+     * leave the child blocked on a lock another thread held (allocator, OpenSSL). */
     if (rc == GS_ERR_OK)
         rc = agent_listen(&ag, path, &st);
     if (rc != GS_ERR_OK)
         return startup_failure(&st);
     if (o.daemon)
         daemonize();
+    if (agent_init(&ag, &o, &st) != GS_ERR_OK) {
+        agent_shutdown(&ag);
+        return startup_failure(&st);
+    }
     the_agent = &ag;
     struct sigaction sa = { .sa_handler = on_stop_signal };
     sigaction(SIGTERM, &sa, NULL);
