@@ -80,14 +80,30 @@ static int parse_options(int argc, char **argv, agent_options *o)
     return 0;
 }
 
-/* Detaches from the terminal for on-demand starts (systemd starts it in the foreground). */
-static void daemonize(void)
+/*
+ * Detaches for on-demand starts while the process is still single-threaded (forking after
+ * threads exist can leave the child blocked on a lock another thread held). The original
+ * process waits on a pipe and exits only when the daemon is listening (status 0) or has failed
+ * (its error number), so the client that started it knows the outcome. Returns the pipe's
+ * write end in the daemon, or -1 when not daemonizing.
+ */
+static int daemonize_early(void)
 {
+    int ready[2];
+    if (pipe2(ready, O_CLOEXEC) != 0)
+        return -1;
     pid_t pid = fork();
-    if (pid > 0)
-        _exit(0);
+    if (pid > 0) {
+        close(ready[1]);
+        unsigned char status = GS_ERR_AGENT_UNAVAILABLE;
+        ssize_t n;
+        while ((n = read(ready[0], &status, 1)) < 0 && errno == EINTR)
+            ;
+        _exit(n == 1 ? status : GS_ERR_AGENT_UNAVAILABLE);
+    }
     if (pid < 0)
-        return;
+        return -1;
+    close(ready[0]);
     setsid();
     if (fork() > 0)
         _exit(0);
@@ -98,6 +114,18 @@ static void daemonize(void)
         /* stderr stays: under systemd it is the journal; otherwise the caller's choice */
         close(fd);
     }
+    return ready[1];
+}
+
+/* Tells the waiting original process how the start went. */
+static void report_ready(int fd, gs_code rc)
+{
+    if (fd < 0)
+        return;
+    unsigned char status = (unsigned char)rc;
+    if (write(fd, &status, 1) != 1)
+        status = 0;
+    close(fd);
 }
 
 /* Prints a startup failure with its code, in both languages. */
@@ -169,18 +197,16 @@ int main(int argc, char **argv)
     char path[512];
     gs_code rc = o.socket ? (snprintf(path, sizeof(path), "%s", o.socket), GS_ERR_OK)
                           : agent_socket_path(path, sizeof(path), &st);
-    /* Listen first, fork next, start threads last: forking a process that has threads can
-     * leave the child blocked on a lock another thread held (allocator, OpenSSL). */
+    int ready_fd = o.daemon ? daemonize_early() : -1;
+    if (rc == GS_ERR_OK)
+        rc = agent_init(&ag, &o, &st);
     if (rc == GS_ERR_OK)
         rc = agent_listen(&ag, path, &st);
-    if (rc != GS_ERR_OK)
-        return startup_failure(&st);
-    if (o.daemon)
-        daemonize();
-    if (agent_init(&ag, &o, &st) != GS_ERR_OK) {
-        agent_shutdown(&ag);
+    if (rc != GS_ERR_OK) {
+        report_ready(ready_fd, rc);
         return startup_failure(&st);
     }
+    report_ready(ready_fd, GS_ERR_OK);
     the_agent = &ag;
     struct sigaction sa = { .sa_handler = on_stop_signal };
     sigaction(SIGTERM, &sa, NULL);

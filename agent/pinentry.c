@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,15 +48,66 @@ typedef struct {
     bool pin_overflow;
 } session;
 
-/* Runs in the forked child before exec: tells the parent the pid (async-signal-safe). */
-static void report_pid_atfork(void *arg, int reserved)
+extern char **environ;
+
+/* Where spawn_without_fork reports the child's pid: set around assuan_pipe_connect. */
+static _Thread_local int spawn_pid_report_fd = -1;
+
+/*
+ * libassuan's own spawn forks and then, in the child, allocates (opendir) before exec. In a
+ * process with other threads that is unsafe whenever an allocator is not fork-safe (seen with
+ * the ASan runtime: the child hung on the allocator lock). posix_spawn allocates nothing in the
+ * child. The pinentry gets the pipes as stdin/stdout, keeps stderr when asked, and nothing else.
+ */
+static int spawn_without_fork(assuan_context_t ctx, pid_t *r_pid, const char *name,
+                              const char **argv, assuan_fd_t fd_in, assuan_fd_t fd_out,
+                              assuan_fd_t *fd_child_list,
+                              void (*atfork)(void *opaque, int reserved), void *atforkvalue,
+                              unsigned int flags)
 {
-    (void)reserved;
-    int fd = *(int *)arg;
-    pid_t pid = getpid();
-    if (write(fd, &pid, sizeof(pid)) != (ssize_t)sizeof(pid))
-        return;
+    (void)ctx;
+    (void)flags;
+    (void)atfork; /* nothing runs in the child between spawn and exec */
+    (void)atforkvalue;
+    int keep_stderr = 0;
+    for (assuan_fd_t *fd = fd_child_list; fd && *fd != ASSUAN_INVALID_FD; fd++)
+        keep_stderr |= *fd == STDERR_FILENO;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fd_in, STDIN_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, fd_out, STDOUT_FILENO);
+    if (!keep_stderr)
+        posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
+    int rc = posix_spawn(r_pid, name, &fa, NULL, (char *const *)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) {
+        errno = rc;
+        return -1;
+    }
+    /* The watchdog needs the pid while assuan_pipe_connect still waits for the greeting. */
+    if (spawn_pid_report_fd >= 0 &&
+        write(spawn_pid_report_fd, r_pid, sizeof(*r_pid)) != (ssize_t)sizeof(*r_pid))
+        return 0;
+    return 0;
 }
+
+/* libassuan's default system calls, except spawn. */
+static struct assuan_system_hooks pinentry_system_hooks = {
+    ASSUAN_SYSTEM_HOOKS_VERSION,
+    __assuan_usleep,
+    __assuan_pipe,
+    __assuan_close,
+    __assuan_read,
+    __assuan_write,
+    __assuan_recvmsg,
+    __assuan_sendmsg,
+    spawn_without_fork,
+    __assuan_waitpid,
+    __assuan_socketpair,
+    __assuan_socket,
+    __assuan_connect,
+};
 
 /* Learns the child's pid from the pipe once it is there; call with mu held. */
 static pid_t session_pid_locked(session *s)
@@ -305,6 +357,7 @@ static gs_code session_start(session *s, const pinentry_request *req, gs_status 
     gpg_error_t err = assuan_new_ext(&s->ctx, GPG_ERR_SOURCE_DEFAULT, &secmem_hooks, NULL, NULL);
     if (err)
         return gs_fail(st, GS_ERR_OUT_OF_MEMORY, "assuan context: %s", gpg_strerror(err));
+    assuan_ctx_set_system_hooks(s->ctx, &pinentry_system_hooks);
     assuan_set_flag(s->ctx, ASSUAN_NO_WAITPID, 1);
     assuan_set_flag(s->ctx, ASSUAN_NO_LOGGING, 1);
     if (req->timeout_seconds && !watchdog_start(s, req->timeout_seconds))
@@ -317,8 +370,9 @@ static gs_code session_start(session *s, const pinentry_request *req, gs_status 
         keep[n++] = STDERR_FILENO;
     keep[n++] = s->pid_pipe[1];
     keep[n] = ASSUAN_INVALID_FD;
-    err = assuan_pipe_connect(s->ctx, req->program, argv, keep, report_pid_atfork, &s->pid_pipe[1],
-                              0);
+    spawn_pid_report_fd = s->pid_pipe[1];
+    err = assuan_pipe_connect(s->ctx, req->program, argv, keep, NULL, NULL, 0);
+    spawn_pid_report_fd = -1;
     if (err)
         return map_error(s, err, "start", st);
     return GS_ERR_OK;

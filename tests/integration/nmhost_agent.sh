@@ -70,7 +70,7 @@ ok "altered content is rejected (the check can fail)"
 # 5. Replies overtake a request waiting in the PIN dialog; an agent dying fails it cleanly.
 echo "hang" >"$GS_TEST_PINENTRY_SCRIPT"
 rm -f "$GS_TEST_PINENTRY_SCRIPT.next"
-python3 - "$NMHOST" "$NMCLIENT" "$AGENT_PID" "$ORIGIN" <<'PY' || fail "concurrency / dying agent"
+python3 - "$NMHOST" "$NMCLIENT" "$AGENT_PID" "$ORIGIN" <<'PY' || { tail -5 "$WORK/agent.log" >&2; fail "concurrency / dying agent"; }
 import os, signal, sys, time
 sys.path.insert(0, os.path.dirname(sys.argv[2]))
 from nm_client import Host
