@@ -40,8 +40,7 @@ struct agent_conn {
     char path[512];
 };
 
-/* One connection attempt; returns the fd or -1 with errno. */
-static int try_connect(const char *path)
+int agent_socket_connect(const char *path)
 {
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -55,27 +54,29 @@ static int try_connect(const char *path)
     return -1;
 }
 
-/* gostsign-agent next to this program, else $GOSTSIGN_AGENT_BIN, else from PATH. */
+int agent_sibling_program(const char *name, char *out, size_t cap)
+{
+    char self[PATH_MAX - 64];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0)
+        return -1;
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (!slash)
+        return -1;
+    *slash = '\0';
+    int len = snprintf(out, cap, "%s/%s", self, name);
+    return len > 0 && (size_t)len < cap && access(out, X_OK) == 0 ? 0 : -1;
+}
+
+/* gostsign-agent from $GOSTSIGN_AGENT_BIN, else next to this program, else from PATH. */
 static void agent_binary(char *out, size_t cap)
 {
     const char *env = getenv("GOSTSIGN_AGENT_BIN");
-    if (env && *env) {
+    if (env && *env)
         snprintf(out, cap, "%s", env);
-        return;
-    }
-    char self[PATH_MAX - 32];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n > 0) {
-        self[n] = '\0';
-        char *slash = strrchr(self, '/');
-        if (slash) {
-            *slash = '\0';
-            snprintf(out, cap, "%s/gostsign-agent", self);
-            if (access(out, X_OK) == 0)
-                return;
-        }
-    }
-    snprintf(out, cap, "gostsign-agent");
+    else if (agent_sibling_program("gostsign-agent", out, cap) != 0)
+        snprintf(out, cap, "gostsign-agent");
 }
 
 /* Starts the agent detached (it daemonizes itself) and waits for its first exit. */
@@ -100,12 +101,12 @@ agent_conn *agent_connect(int autostart, gs_status *st)
     char path[512];
     if (agent_socket_path(path, sizeof(path), st) != GS_ERR_OK)
         return NULL;
-    int fd = try_connect(path);
+    int fd = agent_socket_connect(path);
     if (fd < 0 && autostart && (errno == ENOENT || errno == ECONNREFUSED) && start_agent() == 0) {
         for (int waited = 0; fd < 0 && waited < AGENT_START_WAIT_MS; waited += 50) {
             struct timespec ts = { 0, 50 * 1000 * 1000 };
             nanosleep(&ts, NULL);
-            fd = try_connect(path);
+            fd = agent_socket_connect(path);
         }
     }
     if (fd < 0) {

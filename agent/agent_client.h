@@ -14,6 +14,12 @@ typedef struct agent_conn agent_conn;
 /* $GOSTSIGN_AGENT_SOCKET, else $XDG_RUNTIME_DIR/gostsign/agent.sock. */
 gs_code agent_socket_path(char *out, size_t cap, gs_status *st);
 
+/* One connection attempt to a Unix socket path; the fd, or -1 with errno. */
+int agent_socket_connect(const char *path);
+
+/* Path of program `name` in the directory of the running executable; 0 when it is there. */
+int agent_sibling_program(const char *name, char *out, size_t cap);
+
 /* Connects; when nobody listens and autostart is set, starts gostsign-agent and retries. */
 agent_conn *agent_connect(int autostart, gs_status *st);
 void agent_disconnect(agent_conn *c);

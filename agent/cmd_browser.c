@@ -4,6 +4,7 @@
  * origins; Firefox: allowed extensions), per user or system-wide, and checks them. It also
  * notices Snap and Flatpak browsers, whose sandbox cannot start a native host.
  */
+#include "agent_client.h"
 #include "cli.h"
 #include "../native-messaging/nmhost.h"
 
@@ -86,19 +87,8 @@ static int manifest_path(const browser_info *b, int system, char *out, size_t ca
 /* The default host path: gostsign-nmhost next to this gostsign, else the installed bindir. */
 static void default_host_path(char *out, size_t cap)
 {
-    char self[PATH_MAX - 32];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n > 0) {
-        self[n] = '\0';
-        char *slash = strrchr(self, '/');
-        if (slash) {
-            *slash = '\0';
-            snprintf(out, cap, "%s/gostsign-nmhost", self);
-            if (access(out, X_OK) == 0)
-                return;
-        }
-    }
-    snprintf(out, cap, "/usr/bin/gostsign-nmhost");
+    if (agent_sibling_program("gostsign-nmhost", out, cap) != 0)
+        snprintf(out, cap, "/usr/bin/gostsign-nmhost");
 }
 
 /* Creates a directory and its parents (mode 0755). */

@@ -136,21 +136,6 @@ static void *agent_reader(void *arg)
     return NULL;
 }
 
-/* Connects to the socket path directly; -1 with errno when nobody listens. */
-static int connect_socket(const char *path)
-{
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-        return fd;
-    int saved = errno;
-    if (fd >= 0)
-        close(fd);
-    errno = saved;
-    return -1;
-}
-
 /*
  * An fd connected to the agent, starting the agent on demand through the shared client
  * (agent_connect with autostart), which knows how to find and launch gostsign-agent.
@@ -160,14 +145,14 @@ static int open_agent(gs_status *st)
     char path[512];
     if (agent_socket_path(path, sizeof(path), st) != GS_ERR_OK)
         return -1;
-    int fd = connect_socket(path);
+    int fd = agent_socket_connect(path);
     if (fd >= 0)
         return fd;
     agent_conn *c = agent_connect(1, st);
     if (!c)
         return -1;
     agent_disconnect(c);
-    fd = connect_socket(path);
+    fd = agent_socket_connect(path);
     if (fd < 0)
         gs_fail(st, GS_ERR_AGENT_UNAVAILABLE, "%s: %s", path, strerror(errno));
     return fd;

@@ -91,7 +91,7 @@ static EVP_PKEY *token_key_pair(CK_SESSION_HANDLE s, int bits, CK_OBJECT_HANDLE 
 {
     const gost_paramset *ps = gost_paramset_find(bits == 512 ? "512:A" : "256:A");
     uint8_t par[32], val[GOST_MAX_PUBKEY];
-    size_t plen;
+    size_t plen = 0;
     gs_status st;
     if (!ps || gost_oid_to_der(ps->oid, par, sizeof par, &plen, &st) != GS_ERR_OK)
         die("parameter set", 0);
