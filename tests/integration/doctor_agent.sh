@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# gostsign doctor with a running agent on the software token: the agent layer reports it, and
+# --test-sign makes one signature through the agent (scripted pinentry) and verifies it; a
+# cancelled PIN dialog turns that check into a failure with its code.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/doctor_lib.sh"
+: "${BUILD_ROOT:?}"
+MODULE=$BUILD_ROOT/gostsign-softtoken.so
+export GOSTSIGN_SOFTTOKEN_DIR=$WORK/tokens GOSTSIGN_SOFTTOKEN_KDF_ITERATIONS=2000
+export GOSTSIGN_AGENT_SOCKET=$WORK/run/agent.sock
+export GS_TEST_PINENTRY_SCRIPT=$WORK/pinentry.script
+mkdir -p "$GOSTSIGN_SOFTTOKEN_DIR" "$XDG_CONFIG_HOME/gostsign"
+"$BUILD_ROOT/gostsign-softtoken-setup" --module "$MODULE" --out "$WORK/demo" >/dev/null 2>&1 || fail "demo token"
+cat >"$XDG_CONFIG_HOME/gostsign/agent.json" <<JSON
+{"modules": ["$MODULE"], "pinentry": "$BUILD_ROOT/scripted-pinentry"}
+JSON
+"$BUILD_ROOT/gostsign-agent" --system-config /nonexistent 2>"$WORK/agent.log" &
+AGENT=$!
+trap 'kill $AGENT 2>/dev/null; rm -rf "$WORK"' EXIT
+for _ in $(seq 50); do [ -S "$GOSTSIGN_AGENT_SOCKET" ] && break; sleep 0.1; done
+mkdir -p "$WORK/cadir" && cp "$WORK/demo/ca.pem" "$WORK/cadir/" && ossl rehash "$WORK/cadir" >/dev/null 2>&1
+
+echo "pin 12345678" >"$GS_TEST_PINENTRY_SCRIPT"
+doctor "$WORK/ok.json" --test-sign --no-p11-kit --module "$MODULE" --ca-dir "$WORK/cadir"
+verdict "$WORK/ok.json" agent.running ok OK "" agent_version=0.1.0 protocol=1
+ok "the agent layer reports the running agent with its version"
+verdict "$WORK/ok.json" test_sign.signature ok OK "" chain_checked=true
+ok "--test-sign: one signature through the agent, verified with the chain"
+
+echo "cancel" >"$GS_TEST_PINENTRY_SCRIPT"
+rm -f "$GS_TEST_PINENTRY_SCRIPT.next"
+doctor "$WORK/cancel.json" --test-sign --no-p11-kit --module "$MODULE" --ca-dir "$WORK/cadir"
+verdict "$WORK/cancel.json" test_sign.signature fail USER_CANCELLED
+[ "$DOCTOR_RC" = 91 ] || fail "doctor exit $DOCTOR_RC with a failed test signature, expected 91"
+ok "a cancelled PIN dialog fails the test signature with USER_CANCELLED (exit 91)"
+echo "$PASSED passed, 0 failed"
