@@ -144,6 +144,24 @@ static EVP_PKEY *public_key(st_object *o, CK_RV *rv)
     return k;
 }
 
+/*
+ * The object's EVP_PKEY, rebuilt once and kept on the object: rebuilding (unseal, curve set-up,
+ * public point) cost ten times the signature itself. The caller owns the returned reference.
+ */
+static EVP_PKEY *cached_key(st_slot *s, st_object *o, int private_key, CK_RV *rv)
+{
+    if (private_key && s->login != CKU_USER) {
+        *rv = CKR_USER_NOT_LOGGED_IN;
+        return NULL;
+    }
+    if (!o->key_cache)
+        o->key_cache = private_key ? st_private_key(s, o, rv) : public_key(o, rv);
+    if (!o->key_cache || !EVP_PKEY_up_ref(o->key_cache))
+        return NULL;
+    *rv = CKR_OK;
+    return o->key_cache;
+}
+
 /* Checks that a key object fits a sign/verify mechanism and allows the operation. */
 static CK_RV key_fits(st_object *o, const mech_desc *d, CK_OBJECT_CLASS want,
                       CK_ATTRIBUTE_TYPE usage)
@@ -197,7 +215,7 @@ static CK_RV crypto_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HAND
     if (rv != CKR_OK)
         return rv;
     st_op *op = &ss->crypto;
-    op->key = sign ? st_private_key(s, o, &rv) : public_key(o, &rv);
+    op->key = cached_key(s, o, sign, &rv);
     if (rv == CKR_OK)
         rv = start_digest(op, d->digest_bits);
     if (rv != CKR_OK) {

@@ -86,6 +86,7 @@ void st_obj_free(st_object *o)
     for (size_t i = 0; i < o->nattr; i++)
         OPENSSL_clear_free(o->attrs[i].val, o->attrs[i].len ? o->attrs[i].len : 1);
     free(o->attrs);
+    EVP_PKEY_free(o->key_cache);
     memset(o, 0, sizeof *o);
 }
 

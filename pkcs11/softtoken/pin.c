@@ -185,6 +185,12 @@ void st_logout_slot(st_slot *s)
             s->sobjs[keep++] = s->sobjs[i];
     }
     s->nsobj = keep;
+    /* Rebuilt private keys exist only while the user is logged in. */
+    for (size_t i = 0; i < s->tok.nobj; i++)
+        if (st_obj_ulong(&s->tok.objs[i], CKA_CLASS, 0) == CKO_PRIVATE_KEY) {
+            EVP_PKEY_free(s->tok.objs[i].key_cache);
+            s->tok.objs[i].key_cache = NULL;
+        }
     for (st_session *ss = g_st.sessions; ss; ss = ss->next)
         if (ss->slot == s->id && (ss->crypto.kind == OP_SIGN))
             st_op_clear(&ss->crypto);

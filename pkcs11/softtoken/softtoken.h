@@ -50,6 +50,8 @@ typedef struct st_object {
     CK_SESSION_HANDLE owner; /* 0 for token objects */
     size_t nattr;
     st_attr *attrs;
+    EVP_PKEY *key_cache; /* the key rebuilt for signing/verifying; memory only, dropped at
+                            logout (private keys) and when the object is freed or reloaded */
 } st_object;
 
 /* ---- a token, as loaded from its file ---- */
