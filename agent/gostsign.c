@@ -28,7 +28,8 @@ static const subcommand subcommands[] = {
     { "token", cmd_token, "tokens, their certificates, and signing on a token (PIN via pinentry)" },
     { "paramsets", cmd_paramsets, "list GOST R 34.10-2012 parameter sets and their OIDs" },
     { "errors", cmd_errors, "list error codes (--markdown for docs/errors.md)" },
-    { "doctor", cmd_doctor, "check token, drivers, modules, certificates, agent, browsers (--json)" },
+    { "doctor", cmd_doctor,
+      "check token, drivers, modules, certificates, agent, browsers (--json)" },
 };
 
 /* Top-level help. */
