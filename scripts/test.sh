@@ -57,7 +57,7 @@ if CC=clang meson setup build-fuzz -Dfuzzing=true -Dc_args=-fsanitize=fuzzer-no-
         total_fail=$((total_fail + 1)); status=1
     fi
     for fz in build-fuzz/fuzz_*; do
-        [ -x "$fz" ] || continue
+        [ -f "$fz" ] && [ -x "$fz" ] || continue # skip meson's fuzz_*.p object directories
         name=${fz##*/fuzz_}
         corpus=$(mktemp -d)
         cp -r "$ROOT/tests/fuzz/corpus/$name/." "$corpus/" 2>/dev/null || true
