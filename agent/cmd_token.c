@@ -171,17 +171,17 @@ typedef struct {
     const secure_pin *pin;
 } token_signer;
 
-/* gs_cms_signer_fn over the token: the CMS layer hands the digest, the token signs it. */
-static gs_code sign_on_token(void *ctx, const uint8_t *digest, size_t digest_len, uint8_t *sig,
-                             size_t sig_cap, size_t *sig_len, gs_status *st)
+/* gs_cms_signer_fn over the token: the CMS layer hands the digest and the data, the token signs. */
+static gs_code sign_on_token(void *ctx, const gs_cms_tbs *tbs, uint8_t *sig, size_t sig_cap,
+                             size_t *sig_len, gs_status *st)
 {
     token_signer *s = ctx;
     const p11_token *t = &s->ts->tokens[s->cert->token_index];
     *sig_len = sig_cap;
     return p11_client_sign(s->ts->client, t, s->cert->id, s->cert->id_len, s->key_bits,
                            t->protected_auth ? NULL : s->pin->data,
-                           t->protected_auth ? 0 : s->pin->len, NULL, 0, digest, digest_len, sig,
-                           sig_len, st);
+                           t->protected_auth ? 0 : s->pin->len, tbs->data, tbs->data_len,
+                           tbs->digest, tbs->digest_len, sig, sig_len, st);
 }
 
 /* Fills the dialog description from the certificate and the token state. */

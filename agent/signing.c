@@ -106,14 +106,15 @@ typedef struct {
 } token_signer;
 
 /* gs_cms_signer_fn: the token signs the digest of the signed attributes. */
-static gs_code sign_on_token(void *ctx, const uint8_t *digest, size_t digest_len, uint8_t *sig,
-                             size_t sig_cap, size_t *sig_len, gs_status *st)
+static gs_code sign_on_token(void *ctx, const gs_cms_tbs *tbs, uint8_t *sig, size_t sig_cap,
+                             size_t *sig_len, gs_status *st)
 {
     token_signer *s = ctx;
     int pinpad = s->ref->token.protected_auth;
     *sig_len = sig_cap;
-    gs_code rc = token_cache_sign(s->tc, s->ref, pinpad ? NULL : s->pin->data,
-                                  pinpad ? 0 : s->pin->len, digest, digest_len, sig, sig_len, st);
+    gs_code rc =
+        token_cache_sign(s->tc, s->ref, pinpad ? NULL : s->pin->data, pinpad ? 0 : s->pin->len,
+                         tbs->data, tbs->data_len, tbs->digest, tbs->digest_len, sig, sig_len, st);
     s->login_result = rc;
     return rc;
 }
@@ -443,11 +444,12 @@ static gs_code read_batch(request *r, size_t want_len, batch_item **items, size_
 }
 
 /* gs_cms_signer_fn inside a batch: the session is already logged in. */
-static gs_code sign_in_batch(void *ctx, const uint8_t *digest, size_t digest_len, uint8_t *sig,
-                             size_t sig_cap, size_t *sig_len, gs_status *st)
+static gs_code sign_in_batch(void *ctx, const gs_cms_tbs *tbs, uint8_t *sig, size_t sig_cap,
+                             size_t *sig_len, gs_status *st)
 {
     *sig_len = sig_cap;
-    return token_batch_sign(ctx, digest, digest_len, sig, sig_len, st);
+    return token_batch_sign(ctx, tbs->data, tbs->data_len, tbs->digest, tbs->digest_len, sig,
+                            sig_len, st);
 }
 
 /* Signs every document of a logged-in batch; returns the array of results. */

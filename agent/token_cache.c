@@ -283,14 +283,14 @@ static pthread_mutex_t *lock_for_token(token_cache *tc, const char *token_id)
 }
 
 gs_code token_cache_sign(token_cache *tc, const cert_ref *ref, const char *pin, size_t pin_len,
-                         const uint8_t *digest, size_t digest_len, uint8_t *sig, size_t *sig_len,
-                         gs_status *st)
+                         const uint8_t *data, size_t data_len, const uint8_t *digest,
+                         size_t digest_len, uint8_t *sig, size_t *sig_len, gs_status *st)
 {
     pthread_mutex_t *m = lock_for_token(tc, ref->token_id);
     pthread_mutex_lock(m);
     gs_code rc =
         p11_client_sign(tc->client, &ref->token, ref->key_id, ref->key_id_len, ref->cert->key_bits,
-                        pin, pin_len, NULL, 0, digest, digest_len, sig, sig_len, st);
+                        pin, pin_len, data, data_len, digest, digest_len, sig, sig_len, st);
     pthread_mutex_unlock(m);
     if (rc == GS_ERR_TOKEN_REMOVED)
         token_cache_invalidate(tc);
@@ -327,11 +327,12 @@ token_batch *token_cache_batch_open(token_cache *tc, const cert_ref *ref, const 
     return b;
 }
 
-gs_code token_batch_sign(token_batch *b, const uint8_t *digest, size_t digest_len, uint8_t *sig,
-                         size_t *sig_len, gs_status *st)
+gs_code token_batch_sign(token_batch *b, const uint8_t *data, size_t data_len,
+                         const uint8_t *digest, size_t digest_len, uint8_t *sig, size_t *sig_len,
+                         gs_status *st)
 {
     return p11_session_sign(b->session, b->ref->key_id, b->ref->key_id_len, b->ref->cert->key_bits,
-                            NULL, 0, digest, digest_len, sig, sig_len, st);
+                            data, data_len, digest, digest_len, sig, sig_len, st);
 }
 
 void token_cache_batch_close(token_batch *b)

@@ -47,10 +47,13 @@ void cert_ref_clear(cert_ref *ref);
 /* Re-reads the token flags (PIN counters) of a chosen certificate's token. */
 gs_code token_cache_refresh_token(token_cache *tc, cert_ref *ref, gs_status *st);
 
-/* Signs a digest on the token, one operation per token at a time. pin NULL: PIN pad. */
+/*
+ * Signs on the token, one operation per token at a time: the digest with the raw mechanism, or
+ * the data with the combined one when the token has only that. pin NULL: PIN pad.
+ */
 gs_code token_cache_sign(token_cache *tc, const cert_ref *ref, const char *pin, size_t pin_len,
-                         const uint8_t *digest, size_t digest_len, uint8_t *sig, size_t *sig_len,
-                         gs_status *st);
+                         const uint8_t *data, size_t data_len, const uint8_t *digest,
+                         size_t digest_len, uint8_t *sig, size_t *sig_len, gs_status *st);
 
 /*
  * Batch signing: one login for many signatures. Holds the token's signing lock from open to
@@ -59,8 +62,9 @@ gs_code token_cache_sign(token_cache *tc, const cert_ref *ref, const char *pin, 
 typedef struct token_batch token_batch;
 token_batch *token_cache_batch_open(token_cache *tc, const cert_ref *ref, const char *pin,
                                     size_t pin_len, gs_status *st);
-gs_code token_batch_sign(token_batch *b, const uint8_t *digest, size_t digest_len, uint8_t *sig,
-                         size_t *sig_len, gs_status *st);
+gs_code token_batch_sign(token_batch *b, const uint8_t *data, size_t data_len,
+                         const uint8_t *digest, size_t digest_len, uint8_t *sig, size_t *sig_len,
+                         gs_status *st);
 void token_cache_batch_close(token_batch *b);
 
 /* Drops the cached lists (a slot event, or a token error that suggests removal). */

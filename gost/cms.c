@@ -236,11 +236,14 @@ static gs_code sign_attrs(const gs_cms_sign_params *p, CMS_SignerInfo *si, int b
     gs_code rc = signed_attrs_der(si, &der, &der_len, st);
     if (rc == GS_ERR_OK)
         rc = gost_digest_buffer(bits, der, (size_t)der_len, digest, st);
-    OPENSSL_free(der);
-    if (rc != GS_ERR_OK)
+    if (rc != GS_ERR_OK) {
+        OPENSSL_free(der);
         return rc;
+    }
     gs_status_clear(st);
-    rc = p->sign(p->sign_ctx, digest, (size_t)bits / 8, sig, sizeof(sig), &sig_len, st);
+    gs_cms_tbs tbs = { der, (size_t)der_len, digest, (size_t)bits / 8 };
+    rc = p->sign(p->sign_ctx, &tbs, sig, sizeof(sig), &sig_len, st);
+    OPENSSL_free(der);
     if (rc != GS_ERR_OK) {
         if (st->code == GS_ERR_OK)
             gs_fail(st, rc, "the signer callback failed");
@@ -353,13 +356,13 @@ gs_code gs_cms_sign(const gs_cms_sign_params *p, uint8_t **der, size_t *der_len,
 }
 
 /* Software-key signer: the same callback shape a PKCS#11 token uses. */
-gs_code gs_cms_sign_with_pkey(void *ctx, const uint8_t *digest, size_t digest_len, uint8_t *sig,
-                              size_t sig_cap, size_t *sig_len, gs_status *st)
+gs_code gs_cms_sign_with_pkey(void *ctx, const gs_cms_tbs *tbs, uint8_t *sig, size_t sig_cap,
+                              size_t *sig_len, gs_status *st)
 {
     EVP_PKEY *key = ctx;
     if (sig_cap < (size_t)gost_key_bits(key) / 4)
         return gs_fail(st, GS_ERR_INTERNAL, "signature buffer too small");
-    return gost_sign_digest(key, digest, digest_len, sig, sig_len, st);
+    return gost_sign_digest(key, tbs->digest, tbs->digest_len, sig, sig_len, st);
 }
 
 /* ------------------------------------------------------------------ verifying */

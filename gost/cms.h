@@ -26,14 +26,22 @@
 #include "qcert.h"
 #include "revocation.h"
 
+/* What the signer is given: the DER of the signed attributes and its Streebog digest. */
+typedef struct {
+    const uint8_t *data;   /* DER of the signed attributes: for tokens that hash by themselves */
+    size_t data_len;       /* (the combined CKM_GOSTR3410_WITH_GOSTR3411_12_* mechanisms) */
+    const uint8_t *digest; /* Streebog over data, key bits / 8 bytes: for raw signers */
+    size_t digest_len;
+} gs_cms_tbs;
+
 /*
- * Signs `digest` (digest_len = key bits / 8: Streebog over the signed attributes) and writes the
- * s || r signature (2 * key bits / 8 bytes) into sig, which holds sig_cap bytes. Returns
- * GS_ERR_OK, or a failure code (e.g. PIN_INCORRECT, USER_CANCELLED, SIGN_FAILED) that
+ * Signs the signed attributes (the digest, or the data for a signer that hashes itself) and
+ * writes the s || r signature (2 * key bits / 8 bytes) into sig, which holds sig_cap bytes.
+ * Returns GS_ERR_OK, or a failure code (e.g. PIN_INCORRECT, USER_CANCELLED, SIGN_FAILED) that
  * gs_cms_sign passes on unchanged.
  */
-typedef gs_code (*gs_cms_signer_fn)(void *ctx, const uint8_t *digest, size_t digest_len,
-                                    uint8_t *sig, size_t sig_cap, size_t *sig_len, gs_status *st);
+typedef gs_code (*gs_cms_signer_fn)(void *ctx, const gs_cms_tbs *tbs, uint8_t *sig, size_t sig_cap,
+                                    size_t *sig_len, gs_status *st);
 
 /* What to sign and how. Zero-initialise, then set the fields you need. */
 typedef struct {
@@ -63,8 +71,8 @@ void gs_cms_sign_params_init(gs_cms_sign_params *p);
 gs_code gs_cms_sign(const gs_cms_sign_params *p, uint8_t **der, size_t *der_len, gs_status *st);
 
 /* A ready-made callback for software keys: ctx is an EVP_PKEY *, signs with gost_sign_digest. */
-gs_code gs_cms_sign_with_pkey(void *ctx, const uint8_t *digest, size_t digest_len, uint8_t *sig,
-                              size_t sig_cap, size_t *sig_len, gs_status *st);
+gs_code gs_cms_sign_with_pkey(void *ctx, const gs_cms_tbs *tbs, uint8_t *sig, size_t sig_cap,
+                              size_t *sig_len, gs_status *st);
 
 /* Verification inputs. Zero-initialise with gs_cms_verify_opts_init. */
 typedef struct {

@@ -78,15 +78,22 @@ static void free_identity(identity *id)
 }
 
 /* The configurable test signer. */
-static gs_code probe_sign(void *ctx, const uint8_t *digest, size_t digest_len, uint8_t *sig,
-                          size_t sig_cap, size_t *sig_len, gs_status *st)
+static gs_code probe_sign(void *ctx, const gs_cms_tbs *tbs, uint8_t *sig, size_t sig_cap,
+                          size_t *sig_len, gs_status *st)
 {
     signer_probe *p = ctx;
     p->calls++;
-    p->digest_len = digest_len;
+    p->digest_len = tbs->digest_len;
+    /* the data handed over is what the digest was computed from */
+    uint8_t again[GOST_MAX_DIGEST];
+    gs_status ignored;
+    if (gost_digest_buffer((int)tbs->digest_len * 8, tbs->data, tbs->data_len, again, &ignored) !=
+            GS_ERR_OK ||
+        memcmp(again, tbs->digest, tbs->digest_len) != 0)
+        return gs_fail(st, GS_ERR_INTERNAL, "signed-attributes data does not match its digest");
     if (p->fail_with != GS_ERR_OK)
         return p->fail_with;
-    gs_code rc = gs_cms_sign_with_pkey(p->key, digest, digest_len, sig, sig_cap, sig_len, st);
+    gs_code rc = gs_cms_sign_with_pkey(p->key, tbs, sig, sig_cap, sig_len, st);
     if (p->garbage)
         for (size_t i = 0; i < *sig_len; i++)
             sig[i] = (uint8_t)(i * 37 + 11);
