@@ -359,18 +359,26 @@ CK_RV C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
     return rv;
 }
 
-/* C_SignUpdate: multi-part input. */
-CK_RV C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
+/* The shared body of C_SignUpdate, C_VerifyUpdate and C_DigestUpdate: feed the active
+ * operation of that kind; a failure ends the operation, as PKCS#11 requires. */
+static CK_RV update_active_op(CK_SESSION_HANDLE hSession, st_op_kind kind, CK_BYTE_PTR pPart,
+                              CK_ULONG ulPartLen)
 {
     CK_RV rv = st_enter();
     if (rv != CKR_OK)
         return rv;
     st_op *op;
-    rv = op_get(hSession, OP_SIGN, &op);
+    rv = op_get(hSession, kind, &op);
     if (rv == CKR_OK && (rv = op_update(op, pPart, ulPartLen)) != CKR_OK)
         st_op_clear(op);
     st_leave();
     return rv;
+}
+
+/* C_SignUpdate: multi-part input. */
+CK_RV C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
+{
+    return update_active_op(hSession, OP_SIGN, pPart, ulPartLen);
 }
 
 /* C_SignFinal: the signature of everything given to C_SignUpdate. */
@@ -420,15 +428,7 @@ CK_RV C_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen
 /* C_VerifyUpdate: multi-part input. */
 CK_RV C_VerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
 {
-    CK_RV rv = st_enter();
-    if (rv != CKR_OK)
-        return rv;
-    st_op *op;
-    rv = op_get(hSession, OP_VERIFY, &op);
-    if (rv == CKR_OK && (rv = op_update(op, pPart, ulPartLen)) != CKR_OK)
-        st_op_clear(op);
-    st_leave();
-    return rv;
+    return update_active_op(hSession, OP_VERIFY, pPart, ulPartLen);
 }
 
 /* C_VerifyFinal: checks the signature of everything given to C_VerifyUpdate. */
@@ -514,15 +514,7 @@ CK_RV C_Digest(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen
 /* C_DigestUpdate: multi-part input. */
 CK_RV C_DigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
 {
-    CK_RV rv = st_enter();
-    if (rv != CKR_OK)
-        return rv;
-    st_op *op;
-    rv = op_get(hSession, OP_DIGEST, &op);
-    if (rv == CKR_OK && (rv = op_update(op, pPart, ulPartLen)) != CKR_OK)
-        st_op_clear(op);
-    st_leave();
-    return rv;
+    return update_active_op(hSession, OP_DIGEST, pPart, ulPartLen);
 }
 
 /* C_DigestFinal: the digest of everything given to C_DigestUpdate. */
