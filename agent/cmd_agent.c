@@ -40,10 +40,37 @@ static int wants_json(int argc, char **argv)
     return 0;
 }
 
-int cmd_tokens(int argc, char **argv)
+/* One token per line: id, label, maker and model, serial, PIN state. */
+static void print_token(json_object *t)
+{
+    json_object *pin = NULL;
+    json_object_object_get_ex(t, "pin", &pin);
+    printf("%s  \"%s\" %s %s, serial %s%s%s%s\n", field(t, "id"), field(t, "label"),
+           field(t, "manufacturer"), field(t, "model"), field(t, "serial"),
+           strcmp(field(pin, "locked"), "true") == 0 ? "  [PIN заблокирован / locked]" : "",
+           strcmp(field(pin, "final_try"), "true") == 0 ? "  [последняя попытка / final try]" : "",
+           strcmp(field(t, "pin_pad"), "true") == 0 ? "  [PIN pad]" : "");
+}
+
+/* One certificate: id, then owner with organisation, INN/OGRN, validity, status, token. */
+static void print_certificate(json_object *c)
+{
+    json_object *subj = NULL, *val = NULL, *status = NULL;
+    json_object_object_get_ex(c, "subject", &subj);
+    json_object_object_get_ex(c, "validity", &val);
+    json_object_object_get_ex(c, "status", &status);
+    printf("%s\n  %s, %s (ИНН %s, ИНН ЮЛ %s, ОГРН %s)\n  до / until %s  [%s]  token %s\n",
+           field(c, "id"), field(subj, "cn"), field(subj, "o"), field(subj, "inn"),
+           field(subj, "innle"), field(subj, "ogrn"), field(val, "not_after"),
+           field(status, "code"), field(c, "token"));
+}
+
+/* The shape of `tokens` and `certs`: ask the agent for a list, print it as JSON or by lines. */
+static int list_command(int argc, char **argv, const char *cmd, const char *empty_text,
+                        void (*print_one)(json_object *))
 {
     json_object *r = NULL;
-    int rc = call_agent("tokens", &r, 1);
+    int rc = call_agent(cmd, &r, 1);
     if (rc != 0)
         return rc;
     if (wants_json(argc, argv)) {
@@ -51,48 +78,24 @@ int cmd_tokens(int argc, char **argv)
     } else {
         size_t n = json_object_array_length(r);
         if (n == 0)
-            printf("Токены не найдены / no tokens found (see `gostsign doctor`)\n");
-        for (size_t i = 0; i < n; i++) {
-            json_object *t = json_object_array_get_idx(r, i), *pin;
-            json_object_object_get_ex(t, "pin", &pin);
-            printf("%s  \"%s\" %s %s, serial %s%s%s%s\n", field(t, "id"), field(t, "label"),
-                   field(t, "manufacturer"), field(t, "model"), field(t, "serial"),
-                   strcmp(field(pin, "locked"), "true") == 0 ? "  [PIN заблокирован / locked]" : "",
-                   strcmp(field(pin, "final_try"), "true") == 0
-                       ? "  [последняя попытка / final try]"
-                       : "",
-                   strcmp(field(t, "pin_pad"), "true") == 0 ? "  [PIN pad]" : "");
-        }
+            printf("%s\n", empty_text);
+        for (size_t i = 0; i < n; i++)
+            print_one(json_object_array_get_idx(r, i));
     }
     json_object_put(r);
     return 0;
 }
 
+int cmd_tokens(int argc, char **argv)
+{
+    return list_command(argc, argv, "tokens",
+                        "Токены не найдены / no tokens found (see `gostsign doctor`)", print_token);
+}
+
 int cmd_certs(int argc, char **argv)
 {
-    json_object *r = NULL;
-    int rc = call_agent("certificates", &r, 1);
-    if (rc != 0)
-        return rc;
-    if (wants_json(argc, argv)) {
-        printf("%s\n", json_object_to_json_string_ext(r, JSON_C_TO_STRING_PRETTY));
-    } else {
-        size_t n = json_object_array_length(r);
-        if (n == 0)
-            printf("Сертификаты не найдены / no certificates found\n");
-        for (size_t i = 0; i < n; i++) {
-            json_object *c = json_object_array_get_idx(r, i), *subj, *val, *status;
-            json_object_object_get_ex(c, "subject", &subj);
-            json_object_object_get_ex(c, "validity", &val);
-            json_object_object_get_ex(c, "status", &status);
-            printf("%s\n  %s, %s (ИНН %s, ИНН ЮЛ %s, ОГРН %s)\n  до / until %s  [%s]  token %s\n",
-                   field(c, "id"), field(subj, "cn"), field(subj, "o"), field(subj, "inn"),
-                   field(subj, "innle"), field(subj, "ogrn"), field(val, "not_after"),
-                   field(status, "code"), field(c, "token"));
-        }
-    }
-    json_object_put(r);
-    return 0;
+    return list_command(argc, argv, "certificates",
+                        "Сертификаты не найдены / no certificates found", print_certificate);
 }
 
 int cmd_agent(int argc, char **argv)
