@@ -7,7 +7,7 @@
 
 #include <json-c/json.h>
 
-#include "errors.h"
+#include "gost.h"
 
 typedef struct agent_conn agent_conn;
 

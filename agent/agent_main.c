@@ -2,7 +2,7 @@
  * gostsign-agent: the per-user signing agent. Started by systemd socket activation
  * (gostsign-agent.socket) or on demand by its clients; see docs/protocol.md.
  */
-#include "agent.h"
+#include "daemon.h"
 #include "agent_client.h"
 #include "gost.h"
 #include "hotplug.h"

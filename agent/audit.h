@@ -5,7 +5,7 @@
 #ifndef GOSTSIGN_AGENT_AUDIT_H
 #define GOSTSIGN_AGENT_AUDIT_H
 
-#include "errors.h"
+#include "gost.h"
 
 typedef struct {
     const char *origin;          /* requesting site, or "cli" */

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "errors.h"
+#include "gost.h"
 
 #define AGENT_CONFIG_MAX_LIST 64
 

@@ -2,7 +2,8 @@
  * Request dispatch: validates the request shape, applies the origin policy, and runs the
  * read-only commands (hello, tokens, certificates, cancel). Signing lives in signing.c.
  */
-#include "agent.h"
+#include "daemon.h"
+#include "request.h"
 #include "frame.h"
 #include "gostsign_version.h"
 #include "origin.h"
@@ -13,89 +14,6 @@
 
 /* Origins of local programs of the same user (the gostsign command): no web allow-list. */
 #define LOCAL_ORIGIN_PREFIX "local:"
-
-struct parked_upload {
-    connection *conn;
-    char id_text[128];
-    upload *up;
-    struct parked_upload *next;
-};
-
-void inflight_add(agent *ag, request *r)
-{
-    pthread_mutex_lock(&ag->inflight_lock);
-    r->next = ag->inflight;
-    ag->inflight = r;
-    pthread_mutex_unlock(&ag->inflight_lock);
-}
-
-void inflight_remove(agent *ag, request *r)
-{
-    pthread_mutex_lock(&ag->inflight_lock);
-    for (request **p = &ag->inflight; *p; p = &(*p)->next)
-        if (*p == r) {
-            *p = r->next;
-            break;
-        }
-    pthread_mutex_unlock(&ag->inflight_lock);
-}
-
-int inflight_cancel(agent *ag, connection *c, const char *id_text)
-{
-    int found = -1;
-    pthread_mutex_lock(&ag->inflight_lock);
-    for (request *r = ag->inflight; r; r = r->next)
-        if (r->conn == c && strcmp(r->id_text, id_text) == 0 && strcmp(r->cmd, "cancel") != 0) {
-            atomic_store(&r->cancelled, 1);
-            found = 0;
-        }
-    for (struct parked_upload **p = &ag->parked; *p;) {
-        struct parked_upload *pu = *p;
-        if (pu->conn == c && strcmp(pu->id_text, id_text) == 0) {
-            *p = pu->next;
-            upload_free(pu->up);
-            free(pu);
-            found = 0;
-        } else {
-            p = &pu->next;
-        }
-    }
-    pthread_mutex_unlock(&ag->inflight_lock);
-    return found;
-}
-
-upload *inflight_take_upload(agent *ag, connection *c, const char *id_text)
-{
-    upload *up = NULL;
-    pthread_mutex_lock(&ag->inflight_lock);
-    for (struct parked_upload **p = &ag->parked; *p; p = &(*p)->next) {
-        struct parked_upload *pu = *p;
-        if (pu->conn == c && strcmp(pu->id_text, id_text) == 0) {
-            *p = pu->next;
-            up = pu->up;
-            free(pu);
-            break;
-        }
-    }
-    pthread_mutex_unlock(&ag->inflight_lock);
-    return up;
-}
-
-void inflight_park_upload(agent *ag, connection *c, const char *id_text, upload *up)
-{
-    struct parked_upload *pu = calloc(1, sizeof(*pu));
-    if (!pu) {
-        upload_free(up);
-        return;
-    }
-    pu->conn = c;
-    pu->up = up;
-    snprintf(pu->id_text, sizeof(pu->id_text), "%s", id_text);
-    pthread_mutex_lock(&ag->inflight_lock);
-    pu->next = ag->parked;
-    ag->parked = pu;
-    pthread_mutex_unlock(&ag->inflight_lock);
-}
 
 /* Reads and checks the request envelope: id (string or integer), cmd, origin, args. */
 static gs_code parse_envelope(request *r, gs_status *st)
@@ -150,7 +68,7 @@ static gs_code command_cancel(request *r, json_object **result, gs_status *st)
     json_object *v;
     if (!r->args || !json_object_object_get_ex(r->args, "request", &v))
         return gs_fail(st, GS_ERR_BAD_REQUEST, "cancel needs args.request");
-    int found = inflight_cancel(r->conn->ag, r->conn, json_object_get_string(v)) == 0;
+    int found = request_cancel_by_id(r->conn, json_object_get_string(v)) == 0;
     *result = json_object_new_object();
     json_object_object_add(*result, "cancelled", json_object_new_boolean(found));
     return GS_ERR_OK;
@@ -186,7 +104,7 @@ void request_accept(request *r)
 {
     gs_status_clear(&r->envelope);
     if (parse_envelope(r, &r->envelope) == GS_ERR_OK)
-        inflight_add(r->conn->ag, r);
+        request_register(r);
 }
 
 void dispatch_request(request *r)
@@ -198,12 +116,12 @@ void dispatch_request(request *r)
     gs_code rc = st.code;
     if (rc == GS_ERR_OK) {
         rc = run_command(r, &result, &st);
-        inflight_remove(ag, r);
+        request_unregister(r);
     }
     if (rc == GS_ERR_OK && result)
-        connection_send(r->conn, gs_reply_result(r->id, result));
+        request_reply_result(r, result);
     else if (rc != GS_ERR_OK)
-        connection_send(r->conn, gs_reply_error(r->id, rc, st.detail[0] ? st.detail : NULL));
+        request_reply_error(r, rc, st.detail[0] ? st.detail : NULL);
     /* rc == OK without a result: a chunk was accepted and an event already went out. */
     json_object_put(r->msg);
     free(r);

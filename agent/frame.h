@@ -13,7 +13,7 @@
 
 #include <json-c/json.h>
 
-#include "errors.h"
+#include "gost.h"
 
 /* Browsers refuse native-messaging replies above 1 MiB. */
 #define GS_FRAME_MAX_TO_BROWSER   (1024u * 1024u)

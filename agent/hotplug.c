@@ -1,6 +1,6 @@
 /* udev monitor thread for token hotplug; matches devices against the hwdb-generated table. */
 #include "hotplug.h"
-#include "doctor_tokendb.h"
+#include "tokendb.h"
 
 #include <poll.h>
 #include <pthread.h>

@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 #include "config.h"
-#include "errors.h"
+#include "gost.h"
 
 /* A parsed web origin: scheme, lower-case host, port (0 = scheme default). */
 typedef struct {

@@ -7,7 +7,7 @@
 
 #include <time.h>
 
-#include "errors.h"
+#include "gost.h"
 
 typedef struct pin_limiter pin_limiter;
 

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "errors.h"
+#include "gost.h"
 #include "secmem.h"
 
 /* Longest PIN accepted from a pinentry (PKCS#11 tokens use far less). */

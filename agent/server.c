@@ -4,9 +4,9 @@
  * served (SO_PEERCRED). One thread per connection reads frames; each request runs on its own
  * worker thread so a slow PIN dialog never blocks another client or a `cancel`.
  */
-#include "agent.h"
-#include "agent_client.h"
+#include "daemon.h"
 #include "frame.h"
+#include "request.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -88,32 +88,6 @@ gs_code agent_listen(agent *ag, const char *path, gs_status *st)
     return rc == GS_ERR_OK ? bind_socket(ag, path, st) : rc;
 }
 
-gs_code connection_send(connection *c, json_object *msg)
-{
-    gs_status st;
-    pthread_mutex_lock(&c->write_lock);
-    gs_code rc = atomic_load(&c->closed) ? GS_ERR_CANCELLED
-                                         : gs_frame_write(c->fd, msg, AGENT_FRAME_LIMIT, &st);
-    pthread_mutex_unlock(&c->write_lock);
-    json_object_put(msg);
-    return rc;
-}
-
-void request_event(request *r, const char *event, json_object *data)
-{
-    connection_send(r->conn, gs_reply_event(r->id, event, data));
-}
-
-/* Drops one reference; the last one closes the socket. */
-static void connection_release(connection *c)
-{
-    if (atomic_fetch_sub(&c->refs, 1) != 1)
-        return;
-    close(c->fd);
-    pthread_mutex_destroy(&c->write_lock);
-    free(c);
-}
-
 /* Worker thread: one request from start to reply. */
 static void *request_worker(void *p)
 {
@@ -138,16 +112,16 @@ static void start_request(connection *c, json_object *msg)
     r->conn = c;
     r->msg = msg;
     request_accept(r);
-    atomic_fetch_add(&c->refs, 1);
+    connection_hold(c);
     atomic_fetch_add(&c->ag->active_requests, 1);
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     if (pthread_create(&t, &attr, request_worker, r) != 0) {
         if (r->envelope.code == GS_ERR_OK)
-            inflight_remove(c->ag, r);
+            request_unregister(r);
         connection_send(c, gs_reply_error(NULL, GS_ERR_INTERNAL, "cannot start a worker"));
         atomic_fetch_sub(&c->ag->active_requests, 1);
-        atomic_fetch_sub(&c->refs, 1);
+        connection_release(c);
         json_object_put(msg);
         free(r);
     }
@@ -196,15 +170,11 @@ static void accept_client(agent *ag)
     int fd = accept4(ag->listen_fd, NULL, NULL, SOCK_CLOEXEC);
     if (fd < 0)
         return;
-    connection *c = calloc(1, sizeof(*c));
+    connection *c = connection_new(ag, fd);
     if (!c) {
         close(fd);
         return;
     }
-    c->ag = ag;
-    c->fd = fd;
-    atomic_store(&c->refs, 1);
-    pthread_mutex_init(&c->write_lock, NULL);
     pthread_t t;
     pthread_attr_t attr;
     pthread_attr_init(&attr);

@@ -4,9 +4,11 @@
  * the agent's own PIN dialog, one signature on the token, limiter update and an audit record.
  * The PIN lives only in locked memory for this call and is never retried automatically.
  */
-#include "agent.h"
+#include "daemon.h"
+#include "request.h"
+#include "upload.h"
 #include "audit.h"
-#include "cms.h"
+#include "gost.h"
 #include "frame.h"
 #include "pinentry.h"
 
@@ -19,25 +21,6 @@
 
 #define AUTH_CHALLENGE_MIN 8
 #define AUTH_CHALLENGE_MAX 1024
-
-struct upload {
-    cert_ref ref;
-    int attached;
-    gost_digest *digest;
-    uint8_t *buf; /* attached content */
-    size_t len, cap;
-    uint64_t total;
-};
-
-void upload_free(upload *up)
-{
-    if (!up)
-        return;
-    cert_ref_clear(&up->ref);
-    gost_digest_free(up->digest);
-    free(up->buf);
-    free(up);
-}
 
 /* Decodes standard base64 (with padding) into a new buffer. */
 static gs_code base64_decode(const char *text, uint8_t **out, size_t *out_len, gs_status *st)
@@ -302,45 +285,12 @@ static json_object *signature_result(const cert_ref *ref, const uint8_t *der, si
 /* Starts a chunked upload: the certificate is fixed by the first chunk. */
 static gs_code upload_start(request *r, upload **out, gs_status *st)
 {
-    upload *up = calloc(1, sizeof(*up));
-    if (!up)
-        return gs_fail(st, GS_ERR_OUT_OF_MEMORY, "upload");
+    cert_ref ref = { 0 };
     gs_code rc = token_cache_find_cert(r->conn->ag->tokens, arg_string(r, "certificate"),
-                                       time(NULL), &up->ref, st);
-    up->attached = !arg_bool(r, "detached", 1);
-    if (rc == GS_ERR_OK && !up->attached) {
-        up->digest = gost_digest_new(up->ref.cert->key_bits, st);
-        if (!up->digest)
-            rc = st->code;
-    }
-    if (rc != GS_ERR_OK) {
-        upload_free(up);
+                                       time(NULL), &ref, st);
+    if (rc != GS_ERR_OK)
         return rc;
-    }
-    *out = up;
-    return GS_ERR_OK;
-}
-
-/* Adds one chunk: hashed on the fly when detached, kept (up to a limit) when attached. */
-static gs_code upload_add(upload *up, const uint8_t *data, size_t len, gs_status *st)
-{
-    up->total += len;
-    if (!up->attached)
-        return gost_digest_update(up->digest, data, len, st);
-    if (up->len + len > AGENT_ATTACHED_LIMIT)
-        return gs_fail(st, GS_ERR_FRAME_TOO_LARGE, "attached content above %u bytes: sign detached",
-                       AGENT_ATTACHED_LIMIT);
-    if (up->len + len > up->cap) {
-        size_t ncap = (up->len + len) * 2;
-        uint8_t *nb = realloc(up->buf, ncap);
-        if (!nb)
-            return gs_fail(st, GS_ERR_OUT_OF_MEMORY, "upload");
-        up->buf = nb;
-        up->cap = ncap;
-    }
-    memcpy(up->buf + up->len, data, len);
-    up->len += len;
-    return GS_ERR_OK;
+    return upload_new(&ref, !arg_bool(r, "detached", 1), out, st);
 }
 
 /* Handles a `sign` frame that carries args.chunk; OK with *done = 0 means "parked, more". */
@@ -361,7 +311,7 @@ static gs_code sign_chunk(request *r, upload **upp, int *done, gs_status *st)
         json_object *info = json_object_new_object();
         json_object_object_add(info, "received", json_object_new_int64((int64_t)(*upp)->total));
         request_event(r, "chunk-accepted", info);
-        inflight_park_upload(r->conn->ag, r->conn, r->id_text, *upp);
+        request_park_upload(r, *upp);
         *upp = NULL;
     }
     return rc;
@@ -538,7 +488,7 @@ gs_code command_sign(request *r, json_object **result, gs_status *st)
     json_object *batch;
     if (r->args && json_object_object_get_ex(r->args, "batch", &batch))
         return command_sign_batch(r, result, st);
-    upload *up = inflight_take_upload(r->conn->ag, r->conn, r->id_text);
+    upload *up = request_take_upload(r);
     gs_code rc = GS_ERR_OK;
     if (arg_string(r, "chunk")) {
         int done = 0;

@@ -10,10 +10,9 @@
 
 #include <json-c/json.h>
 
-#include "client.h"
+#include "pkcs11_client.h"
 #include "config.h"
-#include "errors.h"
-#include "qcert.h"
+#include "gost.h"
 
 typedef struct token_cache token_cache;
 

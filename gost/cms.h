@@ -21,7 +21,7 @@
 #include <openssl/x509.h>
 
 #include "errors.h"
-#include "gost.h"
+#include "primitives.h"
 #include "policy.h"
 #include "qcert.h"
 #include "revocation.h"

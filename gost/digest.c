@@ -1,5 +1,5 @@
 /* GOST R 34.11-2012 (Streebog) digests, streaming so large files hash in constant memory. */
-#include "gost.h"
+#include "primitives.h"
 
 #include <errno.h>
 #include <stdlib.h>

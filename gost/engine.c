@@ -6,7 +6,7 @@
  * never through openssl.cnf, so a user's broken or missing config changes nothing.
  */
 #define OPENSSL_API_COMPAT 10101
-#include "gost.h"
+#include "primitives.h"
 
 #include <pthread.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * X.509 SubjectPublicKeyInfo, DER OIDs, and the s||r versus r||s signature orders.
  */
 #define OPENSSL_API_COMPAT 10101
-#include "gost.h"
+#include "primitives.h"
 #include "gost_internal.h"
 
 #include <ctype.h>

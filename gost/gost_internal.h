@@ -4,7 +4,7 @@
 
 #include <openssl/ec.h>
 
-#include "gost.h"
+#include "primitives.h"
 
 /* An EVP_PKEY that has the curve of ps but no key material yet. */
 EVP_PKEY *gost_key_with_params(const gost_paramset *ps, gs_status *st);

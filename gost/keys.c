@@ -1,6 +1,6 @@
 /* GOST R 34.10-2012 key generation, signing and verification over a digest, via the engine. */
 #define OPENSSL_API_COMPAT 10101
-#include "gost.h"
+#include "primitives.h"
 #include "gost_internal.h"
 
 #include <string.h>

@@ -2,7 +2,7 @@
  * GOST R 34.10-2012 parameter sets: TC26 names, CryptoPro aliases and OIDs (RFC 7836, RFC 9215,
  * R 1323565.1.024-2019). One table so PKCS#11, X.509 and the command line agree on names.
  */
-#include "gost.h"
+#include "primitives.h"
 
 #include <ctype.h>
 #include <string.h>

@@ -15,7 +15,7 @@
 #include <openssl/x509.h>
 
 #include "errors.h"
-#include "gost.h"
+#include "primitives.h"
 
 /* Largest PKCS#12 file accepted (real ones are a few KiB). */
 #define GS_PKCS12_MAX_INPUT (1024 * 1024)

@@ -14,7 +14,7 @@
 #include <openssl/x509.h>
 
 #include "errors.h"
-#include "gost.h"
+#include "primitives.h"
 
 /* Russian-specific name attribute OIDs (FNS/FSB orders on qualified certificates). */
 #define GS_OID_INN          "1.2.643.3.131.1.1"

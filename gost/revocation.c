@@ -1,6 +1,6 @@
 /* Revocation checks: CRL (file, or HTTP distribution point with a cache) and OCSP over HTTP. */
 #include "revocation.h"
-#include "gost.h"
+#include "primitives.h"
 
 #include <errno.h>
 #include <fcntl.h>

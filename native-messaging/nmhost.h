@@ -12,15 +12,10 @@
 
 #include <json-c/json.h>
 
-#include "errors.h"
-#include "frame.h"
+#include "gost.h"
+#include "agent.h"
+#include "native_messaging.h"
 
-/* Native-messaging host name, as the manifests and chrome.runtime.connectNative() spell it. */
-#define NM_HOST_NAME "ru.gostsign.nmhost"
-
-/* The project's own extension: its stable Chromium ID (from the manifest `key`) and Gecko ID. */
-#define NM_CHROMIUM_EXTENSION_ID "eheonckkicighmijehmciaofenagbejk"
-#define NM_FIREFOX_EXTENSION_ID  "gostsign@gostsign.ru"
 
 /* System and user configuration of the host: {"allowed_extensions": ["...", ...]}. */
 #define NM_SYSTEM_CONFIG_PATH "/etc/gostsign/nmhost.json"

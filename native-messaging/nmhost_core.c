@@ -3,7 +3,7 @@
  * validation (envelope and origin) and the checks on agent messages going to the browser.
  */
 #include "nmhost.h"
-#include "origin.h"
+#include "agent.h"
 
 #include <stdio.h>
 #include <stdlib.h>

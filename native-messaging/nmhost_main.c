@@ -6,8 +6,7 @@
  * per agent connection reads the agent, so replies arrive while a PIN dialog is open and a
  * `cancel` can overtake a pending `sign`. The host never sees a PIN.
  */
-#include "agent_client.h"
-#include "frame.h"
+#include "agent.h"
 #include "gostsign_version.h"
 #include "nmhost.h"
 

@@ -2,7 +2,7 @@
  * PKCS#11 client: module loading through p11-kit, token and certificate listing, and signing.
  * Every CK_RV is mapped to the project's error table at this boundary.
  */
-#include "client.h"
+#include "pkcs11_client.h"
 
 #include <limits.h>
 #include <stdio.h>

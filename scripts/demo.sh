@@ -22,16 +22,16 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "1. GOST backend (OpenSSL + GOST engine)"
 printf 'gostsign' >"$OUT/probe.txt"
-ours=$("$B/gostsign" digest --bits 256 "$OUT/probe.txt" | cut -d' ' -f2)
+ours=$("$B/cli/gostsign" digest --bits 256 "$OUT/probe.txt" | cut -d' ' -f2)
 theirs=$(OPENSSL_CONF=/dev/null openssl dgst -engine gost -md_gost12_256 "$OUT/probe.txt" 2>/dev/null | cut -d' ' -f2)
 [ "$ours" = "$theirs" ] || { echo "digest mismatch with openssl: $ours vs $theirs" >&2; exit 1; }
 echo "   Streebog-256 matches openssl dgst: $ours"
 
 step "2. Demo software token: key made on the token, test CA, employee certificate"
 mkdir -p "$GOSTSIGN_SOFTTOKEN_DIR"
-"$B/gostsign-softtoken-setup" --module "$B/gostsign-softtoken.so" --out "$OUT" | sed 's/^/   /'
-"$B/gostsign" token list --module "$B/gostsign-softtoken.so" | sed 's/^/   /'
-"$B/gostsign" cert show "$OUT/cert.pem" | sed 's/^/   /' | head -12
+"$B/pkcs11/softtoken/gostsign-softtoken-setup" --module "$B/pkcs11/softtoken/gostsign-softtoken.so" --out "$OUT" | sed 's/^/   /'
+"$B/cli/gostsign" token list --module "$B/pkcs11/softtoken/gostsign-softtoken.so" | sed 's/^/   /'
+"$B/cli/gostsign" cert show "$OUT/cert.pem" | sed 's/^/   /' | head -12
 
 step "3-5. Agent, native-messaging host and the cabinet login"
 bash native-messaging/cabinet/run-demo-login.sh "$B" "$OUT"

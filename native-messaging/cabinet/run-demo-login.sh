@@ -12,8 +12,15 @@ set -euo pipefail
 BUILD=$(cd "${1:?usage: run-demo-login.sh BUILD_DIR OUT_DIR}" && pwd)
 OUT=$(mkdir -p "${2:?usage: run-demo-login.sh BUILD_DIR OUT_DIR}" && cd "$2" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
-for prog in gostsign gostsign-agent gostsign-nmhost gostsign-softtoken.so gostsign-softtoken-setup scripted-pinentry; do
-    [ -e "$BUILD/$prog" ] || { echo "run-demo-login.sh: $BUILD/$prog is not built" >&2; exit 1; }
+# Where the build puts each program: one build folder per source folder.
+GOSTSIGN_BIN=$BUILD/cli/gostsign
+AGENT_BIN=$BUILD/agent/gostsign-agent
+NMHOST_BIN=$BUILD/native-messaging/gostsign-nmhost
+MODULE=$BUILD/pkcs11/softtoken/gostsign-softtoken.so
+SETUP_BIN=$BUILD/pkcs11/softtoken/gostsign-softtoken-setup
+SCRIPTED_PINENTRY_BIN=$BUILD/tests/pinentry/scripted-pinentry
+for prog in "$GOSTSIGN_BIN" "$AGENT_BIN" "$NMHOST_BIN" "$MODULE" "$SETUP_BIN" "$SCRIPTED_PINENTRY_BIN"; do
+    [ -e "$prog" ] || { echo "run-demo-login.sh: $prog is not built" >&2; exit 1; }
 done
 RUN=$(mktemp -d "${TMPDIR:-/tmp}/gostsign-demo-login.XXXXXX")
 AGENT_PID="" CABINET_PID=""
@@ -31,26 +38,26 @@ export GOSTSIGN_SOFTTOKEN_DIR=${GOSTSIGN_SOFTTOKEN_DIR:-$OUT/tokens}
 if ! ls "$GOSTSIGN_SOFTTOKEN_DIR"/*.token >/dev/null 2>&1 || [ ! -f "$OUT/ca.pem" ]; then
     echo "   демо-токен / demo token: creating with gostsign-softtoken-setup"
     mkdir -p "$GOSTSIGN_SOFTTOKEN_DIR"
-    "$BUILD/gostsign-softtoken-setup" --out "$OUT" --module "$BUILD/gostsign-softtoken.so" >/dev/null
+    "$SETUP_BIN" --out "$OUT" --module "$MODULE" >/dev/null
 fi
 
 # The agent: its own socket, the software token module, the PIN dialog, localhost allowed (demo).
-PINENTRY=${GOSTSIGN_DEMO_PINENTRY:-$BUILD/scripted-pinentry}
+PINENTRY=${GOSTSIGN_DEMO_PINENTRY:-$SCRIPTED_PINENTRY_BIN}
 echo "pin 12345678" >"$RUN/pinentry.script"
 cat >"$RUN/agent.json" <<JSON
-{"modules": ["$BUILD/gostsign-softtoken.so"], "pinentry": "$PINENTRY",
+{"modules": ["$MODULE"], "pinentry": "$PINENTRY",
  "allow_localhost": true, "allowed_origins": []}
 JSON
 export XDG_RUNTIME_DIR=$RUN GOSTSIGN_AGENT_SOCKET=$RUN/agent.sock
 export GS_TEST_PINENTRY_SCRIPT=$RUN/pinentry.script GS_TEST_PINENTRY_RECORD=$RUN/pinentry.record
-"$BUILD/gostsign-agent" --user-config "$RUN/agent.json" --system-config /nonexistent \
+"$AGENT_BIN" --user-config "$RUN/agent.json" --system-config /nonexistent \
     2>"$RUN/agent.log" &
 AGENT_PID=$!
 for _ in $(seq 100); do [ -S "$RUN/agent.sock" ] && break; sleep 0.05; done
 [ -S "$RUN/agent.sock" ] || { cat "$RUN/agent.log"; echo "agent did not start"; exit 1; }
 echo "   агент / agent: pid $AGENT_PID, socket $RUN/agent.sock"
 
-python3 "$HERE/cabinet.py" --gostsign "$BUILD/gostsign" --ca-file "$OUT/ca.pem" \
+python3 "$HERE/cabinet.py" --gostsign "$GOSTSIGN_BIN" --ca-file "$OUT/ca.pem" \
     --port-file "$RUN/port" 2>"$RUN/cabinet.log" &
 CABINET_PID=$!
 for _ in $(seq 100); do [ -s "$RUN/port" ] && break; sleep 0.05; done
@@ -58,4 +65,4 @@ for _ in $(seq 100); do [ -s "$RUN/port" ] && break; sleep 0.05; done
 URL="http://localhost:$(cat "$RUN/port")"
 echo "   кабинет / cabinet: $URL (проверяет подписи: gostsign verify --ca-file $OUT/ca.pem)"
 
-python3 "$HERE/demo_login.py" "$BUILD/gostsign-nmhost" "$URL" --out "$OUT"
+python3 "$HERE/demo_login.py" "$NMHOST_BIN" "$URL" --out "$OUT"

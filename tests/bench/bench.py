@@ -204,15 +204,21 @@ class Bench:
 
     def __init__(self, build):
         self.build = build
-        self.gostsign = os.environ.get("GOSTSIGN", os.path.join(build, "gostsign"))
-        self.agent_bin = os.path.join(build, "gostsign-agent")
-        self.nmhost = os.path.join(build, "gostsign-nmhost")
-        self.module = os.path.join(build, "gostsign-softtoken.so")
-        self.setup = os.path.join(build, "gostsign-softtoken-setup")
-        self.pinentry = os.path.join(build, "scripted-pinentry")
-        self.bench_token = os.environ.get("BENCH_TOKEN", os.path.join(build, "bench-token"))
+        # Programs come from the environment meson sets; else from the build's folder layout.
+        self.gostsign = os.environ.get("GOSTSIGN", os.path.join(build, "cli", "gostsign"))
+        self.agent_bin = os.environ.get("GOSTSIGN_AGENT",
+                                        os.path.join(build, "agent", "gostsign-agent"))
+        self.nmhost = os.environ.get("GOSTSIGN_NMHOST",
+                                     os.path.join(build, "native-messaging", "gostsign-nmhost"))
+        self.module = os.environ.get("SOFTTOKEN_MODULE",
+                                     os.path.join(build, "pkcs11", "softtoken", "gostsign-softtoken.so"))
+        self.setup = os.environ.get("SOFTTOKEN_SETUP",
+                                    os.path.join(build, "pkcs11", "softtoken", "gostsign-softtoken-setup"))
+        self.pinentry = os.environ.get("SCRIPTED_PINENTRY",
+                                       os.path.join(build, "tests", "pinentry", "scripted-pinentry"))
+        self.bench_token = os.environ.get("BENCH_TOKEN", os.path.join(build, "tests", "bench", "bench-token"))
         self.shim = os.environ.get("BENCH_TIMING_SHIM",
-                                   os.path.join(build, "gostsign-bench-timing.so"))
+                                   os.path.join(build, "tests", "bench", "gostsign-bench-timing.so"))
         self.work = tempfile.mkdtemp(prefix="gostsign-bench.")
         self.agent = None
         self.cert = None

@@ -32,7 +32,7 @@ ok "playwright-core installed from tests/e2e/package-lock.json"
 # The demo token (key + certificate on the token, test CA).
 export GOSTSIGN_SOFTTOKEN_DIR=$WORK/tokens GOSTSIGN_SOFTTOKEN_KDF_ITERATIONS=2000
 mkdir -p "$GOSTSIGN_SOFTTOKEN_DIR" "$WORK/run" "$WORK/home"
-"$B/gostsign-softtoken-setup" --out "$WORK/demo" --module "$B/gostsign-softtoken.so" >/dev/null ||
+"$SOFTTOKEN_SETUP" --out "$WORK/demo" --module "$SOFTTOKEN_MODULE" >/dev/null ||
     fail "gostsign-softtoken-setup"
 
 # TLS for the two cabinets (self-signed; Chromium runs with --ignore-certificate-errors).
@@ -61,12 +61,12 @@ ok "cabinets serve $LK_URL and $EVIL_URL"
 # The agent: allow-list holds only the lk cabinet; localhost development mode off.
 echo "pin 12345678" >"$WORK/pinentry.script"
 cat >"$WORK/agent.json" <<JSON
-{"modules": ["$B/gostsign-softtoken.so"], "pinentry": "$B/scripted-pinentry",
+{"modules": ["$SOFTTOKEN_MODULE"], "pinentry": "$SCRIPTED_PINENTRY",
  "allow_localhost": false, "allowed_origins": ["$LK_URL"]}
 JSON
 export XDG_RUNTIME_DIR=$WORK/run GOSTSIGN_AGENT_SOCKET=$WORK/run/agent.sock
 export GS_TEST_PINENTRY_SCRIPT=$WORK/pinentry.script GS_TEST_PINENTRY_RECORD=$WORK/pinentry.record
-"$B/gostsign-agent" --user-config "$WORK/agent.json" --system-config /nonexistent 2>"$WORK/agent.log" &
+"$GOSTSIGN_AGENT" --user-config "$WORK/agent.json" --system-config /nonexistent 2>"$WORK/agent.log" &
 AGENT_PID=$!
 for _ in $(seq 100); do [ -S "$WORK/run/agent.sock" ] && break; sleep 0.05; done
 [ -S "$WORK/run/agent.sock" ] || { cat "$WORK/agent.log"; fail "agent did not start"; }
@@ -75,20 +75,20 @@ ok "agent listens on $WORK/run/agent.sock"
 # The host manifest, written by the project's own command into the temporary HOME.
 export HOME=$WORK/home
 unset XDG_CONFIG_HOME
-"$GOSTSIGN" browser install --browser chromium --host "$B/gostsign-nmhost" >"$WORK/install.log" ||
+"$GOSTSIGN" browser install --browser chromium --host "$GOSTSIGN_NMHOST" >"$WORK/install.log" ||
     { cat "$WORK/install.log"; fail "gostsign browser install"; }
 "$GOSTSIGN" browser status --browser chromium >"$WORK/status.log" ||
     { cat "$WORK/status.log"; fail "gostsign browser status"; }
 ok "gostsign browser install/status: $(grep -o 'ok: .*' "$WORK/status.log")"
 # Chromium started with --user-data-dir=DIR reads per-user manifests from DIR/NativeMessagingHosts
 # (not ~/.config/chromium): register the host in the temporary profile too.
-"$GOSTSIGN" browser install --browser chromium --host "$B/gostsign-nmhost" --profile "$WORK/profile" \
+"$GOSTSIGN" browser install --browser chromium --host "$GOSTSIGN_NMHOST" --profile "$WORK/profile" \
     >"$WORK/install.log" || { cat "$WORK/install.log"; fail "gostsign browser install --profile"; }
 [ -f "$WORK/profile/NativeMessagingHosts/ru.gostsign.nmhost.json" ] || fail "no manifest in the profile"
 ok "gostsign browser install --profile writes DIR/NativeMessagingHosts"
 
 EXT_ID=$(python3 -c 'import re,sys; print(re.search(r"NM_CHROMIUM_EXTENSION_ID \"(\w+)\"", open(sys.argv[1]).read()).group(1))' \
-    "$SOURCE_ROOT/native-messaging/nmhost.h")
+    "$SOURCE_ROOT/native-messaging/native_messaging.h")
 export CHROMIUM EXTENSION_ID=$EXT_ID EXTENSION_DIR=$SOURCE_ROOT/native-messaging/extension
 export PROFILE_DIR=$WORK/profile LK_URL EVIL_URL PINENTRY_RECORD=$GS_TEST_PINENTRY_RECORD
 export SCREENSHOT_DIR=$BUILD_ROOT/e2e

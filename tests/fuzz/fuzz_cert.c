@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "qcert.h"
+#include "gost.h"
 
 /* One input: parse, render, free. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cms.h"
+#include "gost.h"
 
 /* One verification with the given content (NULL = rely on embedded content). */
 static void verify_once(const uint8_t *data, size_t size, const uint8_t *content, size_t len)

@@ -9,7 +9,7 @@
 
 #include <openssl/crypto.h>
 
-#include "pkcs12.h"
+#include "gost.h"
 
 /* Every code gs_pkcs12_parse documents (plus engine trouble, which would be a setup fault). */
 static int documented(gs_code c)

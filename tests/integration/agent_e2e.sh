@@ -5,10 +5,10 @@
 . "$(dirname "$0")/lib.sh"
 
 : "${BUILD_ROOT:?}"
-AGENT_BIN=$BUILD_ROOT/gostsign-agent
-MODULE=$BUILD_ROOT/gostsign-softtoken.so
-SETUP=$BUILD_ROOT/gostsign-softtoken-setup
-PINENTRY=$BUILD_ROOT/scripted-pinentry
+AGENT_BIN=$GOSTSIGN_AGENT
+MODULE=$SOFTTOKEN_MODULE
+SETUP=$SOFTTOKEN_SETUP
+PINENTRY=$SCRIPTED_PINENTRY
 PROTO="python3 $SOURCE_ROOT/tests/integration/agent_proto.py"
 DEMO_PIN=12345678 # the demo token's documented PIN
 

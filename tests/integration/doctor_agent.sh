@@ -5,16 +5,16 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/doctor_lib.sh"
 : "${BUILD_ROOT:?}"
-MODULE=$BUILD_ROOT/gostsign-softtoken.so
+MODULE=$SOFTTOKEN_MODULE
 export GOSTSIGN_SOFTTOKEN_DIR=$WORK/tokens GOSTSIGN_SOFTTOKEN_KDF_ITERATIONS=2000
 export GOSTSIGN_AGENT_SOCKET=$WORK/run/agent.sock
 export GS_TEST_PINENTRY_SCRIPT=$WORK/pinentry.script
 mkdir -p "$GOSTSIGN_SOFTTOKEN_DIR" "$XDG_CONFIG_HOME/gostsign"
-"$BUILD_ROOT/gostsign-softtoken-setup" --module "$MODULE" --out "$WORK/demo" >/dev/null 2>&1 || fail "demo token"
+"$SOFTTOKEN_SETUP" --module "$MODULE" --out "$WORK/demo" >/dev/null 2>&1 || fail "demo token"
 cat >"$XDG_CONFIG_HOME/gostsign/agent.json" <<JSON
-{"modules": ["$MODULE"], "pinentry": "$BUILD_ROOT/scripted-pinentry"}
+{"modules": ["$MODULE"], "pinentry": "$SCRIPTED_PINENTRY"}
 JSON
-"$BUILD_ROOT/gostsign-agent" --system-config /nonexistent 2>"$WORK/agent.log" &
+"$GOSTSIGN_AGENT" --system-config /nonexistent 2>"$WORK/agent.log" &
 AGENT=$!
 trap 'kill $AGENT 2>/dev/null; rm -rf "$WORK"' EXIT
 for _ in $(seq 50); do [ -S "$GOSTSIGN_AGENT_SOCKET" ] && break; sleep 0.1; done

@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/softtoken_lib.sh"
 : "${BUILD_ROOT:?}" "${IMPORT_FAILING_MODULE:?}"
-PINENTRY=$BUILD_ROOT/scripted-pinentry
+PINENTRY=$SCRIPTED_PINENTRY
 export GS_TEST_PINENTRY_SCRIPT=$WORK/pinentry.script
 export GS_TEST_PINENTRY_RECORD=$WORK/pinentry.record
 export XDG_CONFIG_HOME=$WORK/config # no user agent.json of the person running the tests
@@ -120,7 +120,7 @@ export GOSTSIGN_AGENT_SOCKET=$WORK/run/agent.sock
 cat >agent.json <<EOF
 {"modules": ["$SOFTTOKEN_MODULE"], "pinentry": "$PINENTRY", "request_timeout_seconds": 30}
 EOF
-"$BUILD_ROOT/gostsign-agent" --system-config /nonexistent --user-config agent.json \
+"$GOSTSIGN_AGENT" --system-config /nonexistent --user-config agent.json \
     --socket "$GOSTSIGN_AGENT_SOCKET" 2>agent.log &
 AGENT=$!
 trap 'kill $AGENT 2>/dev/null || true; rm -rf "$WORK"' EXIT

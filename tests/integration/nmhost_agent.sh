@@ -20,7 +20,7 @@ grep -q "exit 0" "$WORK/nm.err" || fail "host did not exit cleanly"
 ok "dead agent: every request gets AGENT_UNAVAILABLE, the host keeps serving and exits cleanly"
 
 # 2. On-demand start: the host launches gostsign-agent (it reads $XDG_CONFIG_HOME/gostsign/agent.json).
-GOSTSIGN_AGENT_BIN=$BUILD_ROOT/gostsign-agent nm '{"id":1,"cmd":"hello","origin":"https://a.ru"}' ||
+GOSTSIGN_AGENT_BIN=$GOSTSIGN_AGENT nm '{"id":1,"cmd":"hello","origin":"https://a.ru"}' ||
     fail "autostart: $(cat "$WORK/nm.err")"
 [ "$(reply_field 1 'm["result"]["agent"]')" = gostsign-agent ] || fail "autostart: $(cat "$WORK/nm.out")"
 ok "the host starts the agent on demand"

@@ -2,7 +2,7 @@
 # programs, a Python driver that speaks native messaging as a browser does, and helpers to run
 # the agent on the demo software token with the scripted pinentry. Processes are stopped by pid.
 : "${BUILD_ROOT:?}"
-NMHOST=$BUILD_ROOT/gostsign-nmhost
+NMHOST=$GOSTSIGN_NMHOST
 NMCLIENT=$SOURCE_ROOT/native-messaging/tools/nm_client.py
 AGENT_PID=""
 export XDG_RUNTIME_DIR=$WORK/run GOSTSIGN_AGENT_SOCKET=$WORK/run/agent.sock
@@ -35,7 +35,7 @@ trap nm_cleanup EXIT
 # write_agent_config [ALLOWED_ORIGIN]: the agent's user config (softtoken, scripted pinentry).
 write_agent_config() {
     cat >"$WORK/config/gostsign/agent.json" <<JSON
-{"modules": ["$BUILD_ROOT/gostsign-softtoken.so"], "pinentry": "$BUILD_ROOT/scripted-pinentry",
+{"modules": ["$SOFTTOKEN_MODULE"], "pinentry": "$SCRIPTED_PINENTRY",
  "allow_localhost": false, "allowed_origins": ["${1:-https://lk.example.ru}"],
  "request_timeout_seconds": 20}
 JSON
@@ -43,13 +43,13 @@ JSON
 
 # make_demo_token: the demo token with a key and certificate, and the test CA in $WORK/demo.
 make_demo_token() {
-    "$BUILD_ROOT/gostsign-softtoken-setup" --out "$WORK/demo" --module "$BUILD_ROOT/gostsign-softtoken.so" \
+    "$SOFTTOKEN_SETUP" --out "$WORK/demo" --module "$SOFTTOKEN_MODULE" \
         >/dev/null || fail "gostsign-softtoken-setup"
 }
 
 # start_agent: runs the agent in the foreground (background job) on the test config.
 start_agent() {
-    "$BUILD_ROOT/gostsign-agent" --user-config "$WORK/config/gostsign/agent.json" \
+    "$GOSTSIGN_AGENT" --user-config "$WORK/config/gostsign/agent.json" \
         --system-config /nonexistent 2>>"$WORK/agent.log" &
     AGENT_PID=$!
     for _ in $(seq 100); do [ -S "$WORK/run/agent.sock" ] && return 0; sleep 0.05; done

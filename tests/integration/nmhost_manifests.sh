@@ -7,9 +7,9 @@
 export HOME=$WORK/home
 unset XDG_CONFIG_HOME
 mkdir -p "$HOME"
-NMHOST=$BUILD_ROOT/gostsign-nmhost
+NMHOST=$GOSTSIGN_NMHOST
 ID=$(python3 -c 'import re,sys; print(re.search(r"NM_CHROMIUM_EXTENSION_ID \"(\w+)\"", open(sys.argv[1]).read()).group(1))' \
-    "$SOURCE_ROOT/native-messaging/nmhost.h")
+    "$SOURCE_ROOT/native-messaging/native_messaging.h")
 NUM=$(error_number NMHOST_NOT_REGISTERED)
 
 expect_status "$NUM" "$GOSTSIGN" browser status
@@ -80,8 +80,8 @@ assert m["manifest_version"] == 3 and "nativeMessaging" in m["permissions"], m
 assert m["background"] == {"service_worker": "background.js"}, m["background"]
 PY
 ok "manifest.json key derives the extension ID $ID that nmhost.h allows"
-grep -q "chrome-extension://$ID/" "$BUILD_ROOT/ru.gostsign.nmhost.chromium.json" &&
-    grep -q '"gostsign@gostsign.ru"' "$BUILD_ROOT/ru.gostsign.nmhost.firefox.json" ||
+grep -q "chrome-extension://$ID/" "$NMHOST_MANIFEST_DIR/ru.gostsign.nmhost.chromium.json" &&
+    grep -q '"gostsign@gostsign.ru"' "$NMHOST_MANIFEST_DIR/ru.gostsign.nmhost.firefox.json" ||
     fail "packaged manifests name other extension IDs"
 ok "the packaged manifest templates name the same extension IDs"
 bash "$SOURCE_ROOT/native-messaging/extension/build-firefox.sh" "$WORK/ff" "$WORK/gostsign.xpi" >/dev/null ||

@@ -17,9 +17,7 @@
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
 
-#include "cms.h"
 #include "gost.h"
-#include "qcert.h"
 
 static char pki[256];
 static const uint8_t message[] = "Платёжное поручение № 42 на 1 000 000 руб.\n";

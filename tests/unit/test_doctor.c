@@ -15,7 +15,7 @@
 
 #include "doctor.h"
 #include "doctor_plist.h"
-#include "doctor_tokendb.h"
+#include "tokendb.h"
 
 #define CCID_PLIST "/usr/lib/pcsc/drivers/ifd-ccid.bundle/Contents/Info.plist"
 

@@ -6,7 +6,7 @@
 
 #include <cmocka.h>
 
-#include "errors.h"
+#include "gost.h"
 
 static void test_table_is_consistent(void **state)
 {

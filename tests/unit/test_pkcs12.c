@@ -17,7 +17,6 @@
 #include <openssl/pem.h>
 
 #include "gost.h"
-#include "pkcs12.h"
 
 static char dir[256];
 

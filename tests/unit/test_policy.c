@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "policy.h"
+#include "gost.h"
 
 static char pki[256];
 static gs_cert *employee;

@@ -17,7 +17,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
-#include "qcert.h"
+#include "gost.h"
 
 static char pki_dir[] = "/tmp/gostsign-test-qcert.XXXXXX";
 static time_t pki_made_at;

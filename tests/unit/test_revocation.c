@@ -21,7 +21,6 @@
 #include <unistd.h>
 
 #include "gost.h"
-#include "revocation.h"
 
 static char dir[256], plain[300], urls[300];
 static int closed_port;

@@ -4,8 +4,7 @@
  * when the certificate names a CRL or OCSP source, its revocation status. INN/OGRN are shown.
  */
 #include "doctor_pkcs11.h"
-#include "qcert.h"
-#include "revocation.h"
+#include "gost.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,9 +4,9 @@
  * origins; Firefox: allowed extensions), per user or system-wide, and checks them. It also
  * notices Snap and Flatpak browsers, whose sandbox cannot start a native host.
  */
-#include "agent_client.h"
+#include "agent.h"
 #include "cli.h"
-#include "../native-messaging/nmhost.h"
+#include "native_messaging.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -2,8 +2,8 @@
  * Doctor layers 8 and 10: the signing agent (socket, running, version through `hello`) and, with
  * --test-sign, one detached signature made through the agent (its PIN dialog) and verified here.
  */
-#include "agent_client.h"
-#include "cms.h"
+#include "agent.h"
+#include "gost.h"
 #include "doctor.h"
 #include "gostsign_version.h"
 

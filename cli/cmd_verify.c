@@ -1,10 +1,6 @@
 /* `gostsign verify`: checks a CMS/CAdES-BES signature and prints who signed and when. */
 #include "cli.h"
-#include "cms.h"
 #include "gost.h"
-#include "policy.h"
-#include "qcert.h"
-#include "revocation.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -4,7 +4,7 @@
  * agent as they arrive) or, for a batch, hashed here and sent as digests, so any size works in
  * constant memory. The agent asks the PIN in its own dialog.
  */
-#include "agent_client.h"
+#include "agent.h"
 #include "cli.h"
 #include "gost.h"
 

@@ -3,7 +3,6 @@
 #include "gostsign_version.h"
 #include "gost.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -41,31 +40,6 @@ static void print_help(FILE *out)
     for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
         fprintf(out, "  %-10s %s\n", subcommands[i].name, subcommands[i].summary);
     fprintf(out, "\nRun `gostsign COMMAND --help` for a command's options.\n");
-}
-
-/* One format for every failure the command prints. */
-int cli_report(const gs_status *st)
-{
-    const gs_error_info *e = gs_error_lookup(st->code);
-    fprintf(stderr, "gostsign: ошибка %s: %s\n", e->name, e->message_ru);
-    fprintf(stderr, "gostsign: error %s: %s\n", e->name, e->message_en);
-    if (st->detail[0])
-        fprintf(stderr, "  detail: %s\n", st->detail);
-    fprintf(stderr, "  fix: %s\n", e->fix);
-    return (int)e->code;
-}
-
-/* Usage errors go through the same table as every other error. */
-int cli_usage_error(const char *usage, const char *fmt, ...)
-{
-    gs_status st = { GS_ERR_USAGE, "" };
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(st.detail, sizeof(st.detail), fmt, ap);
-    va_end(ap);
-    cli_report(&st);
-    fprintf(stderr, "usage: %s\n", usage);
-    return GS_ERR_USAGE;
 }
 
 int main(int argc, char **argv)

@@ -2,7 +2,7 @@
 #ifndef GOSTSIGN_DOCTOR_PKCS11_H
 #define GOSTSIGN_DOCTOR_PKCS11_H
 
-#include "client.h"
+#include "pkcs11_client.h"
 #include "doctor.h"
 
 #define DOCTOR_MAX_TOKENS 16

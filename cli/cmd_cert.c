@@ -3,8 +3,7 @@
  * organisation, INN/OGRN/SNILS, validity, key, signing tools, thumbprints), or as JSON.
  */
 #include "cli.h"
-#include "qcert.h"
-#include "revocation.h"
+#include "gost.h"
 
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>

@@ -3,8 +3,8 @@
  * table is generated at build time from udev/70-gostsign-tokens.hwdb (udev/gen-token-table.py),
  * so `gostsign doctor`, the agent and udev's ID_GOSTSIGN_* properties share one source.
  */
-#ifndef GOSTSIGN_DOCTOR_TOKENDB_H
-#define GOSTSIGN_DOCTOR_TOKENDB_H
+#ifndef GOSTSIGN_UDEV_TOKENDB_H
+#define GOSTSIGN_UDEV_TOKENDB_H
 
 #include <stddef.h>
 #include <stdint.h>

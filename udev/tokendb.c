@@ -1,5 +1,5 @@
-/* Look-ups in the generated table of known tokens (see doctor_tokendb.h). */
-#include "doctor_tokendb.h"
+/* Look-ups in the generated table of known tokens (see tokendb.h). */
+#include "tokendb.h"
 
 #include <string.h>
 

@@ -10,7 +10,7 @@
 
 #include <p11-kit/pkcs11.h>
 
-#include "errors.h"
+#include "gost.h"
 
 /* A vendor module gostsign knows by name, with the places distributions install it. */
 typedef struct {

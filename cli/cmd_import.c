@@ -7,13 +7,9 @@
  * created are destroyed, so nothing is half-written.
  */
 #include "cli.h"
-#include "client.h"
-#include "config.h"
+#include "pkcs11_client.h"
+#include "agent.h"
 #include "gost.h"
-#include "pinentry.h"
-#include "pkcs12.h"
-#include "qcert.h"
-#include "secmem.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -2,7 +2,7 @@
  * Agent-backed commands of `gostsign`: `tokens`, `certs [--json]` and `agent status`.
  * They talk to gostsign-agent exactly as the browser bridge does, with a local origin.
  */
-#include "agent_client.h"
+#include "agent.h"
 #include "cli.h"
 
 #include <stdio.h>

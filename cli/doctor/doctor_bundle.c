@@ -3,7 +3,7 @@
  * configuration files, the doctor's own JSON and recent agent journal lines. It never holds a PIN
  * or key material: the agent does not log them and nothing else here reads tokens' secrets.
  */
-#include "config.h"
+#include "agent.h"
 #include "doctor.h"
 #include "gostsign_version.h"
 

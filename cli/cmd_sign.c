@@ -4,9 +4,7 @@
  * gost_sign_digest); detached content is streamed through gost_digest_fd in constant memory.
  */
 #include "cli.h"
-#include "cms.h"
 #include "gost.h"
-#include "qcert.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -12,8 +12,8 @@
 
 #include <json-c/json.h>
 
-#include "doctor_tokendb.h"
-#include "errors.h"
+#include "tokendb.h"
+#include "gost.h"
 
 #define DOCTOR_SCHEMA      1
 #define DOCTOR_MAX_DEVICES 16

@@ -2,7 +2,7 @@
 #ifndef GOSTSIGN_CLI_H
 #define GOSTSIGN_CLI_H
 
-#include "errors.h"
+#include "gost.h"
 
 /* Subcommands; each returns the process exit status (0, or the failing error number). */
 int cmd_digest(int argc, char **argv);

@@ -3,8 +3,8 @@
  * vendor module a seen token needs), whether each loads, one token seen through two modules, and
  * the tokens' PIN state. Layer 7 (certificates) is in doctor_certs.c and uses the same client.
  */
-#include "config.h"
-#include "client.h"
+#include "agent.h"
+#include "pkcs11_client.h"
 #include "doctor.h"
 #include "doctor_pkcs11.h"
 

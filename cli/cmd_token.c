@@ -5,14 +5,10 @@
  *   token sign [--cert-id HEX] [--attached] FILE -o OUT.p7s
  * The PIN is asked through pinentry (never on the command line) and wrong PINs are not retried.
  */
-#include "audit.h"
+#include "agent.h"
 #include "cli.h"
-#include "client.h"
-#include "cms.h"
-#include "config.h"
+#include "pkcs11_client.h"
 #include "gost.h"
-#include "pinentry.h"
-#include "qcert.h"
 
 #include <errno.h>
 #include <fcntl.h>

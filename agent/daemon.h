@@ -1,0 +1,63 @@
+/*
+ * gostsign-agent internals: the listening socket and connections (server.c), request dispatch
+ * and the read-only commands (dispatch.c), and the PIN-gated commands (signing.c).
+ */
+#ifndef GOSTSIGN_AGENT_DAEMON_H
+#define GOSTSIGN_AGENT_DAEMON_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "config.h"
+#include "gost.h"
+#include "pin_limiter.h"
+#include "request.h"
+#include "token_cache.h"
+
+#define AGENT_PROTOCOL_VERSION 1
+/* Frames from clients to the agent: generous, chunks are far smaller. */
+#define AGENT_FRAME_LIMIT      (8u * 1024u * 1024u)
+
+typedef struct parked_upload parked_upload;
+
+struct agent {
+    agent_config cfg;
+    pin_limiter *limiter;
+    token_cache *tokens;
+    struct hotplug_monitor *hotplug; /* udev events for tokens (NULL without udev) */
+    int listen_fd;
+    int stop_pipe[2];
+    char socket_path[512];
+    int owns_socket_file;
+    time_t started;
+    atomic_int active_requests;
+    pthread_mutex_t inflight_lock;
+    request *inflight;     /* requests being processed, for cancel (request.c) */
+    parked_upload *parked; /* chunked uploads between their frames (request.c) */
+};
+
+/*
+ * Parses the envelope and registers the request as in flight, on the reader thread and in
+ * arrival order, so a `cancel` sent right after a request always finds it.
+ */
+void request_accept(request *r);
+
+/* Handles one request on a worker thread and sends its reply. Takes over r. */
+void dispatch_request(request *r);
+
+/* PIN-gated commands (signing.c). They return a result object or fail through st. */
+gs_code command_sign(request *r, json_object **result, gs_status *st);
+gs_code command_authenticate(request *r, json_object **result, gs_status *st);
+
+/* Server lifecycle (server.c). */
+gs_code agent_listen(agent *ag, const char *path, gs_status *st);
+int agent_serve(agent *ag);
+void agent_request_stop(agent *ag);
+void agent_shutdown(agent *ag);
+
+#endif

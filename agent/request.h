@@ -1,0 +1,69 @@
+/*
+ * A request and its connection: everything a command needs to answer for itself. The reply,
+ * progress events and errors go out through the request (request_reply_*, request_event), so
+ * dispatch and signing never reach back into the socket server. The registry of requests in
+ * flight (for `cancel`) and of parked chunked uploads lives here too, below all its users.
+ */
+#ifndef GOSTSIGN_AGENT_REQUEST_H
+#define GOSTSIGN_AGENT_REQUEST_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "gost.h"
+#include "upload.h"
+
+typedef struct agent agent;
+
+/* One client connection: its socket, a write lock, and references held by its requests. */
+typedef struct connection {
+    agent *ag;
+    int fd;
+    pthread_mutex_t write_lock;
+    atomic_int refs;
+    atomic_int closed;
+} connection;
+
+typedef struct request {
+    connection *conn;
+    json_object *msg;  /* the parsed frame; owned */
+    json_object *id;   /* borrowed from msg */
+    char id_text[128]; /* id as text, for cancel and uploads */
+    const char *cmd;
+    const char *origin;
+    json_object *args;
+    time_t deadline;
+    atomic_int cancelled;
+    gs_status envelope; /* result of parsing id/cmd/origin/args on arrival */
+    struct request *next; /* inflight list */
+} request;
+
+/* A new connection on an accepted socket, with one reference (the reader's). */
+connection *connection_new(agent *ag, int fd);
+/* Takes one more reference (a request's worker). */
+void connection_hold(connection *c);
+/* Drops one reference; the last one closes the socket. */
+void connection_release(connection *c);
+/* Sends one frame to the connection (serialised with other writers); takes msg over. */
+gs_code connection_send(connection *c, json_object *msg);
+
+/* The reply to a request: a result (taken over), an error, or a progress event. */
+void request_reply_result(request *r, json_object *result);
+void request_reply_error(request *r, gs_code code, const char *detail);
+void request_event(request *r, const char *event, json_object *data);
+
+/* Registry of requests in flight, for cancel. */
+void request_register(request *r);
+void request_unregister(request *r);
+/* Marks the request with this id on this connection cancelled; 0 when found. */
+int request_cancel_by_id(connection *c, const char *id_text);
+
+/* Parks the upload of a chunked request until its next frame (taken over). */
+void request_park_upload(request *r, upload *up);
+/* Takes over the upload of an earlier frame of the same id on the same connection, if any. */
+upload *request_take_upload(request *r);
+
+#endif
