@@ -1,6 +1,6 @@
 /*
  * Doctor layer 9: browsers. The manifest rules belong to `gostsign browser status`
- * (native-messaging, agent/cmd_browser.c), which has no C interface: the doctor runs that command
+ * (native-messaging, cli/cmd_browser.c), which has no C interface: the doctor runs that command
  * of this same executable for each browser and turns its per-browser line into a verdict (usable,
  * broken with the reason, not registered) plus its Snap/Flatpak warnings.
  */
