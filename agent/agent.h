@@ -18,5 +18,6 @@
 #include "pinentry.h"
 #include "secmem.h"
 #include "audit.h"
+#include "protocol.h"
 
 #endif

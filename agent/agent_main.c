@@ -163,9 +163,16 @@ static gs_code agent_init(agent *ag, const agent_options *o, gs_status *st)
             &ag->cfg, o->system_config ? o->system_config : AGENT_CONFIG_SYSTEM_PATH, user, st);
     if (rc != GS_ERR_OK)
         return rc;
-    ag->limiter = pin_limiter_new(ag->cfg.pin_max_failures, ag->cfg.pin_cooldown_seconds);
+    char state_dir[512];
+    if (pin_limiter_default_dir(state_dir, sizeof(state_dir)) != 0)
+        return gs_fail(st, GS_ERR_IO_ERROR, "no state directory: set HOME or XDG_STATE_HOME");
+    ag->limiter =
+        pin_limiter_new(state_dir, ag->cfg.pin_max_failures, ag->cfg.pin_cooldown_seconds);
+    if (!ag->limiter)
+        return gs_fail(st, GS_ERR_IO_ERROR, "cannot use %s for the PIN limiter (owner-only)",
+                       state_dir);
     ag->tokens = token_cache_new(&ag->cfg, st);
-    if (!ag->limiter || !ag->tokens)
+    if (!ag->tokens)
         return st->code != GS_ERR_OK ? st->code : gs_fail(st, GS_ERR_OUT_OF_MEMORY, "agent");
     token_cache_start_monitor(ag->tokens);
     ag->hotplug = hotplug_start(on_token_hotplug, ag->tokens);

@@ -1,12 +1,14 @@
 /*
- * Request dispatch: validates the request shape, applies the origin policy, and runs the
- * read-only commands (hello, tokens, certificates, cancel). Signing lives in signing.c.
+ * Request dispatch: checks the envelope and the arguments against the protocol table
+ * (protocol.c), applies the origin policy, and runs the command from the handler table: the
+ * read-only commands here (hello, tokens, certificates, cancel), the PIN-gated ones in signing.c.
  */
 #include "daemon.h"
-#include "request.h"
 #include "frame.h"
 #include "gostsign_version.h"
 #include "origin.h"
+#include "protocol.h"
+#include "request.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,40 +17,61 @@
 /* Origins of local programs of the same user (the gostsign command): no web allow-list. */
 #define LOCAL_ORIGIN_PREFIX "local:"
 
-/* Reads and checks the request envelope: id (string or integer), cmd, origin, args. */
+typedef gs_code (*command_fn)(request *r, json_object **result, gs_status *st);
+
+/* True for requests of local programs of the same user, as opposed to web pages. */
+static bool request_is_local(const request *r)
+{
+    return r->origin && strncmp(r->origin, LOCAL_ORIGIN_PREFIX, strlen(LOCAL_ORIGIN_PREFIX)) == 0;
+}
+
+/* Reads and checks the envelope: id, cmd, origin (a clean string), args (an object). */
 static gs_code parse_envelope(request *r, gs_status *st)
 {
     json_object *v;
-    if (!json_object_object_get_ex(r->msg, "id", &r->id) ||
-        !(json_object_is_type(r->id, json_type_string) ||
-          json_object_is_type(r->id, json_type_int)))
-        return gs_fail(st, GS_ERR_BAD_REQUEST, "\"id\" must be a string or an integer");
-    snprintf(r->id_text, sizeof(r->id_text), "%s", json_object_get_string(r->id));
-    if (!json_object_object_get_ex(r->msg, "cmd", &v) || !json_object_is_type(v, json_type_string))
+    if (!json_object_object_get_ex(r->msg, "id", &r->id))
+        return gs_fail(st, GS_ERR_BAD_REQUEST, "\"id\" is missing");
+    gs_code rc = proto_check_id(r->id, "id", r->id_text, sizeof(r->id_text), st);
+    if (rc != GS_ERR_OK) {
+        r->id = NULL; /* an unusable id is not echoed back */
+        return rc;
+    }
+    json_object_object_foreach(r->msg, key, value)
+    {
+        (void)value;
+        if (strcmp(key, "id") && strcmp(key, "cmd") && strcmp(key, "origin") && strcmp(key, "args"))
+            return gs_fail(st, GS_ERR_BAD_REQUEST, "\"%.64s\" is not a field of a request", key);
+    }
+    if (!json_object_object_get_ex(r->msg, "cmd", &v) || !proto_is_clean_string(v))
         return gs_fail(st, GS_ERR_BAD_REQUEST, "\"cmd\" must be a string");
     r->cmd = json_object_get_string(v);
     if (json_object_object_get_ex(r->msg, "origin", &v)) {
-        if (!json_object_is_type(v, json_type_string))
-            return gs_fail(st, GS_ERR_BAD_REQUEST, "\"origin\" must be a string");
+        if (!proto_is_clean_string(v))
+            return gs_fail(st, GS_ERR_BAD_REQUEST, "\"origin\" must be a string without NUL");
         r->origin = json_object_get_string(v);
     }
     if (json_object_object_get_ex(r->msg, "args", &r->args) &&
         !json_object_is_type(r->args, json_type_object))
         return gs_fail(st, GS_ERR_BAD_REQUEST, "\"args\" must be an object");
-    return GS_ERR_OK;
+    r->command = proto_command_find(r->cmd);
+    if (!r->command)
+        return gs_fail(st, GS_ERR_UNKNOWN_COMMAND, "%.64s", r->cmd);
+    return proto_check_fields(r->args, r->command->fields, "args", !request_is_local(r), st);
 }
 
 /* Sites must be on the allow-list; local programs of the same user are trusted. */
 static gs_code check_origin(request *r, gs_status *st)
 {
-    if (r->origin && strncmp(r->origin, LOCAL_ORIGIN_PREFIX, strlen(LOCAL_ORIGIN_PREFIX)) == 0)
+    if (request_is_local(r))
         return GS_ERR_OK;
     return origin_check(&r->conn->ag->cfg, r->origin, st);
 }
 
 /* `hello`: versions and capabilities; allowed for every origin so pages can detect us. */
-static json_object *command_hello(void)
+static gs_code command_hello(request *r, json_object **result, gs_status *st)
 {
+    (void)r;
+    (void)st;
     static const char *const caps[] = { "tokens",       "certificates", "sign",  "sign.digest",
                                         "sign.chunked", "authenticate", "cancel" };
     json_object *o = json_object_new_object();
@@ -59,45 +82,63 @@ static json_object *command_hello(void)
     for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
         json_object_array_add(arr, json_object_new_string(caps[i]));
     json_object_object_add(o, "capabilities", arr);
-    return o;
+    *result = o;
+    return GS_ERR_OK;
 }
 
 /* `cancel`: {"request": id} cancels that request of the same connection. */
 static gs_code command_cancel(request *r, json_object **result, gs_status *st)
 {
     json_object *v;
+    char id_text[PROTO_ID_MAX + 1];
     if (!r->args || !json_object_object_get_ex(r->args, "request", &v))
         return gs_fail(st, GS_ERR_BAD_REQUEST, "cancel needs args.request");
-    int found = request_cancel_by_id(r->conn, json_object_get_string(v)) == 0;
+    gs_code rc = proto_check_id(v, "args.request", id_text, sizeof(id_text), st);
+    if (rc != GS_ERR_OK)
+        return rc;
+    int found = request_cancel_by_id(r->conn, id_text) == 0;
     *result = json_object_new_object();
     json_object_object_add(*result, "cancelled", json_object_new_boolean(found));
     return GS_ERR_OK;
 }
 
-/* Runs the named command; every path ends in a result or a failure in st. */
+/* `tokens`: the tokens the cache sees. */
+static gs_code command_tokens(request *r, json_object **result, gs_status *st)
+{
+    return token_cache_tokens_json(r->conn->ag->tokens, result, st);
+}
+
+/* `certificates`: certificates with a private key on a present token. */
+static gs_code command_certificates(request *r, json_object **result, gs_status *st)
+{
+    return token_cache_certificates_json(r->conn->ag->tokens, time(NULL), result, st);
+}
+
+/* The handler of every command of the protocol table. */
+static const struct {
+    const char *name;
+    command_fn run;
+} handlers[] = {
+    { "hello", command_hello },
+    { "tokens", command_tokens },
+    { "certificates", command_certificates },
+    { "sign", command_sign },
+    { "authenticate", command_authenticate },
+    { "cancel", command_cancel },
+};
+
+/* Runs the checked command; every path ends in a result or a failure in st. */
 static gs_code run_command(request *r, json_object **result, gs_status *st)
 {
-    if (strcmp(r->cmd, "hello") == 0) {
-        *result = command_hello();
-        return GS_ERR_OK;
+    if (r->command->needs_origin) {
+        gs_code rc = check_origin(r, st);
+        if (rc != GS_ERR_OK)
+            return rc;
     }
-    if (strcmp(r->cmd, "cancel") == 0)
-        return command_cancel(r, result, st);
-    int known = strcmp(r->cmd, "tokens") == 0 || strcmp(r->cmd, "certificates") == 0 ||
-                strcmp(r->cmd, "sign") == 0 || strcmp(r->cmd, "authenticate") == 0;
-    if (!known)
-        return gs_fail(st, GS_ERR_UNKNOWN_COMMAND, "%.64s", r->cmd);
-    gs_code rc = check_origin(r, st);
-    if (rc != GS_ERR_OK)
-        return rc;
-    token_cache *tc = r->conn->ag->tokens;
-    if (strcmp(r->cmd, "tokens") == 0)
-        return token_cache_tokens_json(tc, result, st);
-    if (strcmp(r->cmd, "certificates") == 0)
-        return token_cache_certificates_json(tc, time(NULL), result, st);
-    if (strcmp(r->cmd, "sign") == 0)
-        return command_sign(r, result, st);
-    return command_authenticate(r, result, st);
+    for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+        if (strcmp(handlers[i].name, r->command->name) == 0)
+            return handlers[i].run(r, result, st);
+    return gs_fail(st, GS_ERR_UNKNOWN_COMMAND, "%.64s", r->cmd);
 }
 
 void request_accept(request *r)

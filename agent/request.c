@@ -14,7 +14,7 @@
 
 struct parked_upload {
     connection *conn;
-    char id_text[128];
+    char id_text[PROTO_ID_MAX + 1];
     upload *up;
     struct parked_upload *next;
 };

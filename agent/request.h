@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "gost.h"
+#include "protocol.h"
 #include "upload.h"
 
 typedef struct agent agent;
@@ -31,7 +32,8 @@ typedef struct request {
     connection *conn;
     json_object *msg;  /* the parsed frame; owned */
     json_object *id;   /* borrowed from msg */
-    char id_text[128]; /* id as text, for cancel and uploads */
+    char id_text[PROTO_ID_MAX + 1]; /* id as text, for cancel and uploads */
+    const struct proto_command *command; /* from the protocol table, once the envelope is good */
     const char *cmd;
     const char *origin;
     json_object *args;

@@ -11,6 +11,7 @@
 #include "gost.h"
 #include "frame.h"
 #include "pinentry.h"
+#include "protocol.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,29 +78,41 @@ static int arg_bool(request *r, const char *key, int dflt)
 typedef struct {
     const char *action; /* dialog text: "вход на сайт", "подпись документа" */
     const char *document; /* dialog text: document name, or NULL */
+    char digest_hex[2 * GOST_MAX_DIGEST + 1]; /* dialog text: a digest signed without its data */
     gs_cms_sign_params cms;
 } sign_job;
 
 /* The callback's context: the token and the PIN for this single call. */
 typedef struct {
     token_cache *tc;
+    pin_limiter *limiter;
     const cert_ref *ref;
     const secure_pin *pin;
     gs_code login_result;
 } token_signer;
+
+/* Logs in (the limiter writes the attempt down first) and signs; the verdict goes back to it. */
+static gs_code login_and_sign(token_signer *s, const gs_cms_tbs *tbs, uint8_t *sig, size_t *sig_len,
+                              gs_status *st)
+{
+    int pinpad = s->ref->token.protected_auth;
+    gs_code rc = pin_limiter_begin_attempt(s->limiter, s->ref->token_id, time(NULL), st);
+    if (rc != GS_ERR_OK)
+        return rc;
+    rc = token_cache_sign(s->tc, s->ref, pinpad ? NULL : s->pin->data, pinpad ? 0 : s->pin->len,
+                          tbs->data, tbs->data_len, tbs->digest, tbs->digest_len, sig, sig_len, st);
+    pin_limiter_finish_attempt(s->limiter, s->ref->token_id, rc, time(NULL));
+    return rc;
+}
 
 /* gs_cms_signer_fn: the token signs the digest of the signed attributes. */
 static gs_code sign_on_token(void *ctx, const gs_cms_tbs *tbs, uint8_t *sig, size_t sig_cap,
                              size_t *sig_len, gs_status *st)
 {
     token_signer *s = ctx;
-    int pinpad = s->ref->token.protected_auth;
     *sig_len = sig_cap;
-    gs_code rc =
-        token_cache_sign(s->tc, s->ref, pinpad ? NULL : s->pin->data, pinpad ? 0 : s->pin->len,
-                         tbs->data, tbs->data_len, tbs->digest, tbs->digest_len, sig, sig_len, st);
-    s->login_result = rc;
-    return rc;
+    s->login_result = login_and_sign(s, tbs, sig, sig_len, st);
+    return s->login_result;
 }
 
 /* The Russian dialog text from the certificate, the token state and the request. */
@@ -112,6 +125,7 @@ static gs_code build_description(request *r, const cert_ref *ref, const sign_job
         .origin = r->origin,
         .action = job->action,
         .document = job->document,
+        .digest_hex = job->digest_hex[0] ? job->digest_hex : NULL,
         .owner = n->cn,
         .organisation = n->o,
         .inn = n->inn,
@@ -232,6 +246,40 @@ static gs_code precheck(request *r, cert_ref *ref, gs_status *st)
     return rc;
 }
 
+/*
+ * Waits for the token's PIN gate (one dialog per token at a time), then checks again what may
+ * have changed meanwhile: the limiter, the token's PIN state, a cancel.
+ */
+static gs_code enter_pin_gate(request *r, cert_ref *ref, gs_status *st)
+{
+    int waited = 0;
+    gs_code rc = pin_limiter_gate_enter(r->conn->ag->limiter, ref->token_id, &r->cancelled,
+                                        r->deadline, &waited, st);
+    if (rc != GS_ERR_OK)
+        return rc;
+    rc = waited ? precheck(r, ref, st) : GS_ERR_OK;
+    if (rc != GS_ERR_OK)
+        pin_limiter_gate_leave(r->conn->ag->limiter, ref->token_id);
+    return rc;
+}
+
+/* Dialog text and the PIN, inside the gate; an empty PIN never reaches the token. */
+static gs_code dialog_and_pin(request *r, cert_ref *ref, const sign_job *job, char *desc,
+                              secure_pin **pin, gs_status *st)
+{
+    agent *ag = r->conn->ag;
+    gs_code rc = build_description(
+        r, ref, job, pin_limiter_remaining(ag->limiter, ref->token_id, time(NULL)), desc,
+        PINENTRY_DESC_SIZE, st);
+    if (rc == GS_ERR_OK)
+        rc = ask_pin(r, ref, desc, pin, st);
+    if (rc == GS_ERR_OK && !ref->token.protected_auth && (*pin)->len == 0)
+        rc = gs_fail(st, GS_ERR_PIN_EMPTY, NULL);
+    if (rc == GS_ERR_OK && atomic_load(&r->cancelled))
+        rc = gs_fail(st, GS_ERR_CANCELLED, "cancelled after the PIN dialog; nothing was signed");
+    return rc;
+}
+
 /* Dialog, one signature, limiter and audit: the core every PIN-gated command shares. */
 static gs_code sign_with_pin(request *r, cert_ref *ref, sign_job *job, uint8_t **der,
                              size_t *der_len, gs_status *st)
@@ -240,15 +288,10 @@ static gs_code sign_with_pin(request *r, cert_ref *ref, sign_job *job, uint8_t *
     char desc[PINENTRY_DESC_SIZE];
     secure_pin *pin = NULL;
     gs_code rc = precheck(r, ref, st);
+    int gated = rc == GS_ERR_OK && (rc = enter_pin_gate(r, ref, st)) == GS_ERR_OK;
     if (rc == GS_ERR_OK)
-        rc = build_description(r, ref, job,
-                               pin_limiter_remaining(ag->limiter, ref->token_id, time(NULL)), desc,
-                               sizeof(desc), st);
-    if (rc == GS_ERR_OK)
-        rc = ask_pin(r, ref, desc, &pin, st);
-    if (rc == GS_ERR_OK && atomic_load(&r->cancelled))
-        rc = gs_fail(st, GS_ERR_CANCELLED, "cancelled after the PIN dialog; nothing was signed");
-    token_signer signer = { ag->tokens, ref, pin, GS_ERR_INTERNAL };
+        rc = dialog_and_pin(r, ref, job, desc, &pin, st);
+    token_signer signer = { ag->tokens, ag->limiter, ref, pin, GS_ERR_INTERNAL };
     if (rc == GS_ERR_OK) {
         request_event(r, "signing", NULL);
         job->cms.cert = ref->cert->x509;
@@ -260,10 +303,11 @@ static gs_code sign_with_pin(request *r, cert_ref *ref, sign_job *job, uint8_t *
             OPENSSL_free(*der);
             *der = NULL;
         }
-        pin_limiter_record(ag->limiter, ref->token_id, signer.login_result, time(NULL));
         if (rc == GS_ERR_PIN_INCORRECT)
             explain_wrong_pin(r, ref, st);
     }
+    if (gated)
+        pin_limiter_gate_leave(ag->limiter, ref->token_id);
     secure_pin_free(pin);
     if (rc != GS_ERR_BAD_REQUEST)
         audit_operation(r, ref, job, rc);
@@ -280,6 +324,28 @@ static json_object *signature_result(const cert_ref *ref, const uint8_t *der, si
     json_object_object_add(o, "detached", json_object_new_boolean(!attached));
     json_object_object_add(o, "certificate", json_object_new_string(ref->cert->sha1_thumbprint));
     return o;
+}
+
+/*
+ * True for content shaped like an `authenticate` login text. `sign` refuses it, so a page cannot
+ * have a login for another site signed as a document (logins also carry their own contentHints
+ * mark, which `sign` never sets).
+ */
+static bool imitates_login(const uint8_t *data, size_t len)
+{
+    static const char prefix[] = "gostsign-authenticate";
+    size_t i = 0;
+    if (len >= 3 && data[0] == 0xef && data[1] == 0xbb && data[2] == 0xbf)
+        i = 3; /* a UTF-8 byte order mark */
+    while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n'))
+        i++;
+    return len - i >= sizeof(prefix) - 1 && memcmp(data + i, prefix, sizeof(prefix) - 1) == 0;
+}
+
+/* The refusal of login-shaped content. */
+static gs_code refuse_login_text(gs_status *st)
+{
+    return gs_fail(st, GS_ERR_AUTH_TEXT_REFUSED, "use authenticate for logins");
 }
 
 /* Starts a chunked upload: the certificate is fixed by the first chunk. */
@@ -303,6 +369,8 @@ static gs_code sign_chunk(request *r, upload **upp, int *done, gs_status *st)
         rc = upload_start(r, upp, st);
     if (rc == GS_ERR_OK)
         rc = base64_decode(arg_string(r, "chunk"), &data, &len, st);
+    if (rc == GS_ERR_OK && (*upp)->total == 0 && imitates_login(data, len))
+        rc = refuse_login_text(st);
     if (rc == GS_ERR_OK)
         rc = upload_add(*upp, data, len, st);
     free(data);
@@ -327,7 +395,7 @@ static gs_code prepare_content(request *r, upload *up, sign_job *job, uint8_t **
         if (up->attached) {
             p->content = up->buf ? up->buf : (const uint8_t *)"";
             p->content_len = up->len;
-            return GS_ERR_OK;
+            return imitates_login(p->content, p->content_len) ? refuse_login_text(st) : GS_ERR_OK;
         }
         gs_code rc = gost_digest_final(up->digest, digest, st);
         p->content_digest = digest;
@@ -341,6 +409,8 @@ static gs_code prepare_content(request *r, upload *up, sign_job *job, uint8_t **
         gs_code rc = base64_decode(data, owned, &len, st);
         p->content = *owned ? *owned : (const uint8_t *)"";
         p->content_len = len;
+        if (rc == GS_ERR_OK && imitates_login(p->content, len))
+            rc = refuse_login_text(st);
         return rc;
     }
     if (hex && !data && !p->attached) {
@@ -349,6 +419,7 @@ static gs_code prepare_content(request *r, upload *up, sign_job *job, uint8_t **
             return gs_fail(st, GS_ERR_BAD_REQUEST, "digest must be 64 or 128 hex digits");
         p->content_digest = digest;
         p->content_digest_len = (size_t)n;
+        gost_hex(digest, (size_t)n, job->digest_hex); /* the dialog shows what is signed */
         return GS_ERR_OK;
     }
     return gs_fail(st, GS_ERR_BAD_REQUEST,
@@ -379,6 +450,13 @@ static gs_code read_batch(request *r, size_t want_len, batch_item **items, size_
         return gs_fail(st, GS_ERR_OUT_OF_MEMORY, "batch");
     for (size_t i = 0; i < n; i++) {
         json_object *e = json_object_array_get_idx(arr, i), *d, *name;
+        char where[48];
+        snprintf(where, sizeof(where), "args.batch[%zu]", i);
+        if (!e)
+            return gs_fail(st, GS_ERR_BAD_REQUEST, "%s must be an object, not null", where);
+        gs_code rc = proto_check_fields(e, proto_batch_item_fields, where, false, st);
+        if (rc != GS_ERR_OK)
+            return rc;
         if (!json_object_object_get_ex(e, "digest", &d) ||
             gost_unhex(json_object_get_string(d), (*items)[i].digest, GOST_MAX_DIGEST) !=
                 (long)want_len)
@@ -445,17 +523,16 @@ static gs_code command_sign_batch(request *r, json_object **result, gs_status *s
         rc = read_batch(r, (size_t)ref.cert->key_bits / 8, &items, &n, st);
     if (rc == GS_ERR_OK)
         rc = precheck(r, &ref, st);
+    int gated = rc == GS_ERR_OK && (rc = enter_pin_gate(r, &ref, st)) == GS_ERR_OK;
     if (rc == GS_ERR_OK) {
         snprintf(what, sizeof(what), "%zu документов одним вводом PIN-кода (первый: %.60s)", n,
                  items[0].name);
         sign_job job = { .action = "подпись пакета документов", .document = what };
-        rc = build_description(r, &ref, &job,
-                               pin_limiter_remaining(ag->limiter, ref.token_id, time(NULL)), desc,
-                               sizeof(desc), st);
+        rc = dialog_and_pin(r, &ref, &job, desc, &pin, st);
     }
-    if (rc == GS_ERR_OK)
-        rc = ask_pin(r, &ref, desc, &pin, st);
     token_batch *b = NULL;
+    if (rc == GS_ERR_OK)
+        rc = pin_limiter_begin_attempt(ag->limiter, ref.token_id, time(NULL), st);
     if (rc == GS_ERR_OK) {
         request_event(r, "signing", NULL);
         int pinpad = ref.token.protected_auth;
@@ -463,10 +540,12 @@ static gs_code command_sign_batch(request *r, json_object **result, gs_status *s
         b = token_cache_batch_open(ag->tokens, &ref, pinpad ? NULL : pin->data,
                                    pinpad ? 0 : pin->len, st);
         rc = pinpad_finish(pad, b ? GS_ERR_OK : st->code, st);
-        pin_limiter_record(ag->limiter, ref.token_id, rc, time(NULL));
+        pin_limiter_finish_attempt(ag->limiter, ref.token_id, b ? GS_ERR_OK : rc, time(NULL));
         if (rc == GS_ERR_PIN_INCORRECT)
             explain_wrong_pin(r, &ref, st);
     }
+    if (gated)
+        pin_limiter_gate_leave(ag->limiter, ref.token_id);
     secure_pin_free(pin);
     json_object *out = json_object_new_array();
     if (rc == GS_ERR_OK)
@@ -569,6 +648,7 @@ gs_code command_authenticate(request *r, json_object **result, gs_status *st)
     sign_job job = { .action = "вход на сайт", .document = NULL };
     gs_cms_sign_params_init(&job.cms);
     job.cms.attached = 1;
+    job.cms.content_hint = GS_CMS_AUTH_HINT;
     job.cms.content = (const uint8_t *)text;
     job.cms.content_len = strlen(text);
     uint8_t *der = NULL;

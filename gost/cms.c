@@ -202,9 +202,45 @@ static ASN1_STRING *signing_cert_v2_der(X509 *cert, gs_status *st)
     return seq;
 }
 
-/* contentType, messageDigest, signingTime and signingCertificateV2. */
+/* DER of ContentHints ::= SEQUENCE { contentDescription UTF8String, contentType id-data }. */
+static ASN1_STRING *content_hints_der(const char *description)
+{
+    static const uint8_t id_data[] = { 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7,
+                                       0x0d, 0x01, 0x07, 0x01 };
+    size_t n = strlen(description);
+    if (n == 0 || n > 100)
+        return NULL;
+    uint8_t der[128];
+    size_t body = 2 + n + sizeof(id_data);
+    der[0] = 0x30;
+    der[1] = (uint8_t)body;
+    der[2] = 0x0c; /* UTF8String */
+    der[3] = (uint8_t)n;
+    memcpy(der + 4, description, n);
+    memcpy(der + 4 + n, id_data, sizeof(id_data));
+    ASN1_STRING *seq = ASN1_STRING_type_new(V_ASN1_SEQUENCE);
+    if (seq && !ASN1_STRING_set(seq, der, (int)(2 + body))) {
+        ASN1_STRING_free(seq);
+        seq = NULL;
+    }
+    return seq;
+}
+
+/* The contentHints attribute, when the caller asked for one. */
+static int add_content_hint(CMS_SignerInfo *si, const char *hint)
+{
+    if (!hint)
+        return 1;
+    ASN1_STRING *seq = content_hints_der(hint);
+    int ok = seq && CMS_signed_add1_attr_by_NID(si, NID_id_smime_aa_contentHint, V_ASN1_SEQUENCE,
+                                                seq, -1);
+    ASN1_STRING_free(seq);
+    return ok;
+}
+
+/* contentType, messageDigest, signingTime, signingCertificateV2 and the optional contentHints. */
 static gs_code add_signed_attrs(CMS_SignerInfo *si, X509 *cert, const uint8_t *md, int bits,
-                                time_t when, gs_status *st)
+                                time_t when, const char *hint, gs_status *st)
 {
     ASN1_TIME *t = ASN1_TIME_set(NULL, when ? when : time(NULL)); /* UTCTime until 2049 */
     ASN1_STRING *ess = signing_cert_v2_der(cert, st);
@@ -219,7 +255,8 @@ static gs_code add_signed_attrs(CMS_SignerInfo *si, X509 *cert, const uint8_t *m
                                          bits / 8) &&
              CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, t->type, t, -1) &&
              CMS_signed_add1_attr_by_NID(si, NID_id_smime_aa_signingCertificateV2, V_ASN1_SEQUENCE,
-                                         ess, -1);
+                                         ess, -1) &&
+             add_content_hint(si, hint);
     ASN1_TIME_free(t);
     ASN1_STRING_free(ess);
     if (!ok)
@@ -320,7 +357,7 @@ static gs_code build_signed_data(gs_cms_sign_params *p, int bits, uint8_t **der,
     if (rc == GS_ERR_OK && p->attached)
         rc = embed_content(cms, owned ? owned : p->content, p->content_len, st);
     if (rc == GS_ERR_OK)
-        rc = add_signed_attrs(si, p->cert, md, bits, p->signing_time, st);
+        rc = add_signed_attrs(si, p->cert, md, bits, p->signing_time, p->content_hint, st);
     if (rc == GS_ERR_OK)
         rc = sign_attrs(p, si, bits, st);
     if (rc == GS_ERR_OK)
@@ -748,6 +785,26 @@ static gs_code check_revocation(X509 *signer, X509 *issuer, const gs_cms_verify_
     return gs_revocation_check(signer, issuer, o->revocation, &res->revocation, st);
 }
 
+/* Reads the contentDescription of a contentHints attribute into the result ("" when none). */
+static void read_content_hint(CMS_SignerInfo *si, gs_cms_verify_result *res)
+{
+    res->content_hint[0] = '\0';
+    ASN1_STRING *seq = signed_attr(si, NID_id_smime_aa_contentHint, V_ASN1_SEQUENCE);
+    if (!seq)
+        return;
+    const uint8_t *p = ASN1_STRING_get0_data(seq);
+    long len = 0, inner = 0;
+    int tag, xclass;
+    if (ASN1_get_object(&p, &len, &tag, &xclass, ASN1_STRING_length(seq)) & 0x80 ||
+        tag != V_ASN1_SEQUENCE)
+        return;
+    if (ASN1_get_object(&p, &inner, &tag, &xclass, len) & 0x80 || tag != V_ASN1_UTF8STRING ||
+        xclass != V_ASN1_UNIVERSAL || inner <= 0 || (size_t)inner >= sizeof(res->content_hint))
+        return;
+    memcpy(res->content_hint, p, (size_t)inner);
+    res->content_hint[inner] = '\0';
+}
+
 /* Steps after the signer is known: signature, certificate binding, content, time, chain, then
  * the relying party's policy and revocation (last, so its warnings never hide a refusal). */
 static gs_code verify_signer(CMS_ContentInfo *cms, CMS_SignerInfo *si, X509 *signer,
@@ -764,6 +821,8 @@ static gs_code verify_signer(CMS_ContentInfo *cms, CMS_SignerInfo *si, X509 *sig
         rc = check_message_digest(cms, si, o, res->digest_bits, st);
     if (rc == GS_ERR_OK)
         rc = read_signing_time(si, o, res, st);
+    if (rc == GS_ERR_OK)
+        read_content_hint(si, res);
     if (rc == GS_ERR_OK)
         rc = gs_cert_check_usable(res->signer, res->signing_time, st);
     X509 *issuer = NULL;

@@ -58,7 +58,13 @@ typedef struct {
     const uint8_t *content_digest; /* precomputed Streebog digest of the content (detached only), */
     size_t content_digest_len;     /* key bits / 8 bytes, e.g. from gost_digest_fd */
     time_t signing_time;           /* signingTime attribute; 0 = now */
+    /* contentHints attribute (RFC 2634) with this contentDescription, or NULL for none. The agent
+     * marks `authenticate` logins with GS_CMS_AUTH_HINT, which `sign` never produces. */
+    const char *content_hint;
 } gs_cms_sign_params;
+
+/* The contentDescription of the contentHints attribute that marks a gostsign login. */
+#define GS_CMS_AUTH_HINT "gostsign-authenticate-v1"
 
 /* Sets the defaults: everything zero and content_fd = -1. */
 void gs_cms_sign_params_init(gs_cms_sign_params *p);
@@ -101,6 +107,7 @@ typedef struct {
     time_t signing_time; /* signingTime, or opts->now when the attribute is absent */
     int has_signing_time;
     int has_signing_cert_v2; /* the signingCertificateV2 attribute was present and matched */
+    char content_hint[128];  /* contentHints' contentDescription, "" when absent */
     int attached;            /* the content was inside the CMS */
     int digest_bits;         /* 256 or 512 */
     int chain_checked;       /* 1: the chain to ca_dir/ca_file was verified */

@@ -24,6 +24,8 @@ for prog in "$GOSTSIGN_BIN" "$AGENT_BIN" "$NMHOST_BIN" "$MODULE" "$SETUP_BIN" "$
 done
 RUN=$(mktemp -d "${TMPDIR:-/tmp}/gostsign-demo-login.XXXXXX")
 AGENT_PID="" CABINET_PID=""
+# The demo token is made anew each run: its wrong-PIN counters start fresh too.
+export XDG_STATE_HOME=$RUN/state
 
 # Stops what this script started (by pid) and removes its runtime directory.
 cleanup() {

@@ -98,7 +98,7 @@ expect_status "$(error_number PIN_LIMITER)" "$GOSTSIGN" sign --cert "$CERT" "$WO
 [ ! -s "$GS_TEST_PINENTRY_RECORD" ] || fail "pinentry started although the limiter engaged"
 ok "limiter engages after 3 wrong PINs and shows no dialog"
 
-# restart the agent (kill -9 leaves a stale socket) to reset the limiter; clients reconnect
+# kill -9 the agent (it leaves a stale socket); clients restart it, and the pause survives
 kill -9 "$(agent_pid)"
 sleep 0.2
 expect_status "$(error_number AGENT_UNAVAILABLE)" "$GOSTSIGN" agent status
@@ -106,6 +106,13 @@ expect_status "$(error_number AGENT_UNAVAILABLE)" "$GOSTSIGN" agent status
 grep -q 'gostsign demo' "$WORK/tokens.txt" || fail "token not listed after restart"
 "$GOSTSIGN" agent status >/dev/null || fail "agent status after restart"
 ok "agent killed with -9; the next client restarted it over the stale socket"
+: >"$GS_TEST_PINENTRY_RECORD"
+expect_status "$(error_number PIN_LIMITER)" "$GOSTSIGN" sign --cert "$CERT" "$WORK/small.txt" -o "$WORK/x.p7s"
+[ ! -s "$GS_TEST_PINENTRY_RECORD" ] || fail "a restarted agent asked for the PIN during the pause"
+find "$XDG_STATE_HOME/gostsign/pin-limiter" -type f -perm /077 | grep -q . && fail "limiter state is not owner-only"
+ok "the wrong-PIN pause survives kill -9 and a restart (state on disk, owner-only)"
+# the user ends the pause (what `gostsign agent unpause` does): the counter file goes
+rm -f "$XDG_STATE_HOME"/gostsign/pin-limiter/*
 
 # --- a cancelled PIN dialog
 script "cancel"
@@ -204,8 +211,9 @@ ok "a token seen through two modules is listed once, via the preferred module"
 if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
     other=$(mktemp -d /tmp/gostsign-peer.XXXXXX) # $WORK is 0700: nobody could not enter it
     chmod 755 "$other"
-    mkdir -p "$other/run" && chown nobody "$other/run" && chmod 700 "$other/run"
+    mkdir -p "$other/run" "$other/state" && chown nobody "$other/run" "$other/state" && chmod 700 "$other/run"
     setpriv --reuid=nobody --regid=nogroup --clear-groups env GOSTSIGN_AGENT_SOCKET="$other/run/agent.sock" \
+        XDG_STATE_HOME="$other/state" \
         "$AGENT_BIN" --system-config /nonexistent --user-config /nonexistent 2>/dev/null &
     other_pid=$!
     for _ in $(seq 50); do [ -S "$other/run/agent.sock" ] && break; sleep 0.1; done

@@ -6,6 +6,9 @@ set -euo pipefail
 TEST_NAME=$(basename "$0" .sh)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/gostsign-${TEST_NAME}.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
+# The agent keeps its wrong-PIN counters under $XDG_STATE_HOME: one fresh place per test, so no
+# test inherits another's pause (demo tokens of every test share one serial).
+export XDG_STATE_HOME=$WORK/state
 PASSED=0
 
 # openssl with the GOST engine, independent of the user's openssl.cnf.

@@ -1,0 +1,142 @@
+/* The protocol's command table and request checks (see protocol.h). Calls only gost/. */
+#include "protocol.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+static const proto_field no_fields[] = { { NULL, 0, false } };
+
+static const proto_field sign_fields[] = {
+    { "certificate", PROTO_STRING, false }, { "detached", PROTO_BOOL, false },
+    { "data", PROTO_STRING, false },        { "digest", PROTO_STRING, false },
+    { "chunk", PROTO_STRING, false },       { "more", PROTO_BOOL, false },
+    { "document", PROTO_STRING, false },    { "batch", PROTO_ARRAY, true },
+    { NULL, 0, false },
+};
+
+const proto_field proto_batch_item_fields[] = {
+    { "digest", PROTO_STRING, false },
+    { "document", PROTO_STRING, false },
+    { NULL, 0, false },
+};
+
+static const proto_field authenticate_fields[] = {
+    { "challenge", PROTO_STRING, false },
+    { "certificate", PROTO_STRING, false },
+    { NULL, 0, false },
+};
+
+static const proto_field cancel_fields[] = {
+    { "request", PROTO_REQUEST_ID, false },
+    { NULL, 0, false },
+};
+
+static const proto_command commands[] = {
+    { "hello", false, no_fields },
+    { "tokens", true, no_fields },
+    { "certificates", true, no_fields },
+    { "sign", true, sign_fields },
+    { "authenticate", true, authenticate_fields },
+    { "cancel", false, cancel_fields },
+};
+
+const proto_command *proto_command_find(const char *name)
+{
+    for (size_t i = 0; name && i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+bool proto_is_clean_string(json_object *v)
+{
+    return json_object_is_type(v, json_type_string) &&
+           strlen(json_object_get_string(v)) == (size_t)json_object_get_string_len(v);
+}
+
+/* Largest integer a JavaScript page can send exactly (Number.MAX_SAFE_INTEGER). */
+#define PROTO_SAFE_INTEGER 9007199254740991LL
+
+gs_code proto_check_id(json_object *id, const char *where, char *text, size_t cap,
+                       gs_status *st)
+{
+    if (json_object_is_type(id, json_type_int)) {
+        int64_t n = json_object_get_int64(id);
+        /* json-c saturates what does not fit, so a saturated value is refused with the rest */
+        if (n > PROTO_SAFE_INTEGER || n < -PROTO_SAFE_INTEGER)
+            return gs_fail(st, GS_ERR_BAD_REQUEST, "\"%s\" must be an integer below 2^53", where);
+        snprintf(text, cap, "%" PRId64, n);
+        return GS_ERR_OK;
+    }
+    if (!proto_is_clean_string(id))
+        return gs_fail(st, GS_ERR_BAD_REQUEST, "\"%s\" must be a string or an integer", where);
+    size_t len = (size_t)json_object_get_string_len(id);
+    if (len == 0 || len > PROTO_ID_MAX || len >= cap)
+        return gs_fail(st, GS_ERR_BAD_REQUEST, "\"%s\" must be 1..%d bytes", where, PROTO_ID_MAX);
+    memcpy(text, json_object_get_string(id), len + 1);
+    return GS_ERR_OK;
+}
+
+/* The JSON type name for messages. */
+static const char *type_name(proto_type t)
+{
+    switch (t) {
+    case PROTO_STRING:
+        return "a string";
+    case PROTO_BOOL:
+        return "true or false";
+    case PROTO_ARRAY:
+        return "an array";
+    default:
+        return "a string or an integer";
+    }
+}
+
+/* One field's value against its type. */
+static gs_code check_value(json_object *v, const proto_field *f, const char *where, gs_status *st)
+{
+    bool good;
+    switch (f->type) {
+    case PROTO_STRING:
+        good = proto_is_clean_string(v);
+        break;
+    case PROTO_BOOL:
+        good = json_object_is_type(v, json_type_boolean);
+        break;
+    case PROTO_ARRAY:
+        good = json_object_is_type(v, json_type_array);
+        break;
+    default: {
+        char text[PROTO_ID_MAX + 1], name[96];
+        snprintf(name, sizeof(name), "%s.%s", where, f->name);
+        return proto_check_id(v, name, text, sizeof(text), st);
+    }
+    }
+    if (good)
+        return GS_ERR_OK;
+    return gs_fail(st, GS_ERR_BAD_REQUEST, "%s.%s must be %s, not %s", where, f->name,
+                   type_name(f->type), v ? json_type_to_name(json_object_get_type(v)) : "null");
+}
+
+gs_code proto_check_fields(json_object *obj, const proto_field *spec, const char *where,
+                           bool from_page, gs_status *st)
+{
+    if (!obj)
+        return GS_ERR_OK;
+    if (!json_object_is_type(obj, json_type_object))
+        return gs_fail(st, GS_ERR_BAD_REQUEST, "%s must be an object", where);
+    json_object_object_foreach(obj, key, value)
+    {
+        const proto_field *f = spec;
+        while (f->name && strcmp(f->name, key) != 0)
+            f++;
+        if (!f->name || (f->local_only && from_page))
+            return gs_fail(st, GS_ERR_BAD_REQUEST, "%s.%.64s is not a field of this command%s",
+                           where, key, f->name ? " for web pages" : "");
+        gs_code rc = check_value(value, f, where, st);
+        if (rc != GS_ERR_OK)
+            return rc;
+    }
+    return GS_ERR_OK;
+}
