@@ -23,8 +23,6 @@
 /* Frames from clients to the agent: generous, chunks are far smaller. */
 #define AGENT_FRAME_LIMIT      (8u * 1024u * 1024u)
 
-typedef struct parked_upload parked_upload;
-
 struct agent {
     agent_config cfg;
     pin_limiter *limiter;
@@ -36,9 +34,11 @@ struct agent {
     int owns_socket_file;
     time_t started;
     atomic_int active_requests;
+    atomic_int connections;
+    atomic_uint_fast64_t next_serial;
     pthread_mutex_t inflight_lock;
-    request *inflight;     /* requests being processed, for cancel (request.c) */
-    parked_upload *parked; /* chunked uploads between their frames (request.c) */
+    request *inflight;   /* requests being processed, for cancel (request.c) */
+    size_t parked_bytes; /* content held by parked uploads, all connections (request.c) */
 };
 
 /*

@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 struct parked_upload {
-    connection *conn;
     char id_text[PROTO_ID_MAX + 1];
     upload *up;
+    time_t parked_at;
     struct parked_upload *next;
 };
 
@@ -26,6 +26,7 @@ connection *connection_new(agent *ag, int fd)
         return NULL;
     c->ag = ag;
     c->fd = fd;
+    c->serial = atomic_fetch_add(&ag->next_serial, 1) + 1;
     atomic_store(&c->refs, 1);
     pthread_mutex_init(&c->write_lock, NULL);
     return c;
@@ -40,6 +41,7 @@ void connection_release(connection *c)
 {
     if (atomic_fetch_sub(&c->refs, 1) != 1)
         return;
+    connection_expire_uploads(c, 0, -1);
     close(c->fd);
     pthread_mutex_destroy(&c->write_lock);
     free(c);
@@ -51,6 +53,8 @@ gs_code connection_send(connection *c, json_object *msg)
     pthread_mutex_lock(&c->write_lock);
     gs_code rc = atomic_load(&c->closed) ? GS_ERR_CANCELLED
                                          : gs_frame_write(c->fd, msg, AGENT_FRAME_LIMIT, &st);
+    if (rc != GS_ERR_OK)
+        atomic_store(&c->closed, 1); /* the peer is gone; a half-closed one still reads */
     pthread_mutex_unlock(&c->write_lock);
     json_object_put(msg);
     return rc;
@@ -92,6 +96,17 @@ void request_unregister(request *r)
     pthread_mutex_unlock(&ag->inflight_lock);
 }
 
+/* Unlinks and frees one parked upload. Caller holds the inflight lock. */
+static void drop_parked(connection *c, parked_upload **link)
+{
+    parked_upload *pu = *link;
+    *link = pu->next;
+    c->ag->parked_bytes -= pu->up->cap;
+    c->parked_count--;
+    upload_free(pu->up);
+    free(pu);
+}
+
 int request_cancel_by_id(connection *c, const char *id_text)
 {
     agent *ag = c->ag;
@@ -102,15 +117,12 @@ int request_cancel_by_id(connection *c, const char *id_text)
             atomic_store(&r->cancelled, 1);
             found = 0;
         }
-    for (parked_upload **p = &ag->parked; *p;) {
-        parked_upload *pu = *p;
-        if (pu->conn == c && strcmp(pu->id_text, id_text) == 0) {
-            *p = pu->next;
-            upload_free(pu->up);
-            free(pu);
+    for (parked_upload **p = &c->parked; *p;) {
+        if (strcmp((*p)->id_text, id_text) == 0) {
+            drop_parked(c, p);
             found = 0;
         } else {
-            p = &pu->next;
+            p = &(*p)->next;
         }
     }
     pthread_mutex_unlock(&ag->inflight_lock);
@@ -119,35 +131,61 @@ int request_cancel_by_id(connection *c, const char *id_text)
 
 upload *request_take_upload(request *r)
 {
-    agent *ag = r->conn->ag;
+    connection *c = r->conn;
     upload *up = NULL;
-    pthread_mutex_lock(&ag->inflight_lock);
-    for (parked_upload **p = &ag->parked; *p; p = &(*p)->next) {
+    pthread_mutex_lock(&c->ag->inflight_lock);
+    for (parked_upload **p = &c->parked; *p; p = &(*p)->next) {
         parked_upload *pu = *p;
-        if (pu->conn == r->conn && strcmp(pu->id_text, r->id_text) == 0) {
+        if (strcmp(pu->id_text, r->id_text) == 0) {
             *p = pu->next;
             up = pu->up;
+            c->ag->parked_bytes -= up->cap;
+            c->parked_count--;
             free(pu);
             break;
         }
     }
-    pthread_mutex_unlock(&ag->inflight_lock);
+    pthread_mutex_unlock(&c->ag->inflight_lock);
     return up;
 }
 
-void request_park_upload(request *r, upload *up)
+gs_code request_park_upload(request *r, upload *up, gs_status *st)
 {
+    connection *c = r->conn;
+    agent *ag = c->ag;
     parked_upload *pu = calloc(1, sizeof(*pu));
-    if (!pu) {
-        upload_free(up);
-        return;
-    }
-    pu->conn = r->conn;
+    if (!pu)
+        return gs_fail(st, GS_ERR_OUT_OF_MEMORY, "upload");
     pu->up = up;
+    pu->parked_at = time(NULL);
     snprintf(pu->id_text, sizeof(pu->id_text), "%s", r->id_text);
-    agent *ag = r->conn->ag;
+    gs_code rc = GS_ERR_OK;
     pthread_mutex_lock(&ag->inflight_lock);
-    pu->next = ag->parked;
-    ag->parked = pu;
+    if (c->parked_count >= AGENT_MAX_PARKED_PER_CONNECTION)
+        rc = gs_fail(st, GS_ERR_AGENT_BUSY, "%d chunked uploads are open on this connection",
+                     c->parked_count);
+    else if (ag->parked_bytes + up->cap > AGENT_PARKED_BYTES_LIMIT)
+        rc = gs_fail(st, GS_ERR_AGENT_BUSY, "chunked uploads hold %zu bytes", ag->parked_bytes);
+    if (rc == GS_ERR_OK) {
+        pu->next = c->parked;
+        c->parked = pu;
+        c->parked_count++;
+        ag->parked_bytes += up->cap;
+    }
     pthread_mutex_unlock(&ag->inflight_lock);
+    if (rc != GS_ERR_OK)
+        free(pu);
+    return rc;
+}
+
+void connection_expire_uploads(connection *c, time_t now, long max_age)
+{
+    pthread_mutex_lock(&c->ag->inflight_lock);
+    for (parked_upload **p = &c->parked; *p;) {
+        if (max_age < 0 || now - (*p)->parked_at > max_age)
+            drop_parked(c, p);
+        else
+            p = &(*p)->next;
+    }
+    pthread_mutex_unlock(&c->ag->inflight_lock);
 }

@@ -8,6 +8,7 @@
 #define GOSTSIGN_AGENT_REQUEST_H
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -19,13 +20,30 @@
 
 typedef struct agent agent;
 
-/* One client connection: its socket, a write lock, and references held by its requests. */
+/* Bounds that keep a hostile page (or a stuck client) from exhausting the agent. */
+#define AGENT_MAX_CONNECTIONS             64
+#define AGENT_MAX_REQUESTS                128 /* requests in flight, all connections */
+#define AGENT_MAX_REQUESTS_PER_CONNECTION 16
+#define AGENT_MAX_PARKED_PER_CONNECTION   4   /* chunked uploads between their frames */
+#define AGENT_PARKED_BYTES_LIMIT          (128u * 1024u * 1024u) /* their content, all clients */
+
+typedef struct parked_upload parked_upload;
+
+/*
+ * One client connection: its socket, a write lock, references held by its requests, and the
+ * chunked uploads parked between their frames. Uploads belong to the connection (never to an
+ * address that a later connection might reuse) and are freed when its peer stops sending.
+ */
 typedef struct connection {
     agent *ag;
     int fd;
+    uint64_t serial; /* unique for the agent's lifetime */
     pthread_mutex_t write_lock;
     atomic_int refs;
-    atomic_int closed;
+    atomic_int closed;   /* a write failed: the peer is gone, later replies are dropped */
+    atomic_int requests; /* requests of this connection in flight */
+    parked_upload *parked; /* under the agent's inflight_lock */
+    int parked_count;
 } connection;
 
 typedef struct request {
@@ -63,9 +81,14 @@ void request_unregister(request *r);
 /* Marks the request with this id on this connection cancelled; 0 when found. */
 int request_cancel_by_id(connection *c, const char *id_text);
 
-/* Parks the upload of a chunked request until its next frame (taken over). */
-void request_park_upload(request *r, upload *up);
+/*
+ * Parks the upload of a chunked request until its next frame. AGENT_BUSY when the connection
+ * or the agent already holds as many as allowed; the caller keeps (and frees) up then.
+ */
+gs_code request_park_upload(request *r, upload *up, gs_status *st);
 /* Takes over the upload of an earlier frame of the same id on the same connection, if any. */
 upload *request_take_upload(request *r);
+/* Frees the connection's parked uploads older than max_age seconds (all with max_age < 0). */
+void connection_expire_uploads(connection *c, time_t now, long max_age);
 
 #endif

@@ -94,9 +94,25 @@ static void *request_worker(void *p)
     request *r = p;
     connection *c = r->conn;
     dispatch_request(r);
+    atomic_fetch_sub(&c->requests, 1);
     atomic_fetch_sub(&c->ag->active_requests, 1);
     connection_release(c);
     return NULL;
+}
+
+/* Refuses a request over the agent's or the connection's bound, with its own id. */
+static int refuse_when_busy(connection *c, request *r)
+{
+    int per_conn = atomic_load(&c->requests), total = atomic_load(&c->ag->active_requests);
+    if (per_conn < AGENT_MAX_REQUESTS_PER_CONNECTION && total < AGENT_MAX_REQUESTS)
+        return 0;
+    if (r->envelope.code == GS_ERR_OK)
+        request_unregister(r);
+    connection_send(c, gs_reply_error(r->id, GS_ERR_AGENT_BUSY,
+                                      per_conn >= AGENT_MAX_REQUESTS_PER_CONNECTION
+                                          ? "too many requests in flight on this connection"
+                                          : "too many requests in flight"));
+    return 1;
 }
 
 /* Wraps a parsed frame into a request and hands it to a detached worker. */
@@ -112,14 +128,21 @@ static void start_request(connection *c, json_object *msg)
     r->conn = c;
     r->msg = msg;
     request_accept(r);
+    if (refuse_when_busy(c, r)) {
+        json_object_put(msg);
+        free(r);
+        return;
+    }
     connection_hold(c);
+    atomic_fetch_add(&c->requests, 1);
     atomic_fetch_add(&c->ag->active_requests, 1);
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     if (pthread_create(&t, &attr, request_worker, r) != 0) {
         if (r->envelope.code == GS_ERR_OK)
             request_unregister(r);
-        connection_send(c, gs_reply_error(NULL, GS_ERR_INTERNAL, "cannot start a worker"));
+        connection_send(c, gs_reply_error(r->id, GS_ERR_AGENT_BUSY, "cannot start a worker"));
+        atomic_fetch_sub(&c->requests, 1);
         atomic_fetch_sub(&c->ag->active_requests, 1);
         connection_release(c);
         json_object_put(msg);
@@ -139,17 +162,38 @@ static int peer_allowed(connection *c)
     return 0;
 }
 
-/* Connection thread: reads frames until the peer closes or sends garbage. */
+/*
+ * Waits for the next frame, expiring parked uploads while the peer is quiet: 1 when data (or
+ * the end of the stream) is there, 0 on a poll failure.
+ */
+static int wait_for_frame(connection *c)
+{
+    struct pollfd pfd = { c->fd, POLLIN, 0 };
+    for (;;) {
+        int n = poll(&pfd, 1, 1000);
+        if (n > 0)
+            return 1;
+        if (n < 0 && errno != EINTR)
+            return 0;
+        connection_expire_uploads(c, time(NULL), c->ag->cfg.request_timeout_seconds);
+    }
+}
+
+/*
+ * Connection thread: reads frames until the peer stops sending or sends garbage. The end of
+ * its stream is not the end of the connection: a client that half-closed still reads the
+ * replies of its requests in flight. Its parked uploads can never be continued, so they go.
+ */
 static void *connection_reader(void *p)
 {
     connection *c = p;
     if (peer_allowed(c)) {
-        for (;;) {
+        while (wait_for_frame(c)) {
             json_object *msg = NULL;
             gs_status st;
             gs_code rc = gs_frame_read_fd(c->fd, AGENT_FRAME_LIMIT, &msg, &st);
             if (rc == GS_ERR_OK && !msg)
-                break; /* clean close */
+                break; /* the peer stopped sending */
             if (rc == GS_ERR_OK) {
                 start_request(c, msg);
                 continue;
@@ -159,29 +203,42 @@ static void *connection_reader(void *p)
                 break; /* the stream is out of step */
         }
     }
-    atomic_store(&c->closed, 1);
+    connection_expire_uploads(c, 0, -1);
+    atomic_fetch_sub(&c->ag->connections, 1);
     connection_release(c);
     return NULL;
 }
 
-/* Accepts one client and starts its reader thread. */
-static void accept_client(agent *ag)
+/* Accepts one client and starts its reader thread; returns accept's errno, or 0. */
+static int accept_client(agent *ag)
 {
     int fd = accept4(ag->listen_fd, NULL, NULL, SOCK_CLOEXEC);
     if (fd < 0)
-        return;
+        return errno;
+    if (atomic_load(&ag->connections) >= AGENT_MAX_CONNECTIONS) {
+        gs_status st;
+        json_object *busy = gs_reply_error(NULL, GS_ERR_AGENT_BUSY, "too many connections");
+        gs_frame_write(fd, busy, AGENT_FRAME_LIMIT, &st);
+        json_object_put(busy);
+        close(fd);
+        return 0;
+    }
     connection *c = connection_new(ag, fd);
     if (!c) {
         close(fd);
-        return;
+        return ENOMEM;
     }
+    atomic_fetch_add(&ag->connections, 1);
     pthread_t t;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (pthread_create(&t, &attr, connection_reader, c) != 0)
+    if (pthread_create(&t, &attr, connection_reader, c) != 0) {
+        atomic_fetch_sub(&ag->connections, 1);
         connection_release(c);
+    }
     pthread_attr_destroy(&attr);
+    return 0;
 }
 
 int agent_serve(agent *ag)
@@ -195,8 +252,9 @@ int agent_serve(agent *ag)
         }
         if (fds[1].revents)
             return 0;
-        if (fds[0].revents & POLLIN)
-            accept_client(ag);
+        int err = (fds[0].revents & POLLIN) ? accept_client(ag) : 0;
+        if (err == EMFILE || err == ENFILE || err == ENOMEM || err == ENOBUFS)
+            poll(NULL, 0, 100); /* out of descriptors: back off instead of spinning */
     }
 }
 

@@ -378,9 +378,13 @@ static gs_code sign_chunk(request *r, upload **upp, int *done, gs_status *st)
     if (rc == GS_ERR_OK && !*done) {
         json_object *info = json_object_new_object();
         json_object_object_add(info, "received", json_object_new_int64((int64_t)(*upp)->total));
-        request_event(r, "chunk-accepted", info);
-        request_park_upload(r, *upp);
-        *upp = NULL;
+        rc = request_park_upload(r, *upp, st);
+        if (rc == GS_ERR_OK) {
+            request_event(r, "chunk-accepted", info);
+            *upp = NULL;
+        } else {
+            json_object_put(info);
+        }
     }
     return rc;
 }

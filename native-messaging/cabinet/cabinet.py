@@ -29,6 +29,7 @@ import threading
 import time
 
 CHALLENGE_TTL = 120  # seconds a challenge stays usable
+LOGIN_MARK = "gostsign-authenticate-v1"
 MAX_SKEW = 300  # accepted difference between the signed time and the server clock
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -95,6 +96,22 @@ def signed_content(sig_path):
     return out
 
 
+def has_login_mark(sig_path):
+    """True when the signed attributes carry the contentHints mark only `authenticate` makes.
+
+    Read with openssl, not with gostsign: a `sign` over login-shaped text has no such attribute,
+    so a page cannot pass a document signature off as a login (docs/protocol.md)."""
+    env = dict(os.environ, OPENSSL_CONF="/dev/null")
+    status, out, err = run(["openssl", "cms", "-cmsout", "-print", "-inform", "DER",
+                            "-in", sig_path], env=env)
+    if status != 0:
+        return False
+    m = re.search(r"object: id-smime-aa-contentHint \(1\.2\.840\.113549\.1\.9\.16\.2\.4\)"
+                  r"\s+set:\s+SEQUENCE:\s+.*?UTF8STRING\s+:(\S+)\s*\n.*?OBJECT\s+:pkcs7-data",
+                  out, re.S)
+    return bool(m) and m.group(1) == LOGIN_MARK
+
+
 def check_signed_text(text, origin, challenge):
     """Checks the authenticate text binds our origin, the challenge we issued, and a fresh time."""
     lines = text.split("\n")
@@ -142,6 +159,9 @@ class Cabinet:
                 raise LoginError(code.group(1) if code else "VERIFY_FAILED",
                                  "подпись не прошла проверку: " + err.strip().split("\n")[0])
             text = signed_content(sig)
+            marked = has_login_mark(sig)
+        if not marked:
+            raise LoginError("NOT_A_LOGIN", "подпись сделана не командой входа (нет отметки входа)")
         check_signed_text(text, self.origin, challenge)
         # Only now, after the signature and the binding checked out, spend the challenge.
         if not self.challenges.consume(challenge):
