@@ -706,6 +706,14 @@ static void tb_retries(text_buf *tb, const pinentry_signing_info *info)
     }
     if (info->final_try || info->retries_left == 1)
         tb_str(tb, "Последняя попытка! Неверный PIN-код заблокирует токен.\n");
+    else if (info->agent_attempts_left == 1) {
+        char line[200];
+        snprintf(line, sizeof(line),
+                 "После ещё одного неверного PIN-кода gostsign приостановит подпись на %d мин "
+                 "(токен при этом не блокируется).\n",
+                 info->agent_pause_minutes > 0 ? info->agent_pause_minutes : 1);
+        tb_str(tb, line);
+    }
     if (info->pinpad)
         tb_str(tb, "Введите PIN-код на устройстве.\n");
 }

@@ -5,31 +5,36 @@
 #include <stdio.h>
 #include <string.h>
 
-static const proto_field no_fields[] = { { NULL, 0, false } };
+static const proto_field no_fields[] = { { NULL, 0, false, NULL } };
 
-static const proto_field sign_fields[] = {
-    { "certificate", PROTO_STRING, false }, { "detached", PROTO_BOOL, false },
-    { "data", PROTO_STRING, false },        { "digest", PROTO_STRING, false },
-    { "chunk", PROTO_STRING, false },       { "more", PROTO_BOOL, false },
-    { "document", PROTO_STRING, false },    { "batch", PROTO_ARRAY, true },
-    { NULL, 0, false },
+/* One element of sign's args.batch. */
+static const proto_field batch_item_fields[] = {
+    { "digest", PROTO_STRING, false, NULL },
+    { "document", PROTO_STRING, false, NULL },
+    { NULL, 0, false, NULL },
 };
 
-const proto_field proto_batch_item_fields[] = {
-    { "digest", PROTO_STRING, false },
-    { "document", PROTO_STRING, false },
-    { NULL, 0, false },
+static const proto_field sign_fields[] = {
+    { "certificate", PROTO_STRING, false, NULL },
+    { "detached", PROTO_BOOL, false, NULL },
+    { "data", PROTO_STRING, false, NULL },
+    { "digest", PROTO_STRING, false, NULL },
+    { "chunk", PROTO_STRING, false, NULL },
+    { "more", PROTO_BOOL, false, NULL },
+    { "document", PROTO_STRING, false, NULL },
+    { "batch", PROTO_ARRAY, true, batch_item_fields },
+    { NULL, 0, false, NULL },
 };
 
 static const proto_field authenticate_fields[] = {
-    { "challenge", PROTO_STRING, false },
-    { "certificate", PROTO_STRING, false },
-    { NULL, 0, false },
+    { "challenge", PROTO_STRING, false, NULL },
+    { "certificate", PROTO_STRING, false, NULL },
+    { NULL, 0, false, NULL },
 };
 
 static const proto_field cancel_fields[] = {
-    { "request", PROTO_REQUEST_ID, false },
-    { NULL, 0, false },
+    { "request", PROTO_REQUEST_ID, false, NULL },
+    { NULL, 0, false, NULL },
 };
 
 static const proto_command commands[] = {
@@ -93,6 +98,28 @@ static const char *type_name(proto_type t)
     }
 }
 
+static gs_code check_fields(json_object *obj, const proto_field *spec, const char *where,
+                            bool from_page, gs_status *st);
+
+/* Each element of an array field: an object of the field's item fields. */
+static gs_code check_elements(json_object *arr, const proto_field *f, const char *where,
+                              gs_status *st)
+{
+    size_t n = json_object_array_length(arr);
+    for (size_t i = 0; i < n; i++) {
+        char name[96];
+        snprintf(name, sizeof(name), "%s.%s[%zu]", where, f->name, i);
+        json_object *e = json_object_array_get_idx(arr, i);
+        if (!json_object_is_type(e, json_type_object))
+            return gs_fail(st, GS_ERR_BAD_REQUEST, "%s must be an object, not %s", name,
+                           e ? json_type_to_name(json_object_get_type(e)) : "null");
+        gs_code rc = check_fields(e, f->items, name, false, st);
+        if (rc != GS_ERR_OK)
+            return rc;
+    }
+    return GS_ERR_OK;
+}
+
 /* One field's value against its type. */
 static gs_code check_value(json_object *v, const proto_field *f, const char *where, gs_status *st)
 {
@@ -113,6 +140,8 @@ static gs_code check_value(json_object *v, const proto_field *f, const char *whe
         return proto_check_id(v, name, text, sizeof(text), st);
     }
     }
+    if (good && f->type == PROTO_ARRAY && f->items)
+        return check_elements(v, f, where, st);
     if (good)
         return GS_ERR_OK;
     return gs_fail(st, GS_ERR_BAD_REQUEST, "%s.%s must be %s, not %s", where, f->name,
@@ -121,6 +150,13 @@ static gs_code check_value(json_object *v, const proto_field *f, const char *whe
 
 gs_code proto_check_fields(json_object *obj, const proto_field *spec, const char *where,
                            bool from_page, gs_status *st)
+{
+    return check_fields(obj, spec, where, from_page, st);
+}
+
+/* proto_check_fields, reachable from check_elements above it. */
+static gs_code check_fields(json_object *obj, const proto_field *spec, const char *where,
+                            bool from_page, gs_status *st)
 {
     if (!obj)
         return GS_ERR_OK;

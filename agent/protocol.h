@@ -23,10 +23,11 @@ typedef enum {
     PROTO_REQUEST_ID, /* a string or integer id, as the envelope's */
 } proto_type;
 
-typedef struct {
+typedef struct proto_field {
     const char *name;
     proto_type type;
-    bool local_only; /* refused from web pages (origins other than local:) */
+    bool local_only;                 /* refused from web pages (origins other than local:) */
+    const struct proto_field *items; /* PROTO_ARRAY: each element is an object of these fields */
 } proto_field;
 
 typedef struct proto_command {
@@ -37,9 +38,6 @@ typedef struct proto_command {
 
 /* The command of this name, or NULL. */
 const proto_command *proto_command_find(const char *name);
-
-/* The fields of one element of sign's args.batch. */
-extern const proto_field proto_batch_item_fields[];
 
 /* Checks an id (envelope or cancel.request) and writes its text form (cap > PROTO_ID_MAX). */
 gs_code proto_check_id(json_object *id, const char *where, char *text, size_t cap,

