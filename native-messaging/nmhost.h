@@ -22,7 +22,7 @@
 
 #define NM_MAX_EXTENSIONS 32
 /* Longest request id we track (the agent keeps at most 127 characters too). */
-#define NM_ID_TEXT_MAX    128
+#define NM_ID_TEXT_MAX    (PROTO_ID_MAX + 1)
 
 /* The browser that started the host, as learnt from argv. */
 typedef enum { NM_BROWSER_UNKNOWN, NM_BROWSER_CHROMIUM, NM_BROWSER_FIREFOX } nm_browser;

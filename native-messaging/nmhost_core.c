@@ -181,14 +181,8 @@ gs_code nm_origin_validate(const char *origin, char *out, size_t cap, gs_status 
 /* The id as text for tracking; false when it is neither a short string nor an integer. */
 static bool id_to_text(json_object *id, char *id_text, size_t cap)
 {
-    if (!id ||
-        !(json_object_is_type(id, json_type_string) || json_object_is_type(id, json_type_int)))
-        return false;
-    const char *s = json_object_get_string(id);
-    if (strlen(s) >= NM_ID_TEXT_MAX || strlen(s) >= cap)
-        return false;
-    snprintf(id_text, cap, "%s", s);
-    return true;
+    gs_status st;
+    return id && proto_check_id(id, "id", id_text, cap, &st) == GS_ERR_OK;
 }
 
 /* A string member, or NULL when absent or of another type. */
@@ -221,7 +215,7 @@ static nm_action check_envelope(json_object *req, json_object **out, char *id_te
     json_object_object_get_ex(req, "id", &id);
     if (!id_to_text(id, id_text, cap)) {
         *out = gs_reply_error(NULL, GS_ERR_BAD_REQUEST,
-                              "\"id\" must be an integer or a string of at most 127 characters");
+                              "\"id\" must be a safe integer or a string of 1..128 bytes");
         return NM_REPLY;
     }
     bool present;
@@ -241,6 +235,17 @@ static nm_action check_envelope(json_object *req, json_object **out, char *id_te
     }
     char normalised[300];
     if (nm_origin_validate(origin, normalised, sizeof(normalised), &st) != GS_ERR_OK) {
+        *out = gs_reply_error(id, st.code, st.detail);
+        return NM_REPLY;
+    }
+    /* only the documented commands and fields of the protocol table leave for the agent */
+    const proto_command *pc = proto_command_find(cmd);
+    if (!pc)
+        gs_fail(&st, GS_ERR_UNKNOWN_COMMAND, "%.64s", cmd);
+    else
+        proto_check_fields(json_object_object_get_ex(req, "args", &args) ? args : NULL,
+                           pc->fields, "args", true, &st);
+    if (st.code != GS_ERR_OK) {
         *out = gs_reply_error(id, st.code, st.detail);
         return NM_REPLY;
     }

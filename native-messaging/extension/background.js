@@ -6,8 +6,26 @@
 'use strict';
 
 const HOST_NAME = 'ru.gostsign.nmhost';
-// Commands a page may send (cancel goes through its own message type).
-const PAGE_COMMANDS = new Set(['hello', 'tokens', 'certificates', 'sign', 'authenticate']);
+// Commands a page may send, with the documented fields of each (docs/protocol.md); only these
+// fields leave the browser (cancel goes through its own message type).
+const PAGE_FIELDS = {
+  hello: [],
+  tokens: [],
+  certificates: [],
+  sign: ['certificate', 'detached', 'data', 'digest', 'chunk', 'more', 'document'],
+  authenticate: ['challenge', 'certificate'],
+};
+const PAGE_COMMANDS = new Set(Object.keys(PAGE_FIELDS));
+
+// A copy of a page's args holding only the command's documented fields (values unchanged: the
+// host and the agent refuse a null or a wrong type with BAD_REQUEST naming the field).
+function documentedArgs(cmd, args) {
+  const out = {};
+  for (const key of PAGE_FIELDS[cmd]) {
+    if (Object.prototype.hasOwnProperty.call(args || {}, key)) out[key] = args[key];
+  }
+  return out;
+}
 
 // Texts of the few error codes the extension itself produces (same as gost/errors.def).
 const ERRORS = {
@@ -139,12 +157,12 @@ function onPagePort(port) {
     if (!origin || !originIsSecure(origin)) {
       replyError(port, msg.id, errorObject('ORIGIN_NOT_ALLOWED',
         'only https pages (or localhost for development) may use gostsign'));
-    } else if (!PAGE_COMMANDS.has(msg.cmd)) {
+    } else if (typeof msg.cmd !== 'string' || !PAGE_COMMANDS.has(msg.cmd)) {
       replyError(port, msg.id, errorObject('UNKNOWN_COMMAND', String(msg.cmd).slice(0, 64)));
     } else if (msg.args !== undefined && (typeof msg.args !== 'object' || msg.args === null)) {
       replyError(port, msg.id, errorObject('BAD_REQUEST', 'args must be an object'));
     } else {
-      sendNative(port, msg.id, origin, msg.cmd, msg.args);
+      sendNative(port, msg.id, origin, msg.cmd, documentedArgs(msg.cmd, msg.args));
     }
   });
   port.onDisconnect.addListener(() => {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "frame.h"
+#include "protocol.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -32,6 +33,30 @@ static void round_trip(json_object *obj)
     close(fds[1]);
 }
 
+/*
+ * The agent's request checks over a parsed frame: id, command and arguments against the
+ * protocol table, as a web page's and as a local client's. An accepted id must fit its buffer
+ * and contain no NUL; an accepted request must name a known command.
+ */
+static void check_request(json_object *obj)
+{
+    json_object *id = NULL, *cmd = NULL, *args = NULL;
+    char text[PROTO_ID_MAX + 1];
+    gs_status st;
+    if (json_object_object_get_ex(obj, "id", &id) &&
+        proto_check_id(id, "id", text, sizeof(text), &st) == GS_ERR_OK &&
+        strlen(text) > PROTO_ID_MAX)
+        abort();
+    json_object_object_get_ex(obj, "cmd", &cmd);
+    json_object_object_get_ex(obj, "args", &args);
+    const proto_command *pc =
+        proto_is_clean_string(cmd) ? proto_command_find(json_object_get_string(cmd)) : NULL;
+    if (pc) {
+        proto_check_fields(args, pc->fields, "args", true, &st);
+        proto_check_fields(args, pc->fields, "args", false, &st);
+    }
+}
+
 /* Reads up to 64 frames from the input as a stream, then parses the whole input as one body. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -47,6 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (rc != GS_ERR_OK)
             break;
         round_trip(obj);
+        check_request(obj);
         json_object_put(obj);
     }
     /* the body parser alone, over the whole input */

@@ -281,6 +281,52 @@ static void test_agent_messages(void **state)
     free(big);
 }
 
+/* Only the documented commands and fields of page commands leave for the agent. */
+static void test_only_documented_fields(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *body;
+        const char *code;
+        const char *field;
+    } cases[] = {
+        { "{\"id\":1,\"cmd\":\"sign\",\"origin\":\"https://a.ru\",\"args\":{\"data\":null}}",
+          "BAD_REQUEST", "args.data" },
+        { "{\"id\":2,\"cmd\":\"sign\",\"origin\":\"https://a.ru\",\"args\":{\"x\":1}}",
+          "BAD_REQUEST", "args.x" },
+        { "{\"id\":3,\"cmd\":\"sign\",\"origin\":\"https://a.ru\",\"args\":{\"batch\":[]}}",
+          "BAD_REQUEST", "args.batch" },
+        { "{\"id\":4,\"cmd\":\"sign\",\"origin\":\"https://a.ru\",\"args\":{\"detached\":"
+          "\"false\"}}",
+          "BAD_REQUEST", "args.detached" },
+        { "{\"id\":5,\"cmd\":\"cancel\",\"origin\":\"https://a.ru\",\"args\":{\"request\":"
+          "null}}",
+          "BAD_REQUEST", "args.request" },
+        { "{\"id\":6,\"cmd\":\"format-token\",\"origin\":\"https://a.ru\"}", "UNKNOWN_COMMAND",
+          "format-token" },
+        { "{\"id\":123456789012345678901234567890,\"cmd\":\"hello\",\"origin\":\"https://a.ru\"}",
+          "BAD_REQUEST", "id" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_object *out = NULL;
+        char id_text[NM_ID_TEXT_MAX];
+        assert_int_equal(decide(cases[i].body, &out, id_text), NM_REPLY);
+        assert_string_equal(reply_code(out), cases[i].code);
+        json_object *err, *detail;
+        assert_true(json_object_object_get_ex(out, "error", &err) &&
+                    json_object_object_get_ex(err, "detail", &detail));
+        assert_non_null(strstr(json_object_get_string(detail), cases[i].field));
+        json_object_put(out);
+    }
+    json_object *out = NULL;
+    char id_text[NM_ID_TEXT_MAX];
+    assert_int_equal(decide("{\"id\":7,\"cmd\":\"sign\",\"origin\":\"https://a.ru\",\"args\":{"
+                            "\"data\":\"aGk=\",\"detached\":false,\"document\":\"a.txt\"}}",
+                            &out, id_text),
+                     NM_FORWARD);
+    json_object_put(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -288,6 +334,7 @@ int main(void)
         cmocka_unit_test(test_origin_validate),  cmocka_unit_test(test_forward_rebuilds_request),
         cmocka_unit_test(test_envelope_errors),  cmocka_unit_test(test_stream_faults),
         cmocka_unit_test(test_agent_messages),
+        cmocka_unit_test(test_only_documented_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
