@@ -6,6 +6,7 @@
 #include "agent_client.h"
 #include "gost.h"
 #include "hotplug.h"
+#include "user_origins.h"
 #include "gostsign_version.h"
 
 #include <errno.h>
@@ -171,6 +172,12 @@ static gs_code agent_init(agent *ag, const agent_options *o, gs_status *st)
     if (!ag->limiter)
         return gs_fail(st, GS_ERR_IO_ERROR, "cannot use %s for the PIN limiter (owner-only)",
                        state_dir);
+    char origins_path[512];
+    ag->user_origins = user_origins_load(
+        user_origins_default_path(origins_path, sizeof(origins_path)) == 0 ? origins_path : NULL,
+        st);
+    if (!ag->user_origins)
+        return st->code;
     ag->tokens = token_cache_new(&ag->cfg, st);
     if (!ag->tokens)
         return st->code != GS_ERR_OK ? st->code : gs_fail(st, GS_ERR_OUT_OF_MEMORY, "agent");
@@ -225,6 +232,7 @@ int main(int argc, char **argv)
     hotplug_stop(ag.hotplug);
     token_cache_free(ag.tokens);
     pin_limiter_free(ag.limiter);
+    user_origins_free(ag.user_origins);
     agent_config_free(&ag.cfg);
     return 0;
 }

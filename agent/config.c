@@ -11,6 +11,8 @@
 /* The Gosuslugi / ESIA family of sites, the product's main use. */
 static const char *const default_origins[] = {
     "https://gosuslugi.ru",
+    "https://esia.gosuslugi.ru",
+    "https://lk.gosuslugi.ru",
     "https://*.gosuslugi.ru",
 };
 
@@ -50,7 +52,9 @@ gs_code agent_config_defaults(agent_config *cfg, gs_status *st)
 {
     memset(cfg, 0, sizeof(*cfg));
     for (size_t i = 0; i < sizeof(default_origins) / sizeof(default_origins[0]); i++)
-        if (list_add(cfg->origins, &cfg->origin_count, default_origins[i], st) != GS_ERR_OK)
+        if (list_add(cfg->origins, &cfg->origin_count, default_origins[i], st) != GS_ERR_OK ||
+            list_add(cfg->hash_origins, &cfg->hash_origin_count, default_origins[i], st) !=
+                GS_ERR_OK)
             return st->code;
     cfg->pin_max_failures = 3;
     cfg->pin_cooldown_seconds = 15 * 60;
@@ -126,6 +130,10 @@ static gs_code apply_origins(agent_config *cfg, json_object *root, int is_system
     }
     if (is_system && json_object_object_get_ex(root, "lock_origins", &v))
         cfg->origins_locked = json_object_get_boolean(v);
+    /* hash signing is the administrator's decision: only the system file sets its list */
+    if (is_system && json_object_object_get_ex(root, "hash_sign_origins", &v))
+        return read_string_list(v, cfg->hash_origins, &cfg->hash_origin_count, 1, path,
+                                "hash_sign_origins", st);
     return GS_ERR_OK;
 }
 
@@ -182,6 +190,7 @@ gs_code agent_config_load(agent_config *cfg, const char *system_path, const char
 void agent_config_free(agent_config *cfg)
 {
     list_clear(cfg->origins, &cfg->origin_count);
+    list_clear(cfg->hash_origins, &cfg->hash_origin_count);
     list_clear(cfg->modules, &cfg->module_count);
     free(cfg->pinentry);
     free(cfg->log_level);

@@ -16,6 +16,8 @@ typedef struct {
     char *origins[AGENT_CONFIG_MAX_LIST]; /* "https://host", or "https://" + "*.domain" */
     int allow_localhost;                  /* http://localhost and 127.0.0.1 for development */
     int origins_locked;                   /* set by the system file: the user file cannot add */
+    size_t hash_origin_count;
+    char *hash_origins[AGENT_CONFIG_MAX_LIST]; /* may sign a bare hash (content not shown) */
     size_t module_count;
     char *modules[AGENT_CONFIG_MAX_LIST]; /* extra PKCS#11 module paths */
     char *pinentry;                       /* pinentry program path */
