@@ -734,7 +734,7 @@ gs_code pinentry_describe_signing(const pinentry_signing_info *info, char *out, 
     tb_str(&tb, " запрашивает электронную подпись");
     if (info->api && *info->api) {
         tb_str(&tb, " ");
-        tb_field(&tb, info->api, 64);
+        tb_field(&tb, info->api, 96);
     }
     tb_str(&tb, ".\n");
     tb_line(&tb, "Действие: ", info->action, 48);

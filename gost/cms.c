@@ -409,7 +409,15 @@ static int attached_content(CMS_ContentInfo *cms, const uint8_t **data, size_t *
 static gs_code add_cosigner(CMS_ContentInfo *cms, const gs_cms_sign_params *p, int bits,
                             const uint8_t *md, uint8_t **der, size_t *der_len, gs_status *st)
 {
-    unsigned flags = CMS_PARTIAL | CMS_NOSMIMECAP | (p->omit_signer_cert ? CMS_NOCERTS : 0);
+    /* OpenSSL refuses to add a certificate that is already there (a second signature by the
+     * same signer): then it is not added again. */
+    STACK_OF(X509) *present = CMS_get1_certs(cms);
+    int already = 0;
+    for (int i = 0; i < sk_X509_num(present); i++)
+        already |= X509_cmp(sk_X509_value(present, i), p->cert) == 0;
+    sk_X509_pop_free(present, X509_free);
+    unsigned flags =
+        CMS_PARTIAL | CMS_NOSMIMECAP | (p->omit_signer_cert || already ? CMS_NOCERTS : 0);
     CMS_SignerInfo *si =
         CMS_add1_signer(cms, p->cert, X509_get0_pubkey(p->cert), gost_digest_md(bits), flags);
     if (!si)
