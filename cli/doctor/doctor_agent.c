@@ -52,6 +52,22 @@ static void agent_missing(doctor_ctx *ctx, const char *path, const gs_status *st
                "Включите запуск по сокету: `systemctl --user enable --now gostsign-agent.socket`.");
 }
 
+/* The socket is there but not provably ours: fail loudly, since signing there would leak data. */
+static void agent_unsafe(doctor_ctx *ctx, const char *path, const gs_status *st)
+{
+    doctor_check *c = doctor_add(ctx, DOCTOR_LAYER_AGENT, "agent.running", DOCTOR_FAIL,
+                                 GS_ERR_AGENT_SOCKET_UNSAFE);
+    doctor_ev_str(c, "socket", path);
+    doctor_ev_str(c, "detail", st->detail);
+    doctor_say(c, "The agent socket %s is not safe: %s", "Сокет агента %s небезопасен: %s", path,
+               st->detail);
+    doctor_fix(c,
+               "Set XDG_RUNTIME_DIR to your own runtime directory (/run/user/$(id -u)); make the "
+               "socket directory yours with mode 0700, or remove it, and restart the agent.",
+               "Укажите в XDG_RUNTIME_DIR свой каталог (/run/user/$(id -u)); сделайте каталог "
+               "сокета своим с правами 0700 или удалите его и перезапустите агент.");
+}
+
 void doctor_layer_agent(doctor_ctx *ctx)
 {
     gs_status st;
@@ -62,7 +78,10 @@ void doctor_layer_agent(doctor_ctx *ctx)
     json_object *r = NULL;
     if (!conn || agent_call(conn, "hello", DOCTOR_ORIGIN, NULL, NULL, NULL, &r, &st) != GS_ERR_OK) {
         agent_disconnect(conn);
-        agent_missing(ctx, path, &st);
+        if (st.code == GS_ERR_AGENT_SOCKET_UNSAFE)
+            agent_unsafe(ctx, path, &st);
+        else
+            agent_missing(ctx, path, &st);
         return;
     }
     int same = strcmp(field(r, "version"), GOSTSIGN_VERSION) == 0;
