@@ -7,6 +7,7 @@
 #include "frame.h"
 #include "gostsign_version.h"
 #include "origin.h"
+#include "secmem.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,8 @@ static json_object *command_hello(void)
     for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
         json_object_array_add(arr, json_object_new_string(caps[i]));
     json_object_object_add(o, "capabilities", arr);
+    json_object_object_add(o, "secure_memory",
+                           json_object_new_string(secmem_all_locked() ? "locked" : "unlocked"));
     return o;
 }
 

@@ -68,6 +68,33 @@ static void agent_unsafe(doctor_ctx *ctx, const char *path, const gs_status *st)
                "сокета своим с правами 0700 или удалите его и перезапустите агент.");
 }
 
+/* Whether the running agent could lock the PIN's memory (its `hello` says; older agents do not). */
+static void check_secure_memory(doctor_ctx *ctx, json_object *hello)
+{
+    const char *state = field(hello, "secure_memory");
+    if (!state[0])
+        return;
+    int locked = strcmp(state, "locked") == 0;
+    doctor_check *c =
+        doctor_add(ctx, DOCTOR_LAYER_AGENT, "agent.secure_memory", locked ? DOCTOR_OK : DOCTOR_WARN,
+                   locked ? GS_ERR_OK : GS_ERR_MEMORY_NOT_LOCKED);
+    doctor_ev_str(c, "secure_memory", state);
+    if (locked) {
+        doctor_say(c, "The agent keeps the PIN in locked memory",
+                   "Агент хранит PIN-код в закреплённой памяти");
+        return;
+    }
+    doctor_say(c, "The agent cannot lock memory for the PIN (mlock failed): it may reach swap",
+               "Агент не может закрепить память для PIN-кода (mlock не удался): PIN может попасть "
+               "в файл подкачки");
+    doctor_fix(c,
+               "Raise the agent's locked-memory limit: `LimitMEMLOCK=8M` in `systemctl --user edit "
+               "gostsign-agent.service` (or `ulimit -l 8192` before starting it), then restart it.",
+               "Увеличьте лимит закреплённой памяти агента: `LimitMEMLOCK=8M` в `systemctl --user "
+               "edit gostsign-agent.service` (или `ulimit -l 8192` перед запуском) и перезапустите "
+               "его.");
+}
+
 void doctor_layer_agent(doctor_ctx *ctx)
 {
     gs_status st;
@@ -104,6 +131,7 @@ void doctor_layer_agent(doctor_ctx *ctx)
                    "Перезапустите агент после обновления: `systemctl --user restart "
                    "gostsign-agent.service`.");
     }
+    check_secure_memory(ctx, r);
     json_object_put(r);
     agent_disconnect(conn);
 }
