@@ -9,6 +9,7 @@
 #include "origin.h"
 #include "protocol.h"
 #include "request.h"
+#include "secmem.h"
 #include "user_origins.h"
 
 #include <stdio.h>
@@ -93,6 +94,8 @@ static gs_code command_hello(request *r, json_object **result, gs_status *st)
     for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
         json_object_array_add(arr, json_object_new_string(caps[i]));
     json_object_object_add(o, "capabilities", arr);
+    json_object_object_add(o, "secure_memory",
+                           json_object_new_string(secmem_all_locked() ? "locked" : "unlocked"));
     *result = o;
     return GS_ERR_OK;
 }

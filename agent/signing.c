@@ -529,6 +529,8 @@ static gs_code command_sign_batch(request *r, json_object **result, gs_status *s
         token_cache_find_cert(ag->tokens, arg_string(r, "certificate"), time(NULL), &ref, st);
     if (rc == GS_ERR_OK)
         rc = read_batch(r, (size_t)ref.cert->key_bits / 8, &items, &n, st);
+    if (rc == GS_ERR_OK && !items) /* cannot happen: read_batch's OK comes with 1..N items */
+        rc = GS_ERR_INTERNAL;
     if (rc == GS_ERR_OK)
         rc = precheck(r, &ref, st);
     int gated = rc == GS_ERR_OK && (rc = enter_pin_gate(r, &ref, st)) == GS_ERR_OK;

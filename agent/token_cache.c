@@ -134,8 +134,10 @@ static gs_code load_lists(token_cache *tc, gs_status *st)
                                      &tc->cert_count, st);
     if (rc == GS_ERR_OK && tc->cert_count) {
         tc->parsed = calloc(tc->cert_count, sizeof(*tc->parsed));
-        if (!tc->parsed)
-            rc = gs_fail(st, GS_ERR_OUT_OF_MEMORY, "certificate cache");
+        if (!tc->parsed) { /* stop here: the loop below must never run without the array */
+            drop_lists(tc);
+            return gs_fail(st, GS_ERR_OUT_OF_MEMORY, "certificate cache");
+        }
     }
     for (size_t i = 0; rc == GS_ERR_OK && i < tc->cert_count; i++) {
         gs_status ignored;
