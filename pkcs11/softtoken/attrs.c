@@ -1,7 +1,7 @@
 /*
  * The attributes of one object: lookup, typed reads, setting a copy and freeing (wiped). This
  * is plain storage with no policy, so the token file parser (store.c) and the session table
- * can use it; what an attribute may hold is objects.c's business (templates.c).
+ * can use it; what an attribute may hold is templates.c's business.
  */
 #include "softtoken.h"
 

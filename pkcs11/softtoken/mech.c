@@ -318,7 +318,16 @@ static CK_RV verify_finish(st_op *op, const CK_BYTE *sig, CK_ULONG sig_len)
     return rv;
 }
 
-/* C_SignInit: GOST private key + one of the four signing mechanisms. */
+/*
+ * C_Sign, C_Verify or C_Digest after an Update: refused, and the operation ends, because a
+ * call to them ends the operation unless it is a length query or gets CKR_BUFFER_TOO_SMALL.
+ */
+static CK_RV refuse_single_part(st_op *op)
+{
+    st_op_clear(op);
+    return CKR_OPERATION_ACTIVE;
+}
+
 /* C_Sign: single-part signature (size query with a NULL buffer keeps the operation). */
 CK_RV st_sign(CK_SESSION_HANDLE h, const CK_BYTE *data, CK_ULONG len, CK_BYTE *sig,
               CK_ULONG *sig_len)
@@ -326,7 +335,7 @@ CK_RV st_sign(CK_SESSION_HANDLE h, const CK_BYTE *data, CK_ULONG len, CK_BYTE *s
     st_op *op;
     CK_RV rv = op_get(h, OP_SIGN, &op);
     if (rv == CKR_OK && op->multipart)
-        rv = CKR_OPERATION_ACTIVE;
+        return refuse_single_part(op);
     if (rv == CKR_OK && sig && sig_len && *sig_len >= (CK_ULONG)op->bits / 4) {
         rv = op_update(op, data, len);
         if (rv != CKR_OK)
@@ -361,7 +370,7 @@ CK_RV st_verify(CK_SESSION_HANDLE h, const CK_BYTE *data, CK_ULONG len, const CK
     st_op *op;
     CK_RV rv = op_get(h, OP_VERIFY, &op);
     if (rv == CKR_OK && op->multipart)
-        rv = CKR_OPERATION_ACTIVE;
+        return refuse_single_part(op);
     if (rv == CKR_OK && (rv = op_update(op, data, len)) != CKR_OK)
         st_op_clear(op);
     return rv == CKR_OK ? verify_finish(op, sig, sig_len) : rv;
@@ -422,7 +431,7 @@ CK_RV st_digest(CK_SESSION_HANDLE h, const CK_BYTE *data, CK_ULONG len, CK_BYTE 
     st_op *op;
     CK_RV rv = op_get(h, OP_DIGEST, &op);
     if (rv == CKR_OK && op->multipart)
-        rv = CKR_OPERATION_ACTIVE;
+        return refuse_single_part(op);
     if (rv == CKR_OK && out && out_len && *out_len >= (CK_ULONG)op->bits / 8) {
         rv = op_update(op, data, len);
         if (rv != CKR_OK)

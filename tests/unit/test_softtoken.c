@@ -701,6 +701,43 @@ static void test_file_protection(void **state)
     F->C_CloseSession(s);
 }
 
+/* Issue 13.1: C_Sign, C_Verify and C_Digest after an Update answer CKR_OPERATION_ACTIVE and end
+ * the operation, so the next Final finds none (PKCS#11 v2.40, 5.12, 5.13, 5.11). */
+static void test_single_part_ends_operation(void **state)
+{
+    (void)state;
+    CK_SESSION_HANDLE s = open_rw(1);
+    CK_OBJECT_HANDLE pub, priv;
+    gen_pair(s, 256, CK_FALSE, &pub, &priv);
+    CK_MECHANISM with = { CKM_GOSTR3410_WITH_GOSTR3411_2012_256, NULL, 0 };
+    CK_MECHANISM dgm = { CKM_GOSTR3411_2012_256, NULL, 0 };
+    uint8_t out[64] = { 0 };
+    CK_ULONG n = sizeof out;
+    assert_int_equal(F->C_SignInit(s, &with, priv), CKR_OK);
+    assert_int_equal(F->C_SignUpdate(s, (CK_BYTE_PTR)M1, 10), CKR_OK);
+    assert_int_equal(F->C_Sign(s, (CK_BYTE_PTR)M1, 63, out, &n), CKR_OPERATION_ACTIVE);
+    assert_int_equal(F->C_SignFinal(s, out, &n), CKR_OPERATION_NOT_INITIALIZED);
+    assert_int_equal(F->C_VerifyInit(s, &with, pub), CKR_OK);
+    assert_int_equal(F->C_VerifyUpdate(s, (CK_BYTE_PTR)M1, 10), CKR_OK);
+    assert_int_equal(F->C_Verify(s, (CK_BYTE_PTR)M1, 63, out, 64), CKR_OPERATION_ACTIVE);
+    assert_int_equal(F->C_VerifyFinal(s, out, 64), CKR_OPERATION_NOT_INITIALIZED);
+    assert_int_equal(F->C_DigestInit(s, &dgm), CKR_OK);
+    assert_int_equal(F->C_DigestUpdate(s, (CK_BYTE_PTR)M1, 10), CKR_OK);
+    n = sizeof out;
+    assert_int_equal(F->C_Digest(s, (CK_BYTE_PTR)M1, 63, out, &n), CKR_OPERATION_ACTIVE);
+    assert_int_equal(F->C_DigestFinal(s, out, &n), CKR_OPERATION_NOT_INITIALIZED);
+    /* a length query and CKR_BUFFER_TOO_SMALL keep the operation */
+    assert_int_equal(F->C_DigestInit(s, &dgm), CKR_OK);
+    n = 1;
+    assert_int_equal(F->C_Digest(s, (CK_BYTE_PTR)M1, 63, out, &n), CKR_BUFFER_TOO_SMALL);
+    assert_int_equal(F->C_Digest(s, (CK_BYTE_PTR)M1, 63, NULL, &n), CKR_OK);
+    assert_int_equal(F->C_Digest(s, (CK_BYTE_PTR)M1, 63, out, &n), CKR_OK);
+    char h[65];
+    hex(out, n, h);
+    assert_string_equal(h, M1_256);
+    F->C_CloseSession(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -719,6 +756,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mechanisms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_protection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_single_part_ends_operation, setup, teardown),
     };
     return cmocka_run_group_tests(tests, load_module, NULL);
 }
