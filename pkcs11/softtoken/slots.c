@@ -264,10 +264,12 @@ static void slots_close(void)
     g_st.slots = NULL;
     g_st.nslots = 0;
     g_st.next_slot_id = 0;
-    int fds[] = { g_st.dirfd, g_st.inotify_fd, g_st.wake_pipe[0], g_st.wake_pipe[1] };
+    int *fds[] = { &g_st.dirfd, &g_st.inotify_fd, &g_st.wake_pipe[0], &g_st.wake_pipe[1] };
     for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
-        if (fds[i] >= 0)
-            close(fds[i]);
+        if (*fds[i] >= 0) {
+            close(*fds[i]);
+            *fds[i] = -1; /* a failed C_Initialize closes again */
+        }
     free(g_st.dir);
     g_st.dir = NULL;
 }
@@ -319,9 +321,26 @@ CK_RV st_slot_end_write(st_slot *s, CK_RV rv)
     return rv;
 }
 
+/*
+ * A fork child's first C_Initialize: forgets the parent's sessions, logins and descriptors
+ * (memory only; the files and the parent's wake-up pipe are left alone).
+ */
+static void drop_inherited_state(void)
+{
+    for (size_t i = 0; i < g_st.nslots; i++)
+        st_session_close_all(g_st.slots[i]->id);
+    slots_close();
+    g_st.waiters = 0;
+    g_st.initialized = 0;
+    g_st.inherited = 0;
+}
+
 /* C_Initialize: loads the GOST engine and opens the token directory. */
 CK_RV st_initialize(void)
 {
+    st_watch_forks();
+    if (g_st.inherited)
+        drop_inherited_state();
     if (g_st.initialized)
         return CKR_CRYPTOKI_ALREADY_INITIALIZED;
     gs_status gst;

@@ -126,6 +126,7 @@ typedef struct st_session {
 /* ---- global state ---- */
 typedef struct {
     int initialized;
+    int inherited; /* a fork child's copy of the parent's state, until its C_Initialize */
     pthread_mutex_t lock;
     char *dir;
     int dirfd;
@@ -152,6 +153,7 @@ extern st_state g_st;
 CK_RV st_enter(void);
 void st_enter_any(void);
 void st_leave(void);
+void st_watch_forks(void);
 void st_poll_unlocked(struct pollfd *fds, nfds_t n);
 void st_wait_for_sleepers(void);
 void st_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

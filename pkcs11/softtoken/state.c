@@ -15,11 +15,12 @@ st_state g_st = {
     .lock = PTHREAD_MUTEX_INITIALIZER, .dirfd = -1, .inotify_fd = -1, .wake_pipe = { -1, -1 }
 };
 
-/* Takes the global lock; fails (unlocked) when the library is not initialised. */
+/* Takes the global lock; fails (unlocked) when the library is not initialised, or when this
+ * process is a fork child that has not called C_Initialize itself yet. */
 CK_RV st_enter(void)
 {
     pthread_mutex_lock(&g_st.lock);
-    if (!g_st.initialized) {
+    if (!g_st.initialized || g_st.inherited) {
         pthread_mutex_unlock(&g_st.lock);
         return CKR_CRYPTOKI_NOT_INITIALIZED;
     }
@@ -30,6 +31,40 @@ CK_RV st_enter(void)
 void st_enter_any(void)
 {
     pthread_mutex_lock(&g_st.lock);
+}
+
+/* fork() is taken with the lock held, so the child never inherits a half-changed state or a
+ * lock some vanished thread owns. */
+static void before_fork(void)
+{
+    pthread_mutex_lock(&g_st.lock);
+}
+
+/* The parent goes on as before. */
+static void after_fork_parent(void)
+{
+    pthread_mutex_unlock(&g_st.lock);
+}
+
+/* The child's copy belongs to the parent: it is unusable until the child's C_Initialize. */
+static void after_fork_child(void)
+{
+    g_st.inherited = g_st.initialized;
+    pthread_mutex_unlock(&g_st.lock);
+}
+
+static pthread_once_t fork_watch_once = PTHREAD_ONCE_INIT;
+
+/* Registers the fork handlers (glibc drops them when the module is unloaded). */
+static void register_fork_handlers(void)
+{
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
+
+/* Makes sure a fork child gets a fresh, logged-out module (PKCS#11 v2.40, 6.6.1). */
+void st_watch_forks(void)
+{
+    pthread_once(&fork_watch_once, register_fork_handlers);
 }
 
 /* Releases the global lock. */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -738,6 +739,57 @@ static void test_single_part_ends_operation(void **state)
     F->C_CloseSession(s);
 }
 
+/* What a fork child sees of the parent's module: nothing until its own C_Initialize, then a
+ * fresh, logged-out module. Returns 0 when every check holds (it runs in the child). */
+static int child_checks(CK_SESSION_HANDLE parent_session, CK_OBJECT_HANDLE parent_key)
+{
+    CK_SESSION_INFO si;
+    CK_MECHANISM m = { CKM_GOSTR3410_WITH_GOSTR3411_2012_256, NULL, 0 };
+    CK_SESSION_HANDLE s;
+    if (F->C_GetSessionInfo(parent_session, &si) != CKR_CRYPTOKI_NOT_INITIALIZED)
+        return 1;
+    if (F->C_SignInit(parent_session, &m, parent_key) != CKR_CRYPTOKI_NOT_INITIALIZED)
+        return 2;
+    if (F->C_Initialize(NULL) != CKR_OK)
+        return 3;
+    if (F->C_GetSessionInfo(parent_session, &si) != CKR_SESSION_HANDLE_INVALID)
+        return 4;
+    if (F->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &s) != CKR_OK ||
+        F->C_GetSessionInfo(s, &si) != CKR_OK || si.state != CKS_RO_PUBLIC_SESSION)
+        return 5;
+    if (F->C_SignInit(s, &m, parent_key) == CKR_OK)
+        return 6;
+    if (F->C_Login(s, CKU_USER, USER_PIN, PLEN(USER_PIN)) != CKR_OK ||
+        F->C_SignInit(s, &m, parent_key) != CKR_OK)
+        return 7;
+    return F->C_Finalize(NULL) == CKR_OK ? 0 : 8;
+}
+
+/* Issue 13.2: a fork child must call C_Initialize and log in again (PKCS#11 v2.40, 6.6.1);
+ * the parent keeps its sessions and login. */
+static void test_fork_child_starts_fresh(void **state)
+{
+    (void)state;
+    CK_SESSION_HANDLE s = open_rw(1);
+    CK_OBJECT_HANDLE pub, priv;
+    gen_pair(s, 256, CK_TRUE, &pub, &priv);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(child_checks(s, priv));
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    CK_MECHANISM m = { CKM_GOSTR3410_WITH_GOSTR3411_2012_256, NULL, 0 };
+    uint8_t sig[64];
+    CK_ULONG n = sizeof sig;
+    assert_int_equal(F->C_SignInit(s, &m, priv), CKR_OK);
+    assert_int_equal(F->C_Sign(s, (CK_BYTE_PTR)M1, 63, sig, &n), CKR_OK);
+    F->C_CloseSession(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -757,6 +809,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mechanisms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_protection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_single_part_ends_operation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fork_child_starts_fresh, setup, teardown),
     };
     return cmocka_run_group_tests(tests, load_module, NULL);
 }
