@@ -3,8 +3,9 @@
  * objects in the file, a key pair in one write), and the object management calls (create,
  * destroy, find, get/set attributes). What an object may hold is templates.c's business.
  *
- * Token objects live in the token file and their handle is their persistent id there; session
- * objects live in the slot's memory with handles that have ST_SESSION_OBJ_BIT set. A private
+ * Token objects live in the token file and a public one's handle is its persistent id there;
+ * private ones get handles valid for one login (ST_PRIVATE_OBJ_BIT). Session objects live in
+ * the slot's memory with handles that have ST_SESSION_OBJ_BIT set. A private
  * key's CKA_VALUE is never kept: only ST_CKA_SEALED_VALUE (AES-GCM under the master key).
  */
 #include "softtoken.h"
@@ -12,9 +13,60 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- lookup and visibility ---- */
+/* ---- handles ---- */
 
-/* Token or session object of the slot by handle (visible or not). */
+/* Token object by its persistent id in the file, or NULL. */
+static st_object *token_object(st_slot *s, CK_OBJECT_HANDLE uid)
+{
+    for (size_t i = 0; s->loaded && i < s->tok.nobj; i++)
+        if (s->tok.objs[i].handle == uid)
+            return &s->tok.objs[i];
+    return NULL;
+}
+
+/* True for token objects only the logged-in user may see. */
+static int is_private_token_object(const st_object *o)
+{
+    return !(o->handle & ST_SESSION_OBJ_BIT) && st_obj_bool(o, CKA_PRIVATE, 1);
+}
+
+/*
+ * The handle the application gets for an object. Public token objects are named by their id in
+ * the file and session objects by their session handle; a private token object gets a handle
+ * that lives only as long as this login (st_logout_slot forgets them), because PKCS#11 makes
+ * handles to private objects invalid at logout, for good.
+ */
+CK_RV st_obj_handle(st_slot *s, const st_object *o, CK_OBJECT_HANDLE *out)
+{
+    if (!is_private_token_object(o)) {
+        *out = o->handle;
+        return CKR_OK;
+    }
+    for (size_t i = 0; i < s->npriv_handles; i++)
+        if (s->priv_handles[i].uid == o->handle) {
+            *out = s->priv_handles[i].handle;
+            return CKR_OK;
+        }
+    st_priv_handle *n = realloc(s->priv_handles, (s->npriv_handles + 1) * sizeof *n);
+    if (!n)
+        return CKR_HOST_MEMORY;
+    s->priv_handles = n;
+    n[s->npriv_handles].uid = o->handle;
+    n[s->npriv_handles].handle = ST_PRIVATE_OBJ_BIT | (s->next_priv_handle++ & ~ST_HANDLE_BITS);
+    *out = n[s->npriv_handles++].handle;
+    return CKR_OK;
+}
+
+/* The private token object a handle of this login names, or NULL. */
+static st_object *private_token_object(st_slot *s, CK_OBJECT_HANDLE h)
+{
+    for (size_t i = 0; i < s->npriv_handles; i++)
+        if (s->priv_handles[i].handle == h)
+            return token_object(s, s->priv_handles[i].uid);
+    return NULL;
+}
+
+/* Token or session object of the slot by the handle the application holds (visible or not). */
 st_object *st_obj_find(st_slot *s, CK_OBJECT_HANDLE h)
 {
     if (h & ST_SESSION_OBJ_BIT) {
@@ -23,10 +75,10 @@ st_object *st_obj_find(st_slot *s, CK_OBJECT_HANDLE h)
                 return &s->sobjs[i];
         return NULL;
     }
-    for (size_t i = 0; s->loaded && i < s->tok.nobj; i++)
-        if (s->tok.objs[i].handle == h)
-            return &s->tok.objs[i];
-    return NULL;
+    if (h & ST_PRIVATE_OBJ_BIT)
+        return private_token_object(s, h);
+    st_object *o = token_object(s, h);
+    return o && !is_private_token_object(o) ? o : NULL;
 }
 
 /* Private objects are visible only while the normal user is logged in. */
@@ -63,6 +115,8 @@ CK_RV st_obj_store(st_slot *s, st_session *ss, st_object *o, const int *is_token
     CK_RV rv = ntok ? st_slot_begin_write(s) : CKR_OK;
     if (rv != CKR_OK)
         return rv;
+    if (ntok && ((s->tok.next_uid + ntok) & ST_HANDLE_BITS))
+        return st_slot_end_write(s, CKR_DEVICE_MEMORY); /* ids would collide with handle bits */
     st_object *arr = ntok ? realloc(s->tok.objs, (s->tok.nobj + ntok) * sizeof *arr) : NULL;
     if (ntok && !arr)
         return st_slot_end_write(s, CKR_HOST_MEMORY);
@@ -79,7 +133,12 @@ CK_RV st_obj_store(st_slot *s, st_session *ss, st_object *o, const int *is_token
         s->tok.objs[s->tok.nobj++] = o[i];
         memset(&o[i], 0, sizeof o[i]);
     }
-    return ntok ? st_slot_end_write(s, rv) : rv;
+    if (ntok)
+        rv = st_slot_end_write(s, rv);
+    for (size_t i = 0; rv == CKR_OK && i < n; i++)
+        if (is_token[i])
+            rv = st_obj_handle(s, token_object(s, h[i]), &h[i]);
+    return rv;
 }
 
 /* Checks session state for creating or changing an object with these properties. */
@@ -262,7 +321,10 @@ static CK_RV collect(st_slot *s, st_op *op, st_object *arr, size_t n, const CK_A
         if (!f)
             return CKR_HOST_MEMORY;
         op->found = f;
-        op->found[op->nfound++] = arr[i].handle;
+        CK_RV rv = st_obj_handle(s, &arr[i], &op->found[op->nfound]);
+        if (rv != CKR_OK)
+            return rv;
+        op->nfound++;
     }
     return CKR_OK;
 }

@@ -91,11 +91,15 @@ CK_STATE st_session_state(const st_session *ss, const st_slot *s)
     return rw ? CKS_RW_PUBLIC_SESSION : CKS_RO_PUBLIC_SESSION;
 }
 
-/* Forgets the login: wipes the master key, drops private session objects and key operations. */
+/* Forgets the login: wipes the master key, invalidates the handles of private objects, drops
+ * private session objects and key operations. */
 void st_logout_slot(st_slot *s)
 {
     OPENSSL_cleanse(s->master, sizeof s->master);
     s->login = (CK_USER_TYPE)-1;
+    free(s->priv_handles); /* next_priv_handle goes on: old handles stay invalid */
+    s->priv_handles = NULL;
+    s->npriv_handles = 0;
     size_t keep = 0;
     for (size_t i = 0; i < s->nsobj; i++) {
         if (st_obj_bool(&s->sobjs[i], CKA_PRIVATE, 0))

@@ -35,6 +35,8 @@
 #define ST_DEFAULT_ITER    200000
 #define ST_EPOCH_LEN       16
 #define ST_SESSION_OBJ_BIT 0x80000000UL
+#define ST_PRIVATE_OBJ_BIT 0x40000000UL /* a private token object's handle for one login */
+#define ST_HANDLE_BITS     (ST_SESSION_OBJ_BIT | ST_PRIVATE_OBJ_BIT)
 #define ST_TOKEN_SUFFIX    ".token"
 
 /* Vendor-internal attribute that never leaves the module: the encrypted private value. */
@@ -81,6 +83,12 @@ typedef struct {
 
 typedef enum { SLOT_EMPTY_SPARE, SLOT_FILE } st_slot_kind;
 
+/* A handle given out for a private token object during the current login. */
+typedef struct {
+    CK_OBJECT_HANDLE handle;
+    CK_OBJECT_HANDLE uid; /* the object's persistent id in the file */
+} st_priv_handle;
+
 typedef struct {
     CK_SLOT_ID id;
     st_slot_kind kind;
@@ -95,6 +103,9 @@ typedef struct {
     uint8_t master[ST_KEY_LEN];
     uint8_t login_epoch[ST_EPOCH_LEN];
     CK_ULONG next_session_obj;
+    st_priv_handle *priv_handles; /* forgotten at logout: those handles never work again */
+    size_t npriv_handles;
+    CK_ULONG next_priv_handle;
     size_t nsobj; /* session objects of all sessions on this slot */
     st_object *sobjs;
 } st_slot;
@@ -235,6 +246,7 @@ CK_RV st_obj_build(st_slot *s, st_object *o, CK_OBJECT_CLASS cls, const CK_ATTRI
                    CK_ULONG n);
 
 /* objects.c: lookup, visibility, storing, and the object management calls */
+CK_RV st_obj_handle(st_slot *s, const st_object *o, CK_OBJECT_HANDLE *out);
 st_object *st_obj_find(st_slot *s, CK_OBJECT_HANDLE h);
 int st_obj_visible(const st_slot *s, const st_object *o);
 CK_RV st_obj_store(st_slot *s, st_session *ss, st_object *o, const int *is_token, size_t n,

@@ -158,7 +158,7 @@ static void get_object(rbuf *r, st_object *o)
 {
     o->handle = get_u32(r);
     uint32_t n = get_u32(r);
-    if (r->bad || n > 4096 || o->handle == 0 || (o->handle & ST_SESSION_OBJ_BIT)) {
+    if (r->bad || n > 4096 || o->handle == 0 || (o->handle & ST_HANDLE_BITS)) {
         r->bad = 1;
         return;
     }

@@ -739,6 +739,18 @@ static void test_single_part_ends_operation(void **state)
     F->C_CloseSession(s);
 }
 
+/* The first private key a session finds, or CK_INVALID_HANDLE (no cmocka asserts: fork-safe). */
+static CK_OBJECT_HANDLE find_private_key(CK_SESSION_HANDLE s)
+{
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_ATTRIBUTE t = { CKA_CLASS, &cls, sizeof cls };
+    CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+    CK_ULONG n = 0;
+    if (F->C_FindObjectsInit(s, &t, 1) == CKR_OK && F->C_FindObjects(s, &h, 1, &n) == CKR_OK)
+        F->C_FindObjectsFinal(s);
+    return n == 1 ? h : CK_INVALID_HANDLE;
+}
+
 /* What a fork child sees of the parent's module: nothing until its own C_Initialize, then a
  * fresh, logged-out module. Returns 0 when every check holds (it runs in the child). */
 static int child_checks(CK_SESSION_HANDLE parent_session, CK_OBJECT_HANDLE parent_key)
@@ -760,9 +772,12 @@ static int child_checks(CK_SESSION_HANDLE parent_session, CK_OBJECT_HANDLE paren
     if (F->C_SignInit(s, &m, parent_key) == CKR_OK)
         return 6;
     if (F->C_Login(s, CKU_USER, USER_PIN, PLEN(USER_PIN)) != CKR_OK ||
-        F->C_SignInit(s, &m, parent_key) != CKR_OK)
+        F->C_SignInit(s, &m, parent_key) != CKR_KEY_HANDLE_INVALID)
         return 7;
-    return F->C_Finalize(NULL) == CKR_OK ? 0 : 8;
+    CK_OBJECT_HANDLE key = find_private_key(s);
+    if (key == CK_INVALID_HANDLE || F->C_SignInit(s, &m, key) != CKR_OK)
+        return 8;
+    return F->C_Finalize(NULL) == CKR_OK ? 0 : 9;
 }
 
 /* Issue 13.2: a fork child must call C_Initialize and log in again (PKCS#11 v2.40, 6.6.1);
@@ -790,6 +805,39 @@ static void test_fork_child_starts_fresh(void **state)
     F->C_CloseSession(s);
 }
 
+/* Issue 13.3: handles of private objects obtained before C_Logout are invalid afterwards, and
+ * stay invalid after a new login (PKCS#11 v2.40, 5.6 C_Logout); public handles survive. */
+static void test_private_handles_die_at_logout(void **state)
+{
+    (void)state;
+    CK_SESSION_HANDLE s = open_rw(1);
+    CK_OBJECT_HANDLE pub, priv;
+    gen_pair(s, 256, CK_TRUE, &pub, &priv);
+    assert_int_equal(find_private_key(s), priv);
+    CK_MECHANISM m = { CKM_GOSTR3410_WITH_GOSTR3411_2012_256, NULL, 0 };
+    uint8_t buf[64];
+    CK_ATTRIBUTE lab = { CKA_LABEL, buf, sizeof buf };
+    assert_int_equal(F->C_Logout(s), CKR_OK);
+    assert_int_equal(F->C_SignInit(s, &m, priv), CKR_KEY_HANDLE_INVALID);
+    assert_int_equal(F->C_Login(s, CKU_USER, USER_PIN, PLEN(USER_PIN)), CKR_OK);
+    assert_int_equal(F->C_SignInit(s, &m, priv), CKR_KEY_HANDLE_INVALID);
+    assert_int_equal(F->C_GetAttributeValue(s, priv, &lab, 1), CKR_OBJECT_HANDLE_INVALID);
+    assert_int_equal(F->C_DestroyObject(s, priv), CKR_OBJECT_HANDLE_INVALID);
+    CK_OBJECT_HANDLE again = find_private_key(s);
+    assert_int_not_equal(again, CK_INVALID_HANDLE);
+    assert_int_not_equal(again, priv);
+    assert_int_equal(F->C_SignInit(s, &m, again), CKR_OK);
+    CK_ULONG n = sizeof buf;
+    assert_int_equal(F->C_Sign(s, (CK_BYTE_PTR)M1, 63, buf, &n), CKR_OK);
+    assert_int_equal(F->C_VerifyInit(s, &m, pub), CKR_OK); /* the public key's handle lives on */
+    assert_int_equal(F->C_Verify(s, (CK_BYTE_PTR)M1, 63, buf, n), CKR_OK);
+    /* a public handle number never reaches a private object */
+    for (CK_OBJECT_HANDLE h = 1; h < 8; h++)
+        if (h != pub)
+            assert_int_equal(F->C_SignInit(s, &m, h), CKR_KEY_HANDLE_INVALID);
+    F->C_CloseSession(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -810,6 +858,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_file_protection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_single_part_ends_operation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fork_child_starts_fresh, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_private_handles_die_at_logout, setup, teardown),
     };
     return cmocka_run_group_tests(tests, load_module, NULL);
 }
