@@ -460,3 +460,15 @@ CK_RV st_generate_random(CK_SESSION_HANDLE h, CK_BYTE *out, CK_ULONG len)
         rv = CKR_FUNCTION_FAILED;
     return rv;
 }
+
+/* C_SeedRandom: session errors first, then CKR_RANDOM_SEED_NOT_SUPPORTED (the DRBG seeds itself).
+ */
+CK_RV st_seed_random(CK_SESSION_HANDLE h, const CK_BYTE *seed, CK_ULONG len)
+{
+    st_session *ss;
+    st_slot *s;
+    CK_RV rv = st_session_check(h, &ss, &s);
+    if (rv == CKR_OK && len && !seed)
+        rv = CKR_ARGUMENTS_BAD;
+    return rv == CKR_OK ? CKR_RANDOM_SEED_NOT_SUPPORTED : rv;
+}

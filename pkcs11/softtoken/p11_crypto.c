@@ -150,11 +150,13 @@ CK_RV C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pRandomData, CK_U
     return rv;
 }
 
-/* The token's RNG is OpenSSL's DRBG; external seeding is refused. */
+/* The token's RNG is OpenSSL's DRBG; external seeding is refused (after the session check). */
 CK_RV C_SeedRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSeed, CK_ULONG ulSeedLen)
 {
-    (void)hSession;
-    (void)pSeed;
-    (void)ulSeedLen;
-    return CKR_RANDOM_SEED_NOT_SUPPORTED;
+    CK_RV rv = st_enter();
+    if (rv != CKR_OK)
+        return rv;
+    rv = st_seed_random(hSession, pSeed, ulSeedLen);
+    st_leave();
+    return rv;
 }

@@ -33,17 +33,17 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
     return rv;
 }
 
-/* Closes every session, wakes C_WaitForSlotEvent callers and frees all state. */
+/* Closes every session, wakes C_WaitForSlotEvent callers and frees all state (an
+ * uninitialised module answers CKR_CRYPTOKI_NOT_INITIALIZED before pReserved is looked at). */
 CK_RV C_Finalize(CK_VOID_PTR pReserved)
 {
-    if (pReserved)
-        return CKR_ARGUMENTS_BAD;
     CK_RV rv = st_enter();
     if (rv != CKR_OK)
         return rv;
-    st_finalize();
+    if (!pReserved)
+        st_finalize();
     st_leave();
-    return CKR_OK;
+    return pReserved ? CKR_ARGUMENTS_BAD : CKR_OK;
 }
 
 /* Library information. */
@@ -116,11 +116,10 @@ CK_RV C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_MECHANISM
 /* Token insertion/removal events, from inotify; CKF_DONT_BLOCK returns CKR_NO_EVENT at once. */
 CK_RV C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pReserved)
 {
-    (void)pReserved;
     CK_RV rv = st_enter();
     if (rv != CKR_OK)
         return rv;
-    rv = pSlot ? st_slot_wait_event(flags, pSlot) : CKR_ARGUMENTS_BAD;
+    rv = pSlot && !pReserved ? st_slot_wait_event(flags, pSlot) : CKR_ARGUMENTS_BAD;
     st_leave();
     return rv;
 }

@@ -109,14 +109,14 @@ CK_RV C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG ulO
     return rv;
 }
 
-/* Legacy parallel-function call: always "not parallel". */
+/* A legacy call that PKCS#11 v2.40 says "should simply return" CKR_FUNCTION_NOT_PARALLEL. */
 CK_RV C_GetFunctionStatus(CK_SESSION_HANDLE hSession)
 {
     (void)hSession;
     return CKR_FUNCTION_NOT_PARALLEL;
 }
 
-/* Legacy parallel-function call: always "not parallel". */
+/* A legacy call that PKCS#11 v2.40 says "should simply return" CKR_FUNCTION_NOT_PARALLEL. */
 CK_RV C_CancelFunction(CK_SESSION_HANDLE hSession)
 {
     (void)hSession;

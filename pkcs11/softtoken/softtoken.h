@@ -282,5 +282,6 @@ CK_RV st_digest(CK_SESSION_HANDLE h, const CK_BYTE *data, CK_ULONG len, CK_BYTE 
                 CK_ULONG *out_len);
 CK_RV st_digest_final(CK_SESSION_HANDLE h, CK_BYTE *out, CK_ULONG *out_len);
 CK_RV st_generate_random(CK_SESSION_HANDLE h, CK_BYTE *out, CK_ULONG len);
+CK_RV st_seed_random(CK_SESSION_HANDLE h, const CK_BYTE *seed, CK_ULONG len);
 
 #endif

@@ -838,6 +838,90 @@ static void test_private_handles_die_at_logout(void **state)
     F->C_CloseSession(s);
 }
 
+/* Every call that takes a session, given a bad handle and bad arguments. */
+static void expect_session_invalid(CK_RV want)
+{
+    CK_SESSION_HANDLE b = 0xdead;
+    CK_RV got[] = {
+        F->C_CloseSession(b),
+        F->C_GetSessionInfo(b, NULL),
+        F->C_Login(b, 99, NULL, 0),
+        F->C_Logout(b),
+        F->C_InitPIN(b, NULL, 0),
+        F->C_SetPIN(b, NULL, 0, NULL, 0),
+        F->C_CreateObject(b, NULL, 1, NULL),
+        F->C_DestroyObject(b, 0),
+        F->C_GetAttributeValue(b, 0, NULL, 1),
+        F->C_SetAttributeValue(b, 0, NULL, 1),
+        F->C_FindObjectsInit(b, NULL, 1),
+        F->C_FindObjects(b, NULL, 0, NULL),
+        F->C_FindObjectsFinal(b),
+        F->C_DigestInit(b, NULL),
+        F->C_Digest(b, NULL, 1, NULL, NULL),
+        F->C_DigestUpdate(b, NULL, 1),
+        F->C_DigestFinal(b, NULL, NULL),
+        F->C_SignInit(b, NULL, 0),
+        F->C_Sign(b, NULL, 1, NULL, NULL),
+        F->C_SignUpdate(b, NULL, 1),
+        F->C_SignFinal(b, NULL, NULL),
+        F->C_VerifyInit(b, NULL, 0),
+        F->C_Verify(b, NULL, 1, NULL, 0),
+        F->C_VerifyUpdate(b, NULL, 1),
+        F->C_VerifyFinal(b, NULL, 0),
+        F->C_GenerateKeyPair(b, NULL, NULL, 1, NULL, 1, NULL, NULL),
+        F->C_GenerateRandom(b, NULL, 1),
+        F->C_SeedRandom(b, NULL, 1),
+    };
+    for (size_t i = 0; i < sizeof got / sizeof got[0]; i++) {
+        if (got[i] != want)
+            print_error("session call %zu: 0x%lx\n", i, (unsigned long)got[i]);
+        assert_int_equal(got[i], want);
+    }
+}
+
+/* Every call that takes a slot, given a bad slot ID and bad arguments. */
+static void expect_slot_invalid(CK_RV want)
+{
+    CK_SLOT_ID b = 4242;
+    CK_RV got[] = {
+        F->C_GetSlotInfo(b, NULL),
+        F->C_GetTokenInfo(b, NULL),
+        F->C_GetMechanismList(b, NULL, NULL),
+        F->C_GetMechanismInfo(b, 0, NULL),
+        F->C_InitToken(b, NULL, 0, NULL),
+        F->C_OpenSession(b, 0, NULL, NULL, NULL),
+        F->C_CloseAllSessions(b),
+    };
+    for (size_t i = 0; i < sizeof got / sizeof got[0]; i++) {
+        if (got[i] != want)
+            print_error("slot call %zu: 0x%lx\n", i, (unsigned long)got[i]);
+        assert_int_equal(got[i], want);
+    }
+}
+
+/* Issue 13.4: CKR_CRYPTOKI_NOT_INITIALIZED, then session and slot handle errors, come before
+ * argument and feature errors in every entry point (C_SeedRandom used to say
+ * CKR_RANDOM_SEED_NOT_SUPPORTED for a session that does not exist). */
+static void test_return_code_precedence(void **state)
+{
+    (void)state;
+    expect_session_invalid(CKR_SESSION_HANDLE_INVALID);
+    expect_slot_invalid(CKR_SLOT_ID_INVALID);
+    CK_SESSION_HANDLE s = open_rw(0);
+    assert_int_equal(F->C_SeedRandom(s, (CK_BYTE_PTR) "seed", 4), CKR_RANDOM_SEED_NOT_SUPPORTED);
+    CK_SLOT_ID ev;
+    assert_int_equal(F->C_WaitForSlotEvent(CKF_DONT_BLOCK, &ev, &ev), CKR_ARGUMENTS_BAD);
+    assert_int_equal(F->C_Finalize(NULL), CKR_OK);
+    expect_session_invalid(CKR_CRYPTOKI_NOT_INITIALIZED);
+    expect_slot_invalid(CKR_CRYPTOKI_NOT_INITIALIZED);
+    assert_int_equal(F->C_Finalize(&ev), CKR_CRYPTOKI_NOT_INITIALIZED);
+    assert_int_equal(F->C_WaitForSlotEvent(CKF_DONT_BLOCK, NULL, NULL),
+                     CKR_CRYPTOKI_NOT_INITIALIZED);
+    CK_ULONG n;
+    assert_int_equal(F->C_GetSlotList(CK_FALSE, NULL, &n), CKR_CRYPTOKI_NOT_INITIALIZED);
+    assert_int_equal(F->C_Initialize(NULL), CKR_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -859,6 +943,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_single_part_ends_operation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fork_child_starts_fresh, setup, teardown),
         cmocka_unit_test_setup_teardown(test_private_handles_die_at_logout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_return_code_precedence, setup, teardown),
     };
     return cmocka_run_group_tests(tests, load_module, NULL);
 }
