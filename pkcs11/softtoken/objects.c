@@ -167,6 +167,8 @@ CK_RV st_object_create(CK_SESSION_HANDLE h, const CK_ATTRIBUTE *t, CK_ULONG n,
         rv = st_template_class(t, n, &cls);
     if (rv == CKR_OK)
         rv = st_obj_template_wants_token(t, n, &is_token, &is_private, cls);
+    /* A private key needs the user's login even with CKA_PRIVATE false: its value is sealed
+     * under the master key, which only the user PIN opens (README, "Keys and PINs"). */
     if (rv == CKR_OK)
         rv = may_write(ss, s, is_token, is_private || cls == CKO_PRIVATE_KEY);
     if (rv == CKR_OK)

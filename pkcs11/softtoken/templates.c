@@ -35,7 +35,10 @@ static CK_RV default_empty(st_object *o, CK_ATTRIBUTE_TYPE t)
 
 /* ---- attribute policy ---- */
 
-enum { A_BOOL = 1, A_ULONG = 2, A_RO = 4, A_MOD = 8 };
+/* A_ONLY_TRUE / A_ONLY_FALSE: booleans whose other value the token could not honour (a GOST
+ * signing key that leaves the token, decrypts, derives, wraps, or asks for the PIN per use),
+ * so a template asking for it is refused rather than accepted and ignored. */
+enum { A_BOOL = 1, A_ULONG = 2, A_RO = 4, A_MOD = 8, A_ONLY_TRUE = 16, A_ONLY_FALSE = 32 };
 enum { C_DATA = 1, C_CERT = 2, C_PUB = 4, C_PRIV = 8, C_KEY = C_PUB | C_PRIV, C_ALL = 15 };
 
 typedef struct {
@@ -71,26 +74,26 @@ static const attr_rule rules[] = {
     { CKA_END_DATE, C_CERT | C_KEY, A_MOD },
     { CKA_PUBLIC_KEY_INFO, C_CERT | C_KEY, 0 },
     { CKA_KEY_TYPE, C_KEY, A_ULONG },
-    { CKA_DERIVE, C_KEY, A_BOOL },
+    { CKA_DERIVE, C_KEY, A_BOOL | A_ONLY_FALSE },
     { CKA_LOCAL, C_KEY, A_BOOL | A_RO },
     { CKA_KEY_GEN_MECHANISM, C_KEY, A_ULONG | A_RO },
     { CKA_ALLOWED_MECHANISMS, C_KEY, 0 },
     { CKA_GOSTR3410_PARAMS, C_KEY, 0 },
     { CKA_GOSTR3411_PARAMS, C_KEY, 0 },
-    { CKA_ENCRYPT, C_PUB, A_BOOL },
+    { CKA_ENCRYPT, C_PUB, A_BOOL | A_ONLY_FALSE },
     { CKA_VERIFY, C_PUB, A_BOOL },
-    { CKA_VERIFY_RECOVER, C_PUB, A_BOOL },
-    { CKA_WRAP, C_PUB, A_BOOL },
-    { CKA_SENSITIVE, C_PRIV, A_BOOL },
-    { CKA_DECRYPT, C_PRIV, A_BOOL },
+    { CKA_VERIFY_RECOVER, C_PUB, A_BOOL | A_ONLY_FALSE },
+    { CKA_WRAP, C_PUB, A_BOOL | A_ONLY_FALSE },
+    { CKA_SENSITIVE, C_PRIV, A_BOOL | A_ONLY_TRUE },
+    { CKA_DECRYPT, C_PRIV, A_BOOL | A_ONLY_FALSE },
     { CKA_SIGN, C_PRIV, A_BOOL },
-    { CKA_SIGN_RECOVER, C_PRIV, A_BOOL },
-    { CKA_UNWRAP, C_PRIV, A_BOOL },
-    { CKA_EXTRACTABLE, C_PRIV, A_BOOL },
+    { CKA_SIGN_RECOVER, C_PRIV, A_BOOL | A_ONLY_FALSE },
+    { CKA_UNWRAP, C_PRIV, A_BOOL | A_ONLY_FALSE },
+    { CKA_EXTRACTABLE, C_PRIV, A_BOOL | A_ONLY_FALSE },
     { CKA_ALWAYS_SENSITIVE, C_PRIV, A_BOOL | A_RO },
     { CKA_NEVER_EXTRACTABLE, C_PRIV, A_BOOL | A_RO },
     { CKA_WRAP_WITH_TRUSTED, C_PRIV, A_BOOL },
-    { CKA_ALWAYS_AUTHENTICATE, C_PRIV, A_BOOL },
+    { CKA_ALWAYS_AUTHENTICATE, C_PRIV, A_BOOL | A_ONLY_FALSE },
 };
 
 /* Class bit of a CKO_ value, 0 for classes this token does not hold. */
@@ -119,6 +122,15 @@ static const attr_rule *rule_for(CK_ATTRIBUTE_TYPE t)
     return NULL;
 }
 
+/* False when a template asks for the boolean value the token cannot honour. */
+static int bool_value_honoured(const attr_rule *r, const CK_ATTRIBUTE *a)
+{
+    if (!(r->flags & (A_ONLY_TRUE | A_ONLY_FALSE)))
+        return 1;
+    int v = *(const CK_BBOOL *)a->pValue != CK_FALSE;
+    return (r->flags & A_ONLY_TRUE) ? v : !v;
+}
+
 /* Validates one template attribute for a class and operation. */
 static CK_RV check_attr(const CK_ATTRIBUTE *a, int cbit, int creating)
 {
@@ -134,7 +146,7 @@ static CK_RV check_attr(const CK_ATTRIBUTE *a, int cbit, int creating)
         return CKR_ATTRIBUTE_VALUE_INVALID;
     if ((r->flags & A_ULONG) && a->ulValueLen != sizeof(CK_ULONG))
         return CKR_ATTRIBUTE_VALUE_INVALID;
-    return CKR_OK;
+    return bool_value_honoured(r, a) ? CKR_OK : CKR_ATTRIBUTE_VALUE_INVALID;
 }
 
 /* Applies a template to an object whose CKA_CLASS is already set. */

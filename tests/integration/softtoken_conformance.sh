@@ -43,4 +43,15 @@ grep -q "softtoken hotplug.token" "$WORK/hotplug" || { cat "$WORK/hotplug"; fail
 [ "$(grep -c 'C_WaitForSlotEvent: event on slot' "$WORK/hotplug")" -ge 1 ] ||
     { cat "$WORK/hotplug"; fail "C_WaitForSlotEvent reported no event"; }
 ok "pkcs11-tool --test-hotplug: insertion listed, removal reported as an event"
+# Templates the token cannot honour are refused, not accepted and ignored (issue 13.5).
+for opt in --extractable --always-auth; do
+    if p11 --token-label $TOKEN -l --pin $USER_PIN --keypairgen --key-type GOSTR3410-2012-256:B \
+        --id 0f --label refused $opt >"$WORK/refused" 2>&1; then
+        fail "keypairgen $opt was accepted"
+    fi
+    grep -q CKR_ATTRIBUTE_VALUE_INVALID "$WORK/refused" || { cat "$WORK/refused"; fail "keypairgen $opt: no CKR_ATTRIBUTE_VALUE_INVALID"; }
+done
+p11 --token-label $TOKEN -l --pin $USER_PIN -O --type privkey 2>/dev/null | grep -q refused &&
+    fail "a refused key pair was stored"
+ok "pkcs11-tool --keypairgen --extractable / --always-auth: CKR_ATTRIBUTE_VALUE_INVALID"
 echo "$PASSED passed, 0 failed"

@@ -922,6 +922,92 @@ static void test_return_code_precedence(void **state)
     assert_int_equal(F->C_Initialize(NULL), CKR_OK);
 }
 
+/* C_GenerateKeyPair (256) with one extra attribute in the private half; returns the result. */
+static CK_RV gen_with_private_attr(CK_SESSION_HANDLE s, CK_ATTRIBUTE_TYPE type, CK_BBOOL v)
+{
+    static const uint8_t p256[] = { 0x06, 0x07, 0x2a, 0x85, 0x03, 0x02, 0x02, 0x23, 0x01 };
+    CK_MECHANISM m = { CKM_GOSTR3410_KEY_PAIR_GEN, NULL, 0 };
+    CK_ATTRIBUTE pt[] = { { CKA_GOSTR3410_PARAMS, (void *)p256, sizeof p256 } };
+    CK_ATTRIBUTE kt[] = { { type, &v, sizeof v } };
+    CK_OBJECT_HANDLE pub, priv;
+    return F->C_GenerateKeyPair(s, &m, pt, 1, kt, 1, &pub, &priv);
+}
+
+/* C_CreateObject of a GOST-256 private key (test value), with CKA_PRIVATE as given. */
+static CK_RV create_private_key(CK_SESSION_HANDLE s, CK_BBOOL is_private, CK_ATTRIBUTE *extra,
+                                CK_OBJECT_HANDLE *h)
+{
+    static const uint8_t p256[] = { 0x06, 0x07, 0x2a, 0x85, 0x03, 0x02, 0x02, 0x23, 0x01 };
+    uint8_t d[32];
+    for (int i = 0; i < 32; i++)
+        d[i] = (uint8_t)(0x11 + i);
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_KEY_TYPE kt = CKK_GOSTR3410;
+    CK_BBOOL yes = CK_TRUE;
+    CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof cls },
+                         { CKA_KEY_TYPE, &kt, sizeof kt },
+                         { CKA_PRIVATE, &is_private, sizeof is_private },
+                         { CKA_GOSTR3410_PARAMS, (void *)p256, sizeof p256 },
+                         { CKA_VALUE, d, sizeof d },
+                         extra ? *extra : (CK_ATTRIBUTE){ CKA_SIGN, &yes, sizeof yes } };
+    return F->C_CreateObject(s, t, 6, h);
+}
+
+/* Issue 13.5: a template the token could not honour (a key that leaves the token, decrypts,
+ * derives or asks for the PIN per use) is refused at creation; what is accepted is reported
+ * and enforced. A private key with CKA_PRIVATE false still needs the login to be created and
+ * used (its value is sealed under the PIN-protected master key), but is visible without it. */
+static void test_templates_honoured_or_refused(void **state)
+{
+    (void)state;
+    CK_SESSION_HANDLE s = open_rw(1);
+    assert_int_equal(gen_with_private_attr(s, CKA_SENSITIVE, CK_FALSE),
+                     CKR_ATTRIBUTE_VALUE_INVALID);
+    assert_int_equal(gen_with_private_attr(s, CKA_EXTRACTABLE, CK_TRUE),
+                     CKR_ATTRIBUTE_VALUE_INVALID);
+    assert_int_equal(gen_with_private_attr(s, CKA_ALWAYS_AUTHENTICATE, CK_TRUE),
+                     CKR_ATTRIBUTE_VALUE_INVALID);
+    assert_int_equal(gen_with_private_attr(s, CKA_DECRYPT, CK_TRUE), CKR_ATTRIBUTE_VALUE_INVALID);
+    assert_int_equal(gen_with_private_attr(s, CKA_DERIVE, CK_TRUE), CKR_ATTRIBUTE_VALUE_INVALID);
+    assert_int_equal(gen_with_private_attr(s, CKA_SENSITIVE, CK_TRUE), CKR_OK);
+    assert_int_equal(gen_with_private_attr(s, CKA_EXTRACTABLE, CK_FALSE), CKR_OK);
+    CK_BBOOL yes = CK_TRUE;
+    CK_ATTRIBUTE extractable = { CKA_EXTRACTABLE, &yes, sizeof yes };
+    CK_OBJECT_HANDLE h;
+    assert_int_equal(create_private_key(s, CK_TRUE, &extractable, &h), CKR_ATTRIBUTE_VALUE_INVALID);
+
+    /* what is accepted is what is reported: sensitive, never extractable */
+    CK_OBJECT_HANDLE pub, priv;
+    gen_pair(s, 256, CK_FALSE, &pub, &priv);
+    CK_BBOOL sens = 0, extr = 1, always = 0, never = 0;
+    uint8_t val[64];
+    CK_ATTRIBUTE a[] = { { CKA_SENSITIVE, &sens, 1 },
+                         { CKA_EXTRACTABLE, &extr, 1 },
+                         { CKA_ALWAYS_SENSITIVE, &always, 1 },
+                         { CKA_NEVER_EXTRACTABLE, &never, 1 } };
+    assert_int_equal(F->C_GetAttributeValue(s, priv, a, 4), CKR_OK);
+    assert_true(sens && !extr && always && never);
+    CK_ATTRIBUTE v = { CKA_VALUE, val, sizeof val };
+    assert_int_equal(F->C_GetAttributeValue(s, priv, &v, 1), CKR_ATTRIBUTE_SENSITIVE);
+    CK_BBOOL no = CK_FALSE;
+    CK_ATTRIBUTE unsens = { CKA_SENSITIVE, &no, 1 };
+    assert_int_equal(F->C_SetAttributeValue(s, priv, &unsens, 1), CKR_ATTRIBUTE_READ_ONLY);
+
+    /* CKA_PRIVATE false private key: login to create and sign, visible without it */
+    CK_SESSION_HANDLE pubs = open_rw(0);
+    assert_int_equal(F->C_Logout(s), CKR_OK);
+    assert_int_equal(create_private_key(pubs, CK_FALSE, NULL, &h), CKR_USER_NOT_LOGGED_IN);
+    assert_int_equal(F->C_Login(s, CKU_USER, USER_PIN, PLEN(USER_PIN)), CKR_OK);
+    assert_int_equal(create_private_key(pubs, CK_FALSE, NULL, &h), CKR_OK);
+    assert_int_equal(F->C_Logout(s), CKR_OK);
+    CK_ATTRIBUTE lab = { CKA_LABEL, val, sizeof val };
+    assert_int_equal(F->C_GetAttributeValue(pubs, h, &lab, 1), CKR_OK);
+    CK_MECHANISM m = { CKM_GOSTR3410_WITH_GOSTR3411_2012_256, NULL, 0 };
+    assert_int_equal(F->C_SignInit(pubs, &m, h), CKR_USER_NOT_LOGGED_IN);
+    F->C_CloseSession(pubs);
+    F->C_CloseSession(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -944,6 +1030,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fork_child_starts_fresh, setup, teardown),
         cmocka_unit_test_setup_teardown(test_private_handles_die_at_logout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_return_code_precedence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_templates_honoured_or_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, load_module, NULL);
 }
