@@ -82,7 +82,7 @@ if CC=clang meson setup build-fuzz -Dfuzzing=true -Dc_args=-fsanitize=fuzzer-no-
         cp -r "$ROOT/tests/fuzz/corpus/$name/." "$corpus/" 2>/dev/null || true
         if "$fz" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 -max_len=65536 -timeout=10 "$corpus" \
                 >"build-fuzz/$name.log" 2>&1; then
-            echo "fuzz $name: ok ($(grep -o 'stat::number_of_executed_units: [0-9]*' "build-fuzz/$name.log" | awk '{print $2}') runs)"
+            echo "fuzz $name: ok ($(grep -a -o 'stat::number_of_executed_units: [0-9]*' "build-fuzz/$name.log" | awk '{print $2}') runs)"
             total_pass=$((total_pass + 1))
         else
             echo "fuzz $name: CRASH, see build-fuzz/$name.log"; tail -40 "build-fuzz/$name.log"
