@@ -19,6 +19,22 @@
 #include <p11-kit/pkcs11.h>
 #include <p11-kit/pkcs11x.h>
 
+/* PKCS#11 3.0 interface discovery (C_GetInterfaceList, C_GetInterface), which Debian 12's
+ * p11-kit headers (0.24) predate: the layout and flag value of the 3.0 specification. */
+#ifndef CKF_INTERFACE_FORK_SAFE
+typedef struct CK_INTERFACE {
+    CK_CHAR *pInterfaceName;
+    CK_VOID_PTR pFunctionList;
+    CK_FLAGS flags;
+} CK_INTERFACE;
+typedef CK_INTERFACE *CK_INTERFACE_PTR;
+typedef CK_INTERFACE_PTR *CK_INTERFACE_PTR_PTR;
+#define CKF_INTERFACE_FORK_SAFE 0x00000001UL
+#endif
+CK_RV C_GetInterfaceList(CK_INTERFACE_PTR pInterfacesList, CK_ULONG_PTR pulCount);
+CK_RV C_GetInterface(CK_UTF8CHAR_PTR pInterfaceName, CK_VERSION_PTR pVersion,
+                     CK_INTERFACE_PTR_PTR ppInterface, CK_FLAGS flags);
+
 #include <openssl/evp.h>
 
 #include "gost.h"

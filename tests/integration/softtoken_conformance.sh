@@ -54,4 +54,16 @@ done
 p11 --token-label $TOKEN -l --pin $USER_PIN -O --type privkey 2>/dev/null | grep -q refused &&
     fail "a refused key pair was stored"
 ok "pkcs11-tool --keypairgen --extractable / --always-auth: CKR_ATTRIBUTE_VALUE_INVALID"
+# PKCS#11 3.0 discovery (issue 13.7): OpenSC's pkcs11-spy, a 3.0-aware loader, reaches the
+# module through C_GetInterface("PKCS 11") and pkcs11-tool works through it.
+spy=$(ls /usr/lib/*/pkcs11/pkcs11-spy.so 2>/dev/null | head -1)
+if [ -n "$spy" ]; then
+    PKCS11SPY="$SOFTTOKEN_MODULE" PKCS11SPY_OUTPUT="$WORK/spy.log" \
+        pkcs11-tool --module "$spy" --token-label $TOKEN -O >"$WORK/spied" 2>&1 ||
+        { cat "$WORK/spied"; fail "pkcs11-tool through pkcs11-spy"; }
+    awk '/C_GetInterface/ { f = 1 } f && /Returned:/ { print; exit }' "$WORK/spy.log" | grep -q CKR_OK ||
+        { cat "$WORK/spy.log"; fail "C_GetInterface not reached or failed"; }
+    grep -q "Public Key Object" "$WORK/spied" || fail "no objects through the interface"
+    ok "pkcs11-spy loads the module through C_GetInterface"
+fi
 echo "$PASSED passed, 0 failed"

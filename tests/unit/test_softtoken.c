@@ -24,6 +24,7 @@
 #include "gost.h"
 
 static CK_FUNCTION_LIST_PTR F;
+static void *module; /* the dlopen handle */
 static char dir[256];
 static CK_SLOT_ID slot;
 static CK_UTF8CHAR SO_PIN[] = "87654321";
@@ -43,6 +44,7 @@ static int load_module(void **state)
     (void)state;
     const char *path = getenv("SOFTTOKEN_MODULE");
     void *h = path ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
+    module = h;
     CK_C_GetFunctionList gfl = h ? (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList") : NULL;
     if (!gfl || gfl(&F) != CKR_OK)
         return -1;
@@ -1008,6 +1010,49 @@ static void test_templates_honoured_or_refused(void **state)
     F->C_CloseSession(s);
 }
 
+/* The PKCS#11 3.0 discovery types (Debian 12's p11-kit headers predate them). */
+typedef struct {
+    CK_CHAR *name;
+    CK_VOID_PTR functions;
+    CK_FLAGS flags;
+} interface_30;
+typedef CK_RV (*get_interface_list_fn)(interface_30 *list, CK_ULONG *count);
+typedef CK_RV (*get_interface_fn)(CK_UTF8CHAR *name, CK_VERSION *version, interface_30 **out,
+                                  CK_FLAGS flags);
+
+/* Issue 13.7: C_GetInterfaceList / C_GetInterface (PKCS#11 3.0, 5.2) beside C_GetFunctionList:
+ * the "PKCS 11" interface with the same 2.40 function list; nothing else is exported. */
+static void test_interfaces(void **state)
+{
+    (void)state;
+    get_interface_list_fn list = (get_interface_list_fn)dlsym(module, "C_GetInterfaceList");
+    get_interface_fn get = (get_interface_fn)dlsym(module, "C_GetInterface");
+    assert_non_null(list);
+    assert_non_null(get);
+    assert_null(dlsym(module, "C_Sign")); /* reached through the list only */
+    CK_ULONG n = 0;
+    assert_int_equal(list(NULL, &n), CKR_OK);
+    assert_true(n >= 1);
+    interface_30 all[8];
+    CK_ULONG small = 0;
+    assert_int_equal(list(all, &small), CKR_BUFFER_TOO_SMALL);
+    assert_int_equal(small, n);
+    assert_int_equal(list(all, &n), CKR_OK);
+    assert_string_equal((char *)all[0].name, "PKCS 11");
+    assert_ptr_equal(all[0].functions, F);
+    interface_30 *one = NULL;
+    assert_int_equal(get(NULL, NULL, &one, 0), CKR_OK);
+    assert_ptr_equal(one->functions, F);
+    CK_VERSION v240 = { 2, 40 }, v30 = { 3, 0 };
+    assert_int_equal(get((CK_UTF8CHAR *)"PKCS 11", &v240, &one, 0), CKR_OK);
+    assert_ptr_equal(one->functions, F);
+    assert_int_equal(((CK_FUNCTION_LIST *)one->functions)->version.minor, 40);
+    assert_int_equal(get((CK_UTF8CHAR *)"PKCS 11", &v30, &one, 0), CKR_ARGUMENTS_BAD);
+    assert_int_equal(get((CK_UTF8CHAR *)"Vendor X", NULL, &one, 0), CKR_ARGUMENTS_BAD);
+    assert_int_equal(get(NULL, NULL, &one, 1 /* CKF_INTERFACE_FORK_SAFE */), CKR_ARGUMENTS_BAD);
+    assert_int_equal(get(NULL, NULL, NULL, 0), CKR_ARGUMENTS_BAD);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1031,6 +1076,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_private_handles_die_at_logout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_return_code_precedence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_templates_honoured_or_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_interfaces, setup, teardown),
     };
     return cmocka_run_group_tests(tests, load_module, NULL);
 }
