@@ -198,12 +198,16 @@ CK_RV st_obj_set(st_object *o, CK_ATTRIBUTE_TYPE t, const void *v, CK_ULONG len)
 void st_obj_unset(st_object *o, CK_ATTRIBUTE_TYPE t);
 void st_obj_free(st_object *o);
 
-/* store.c: the token file format, atomic writes, the directory lock */
+/* format.c: the token file format */
+CK_RV st_token_parse(const uint8_t *data, size_t len, st_token *tok);
+CK_RV st_token_serialise(const st_token *t, uint8_t **out, size_t *len);
+void st_token_free(st_token *tok);
+
+/* store.c: token files: atomic writes, loading, the directory lock, recovery */
 int st_dir_lock(int exclusive);
 void st_dir_unlock(void);
 CK_RV st_token_save(st_slot *s);
 CK_RV st_token_load(st_slot *s);
-void st_token_free(st_token *tok);
 int st_file_stat(const char *name, st_file_id *fid);
 
 /* session_table.c: the session table and the login its sessions share */
