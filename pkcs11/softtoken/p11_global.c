@@ -332,13 +332,29 @@ CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR ppFunctionList)
     return CKR_OK;
 }
 
-/* ---- PKCS#11 3.0 interface discovery: the "PKCS 11" interface with the 2.40 function list ---- */
+/* ---- PKCS#11 3.0 interface discovery: "PKCS 11" (the 2.40 function list) and our own ---- */
 
 static CK_CHAR pkcs11_name[] = "PKCS 11";
+static CK_CHAR vendor_name[] = ST_VENDOR_INTERFACE;
 
-/* Fork: a child calls C_Initialize again (not fork-safe in the 3.0 sense), so no flags. */
+/* The vendor repair call: restores a damaged token file from its previous good copy. */
+static CK_RV repair_token(CK_SLOT_ID slotID)
+{
+    CK_RV rv = st_enter();
+    if (rv != CKR_OK)
+        return rv;
+    rv = st_slot_repair(slotID);
+    st_leave();
+    return rv;
+}
+
+static st_vendor_functions st_vendor = { { 1, 0 }, repair_token };
+
+/* Fork: a child calls C_Initialize again (not fork-safe in the 3.0 sense), so no flags. The
+ * standard interface comes first: C_GetInterface(NULL, ...) gives it. */
 static CK_INTERFACE st_interfaces[] = {
     { pkcs11_name, &st_functions, 0 },
+    { vendor_name, &st_vendor, 0 },
 };
 #define NINTERFACES (sizeof st_interfaces / sizeof st_interfaces[0])
 
@@ -362,7 +378,7 @@ CK_RV C_GetInterfaceList(CK_INTERFACE_PTR pInterfacesList, CK_ULONG_PTR pulCount
 static int interface_matches(const CK_INTERFACE *in, const CK_UTF8CHAR *name,
                              const CK_VERSION *version, CK_FLAGS flags)
 {
-    const CK_VERSION *have = &((const CK_FUNCTION_LIST *)in->pFunctionList)->version;
+    const CK_VERSION *have = in->pFunctionList; /* every list starts with its version */
     if (name && strcmp((const char *)name, (const char *)in->pInterfaceName) != 0)
         return 0;
     if (version && (version->major != have->major || version->minor != have->minor))

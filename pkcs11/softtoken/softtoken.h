@@ -31,6 +31,16 @@ typedef CK_INTERFACE *CK_INTERFACE_PTR;
 typedef CK_INTERFACE_PTR *CK_INTERFACE_PTR_PTR;
 #define CKF_INTERFACE_FORK_SAFE 0x00000001UL
 #endif
+
+/* The vendor interface "gostsign softtoken" (C_GetInterface), for gostsign's own tools. Like a
+ * PKCS#11 function list it starts with its version (1.0). */
+#define ST_VENDOR_INTERFACE "gostsign softtoken"
+typedef struct {
+    CK_VERSION version;
+    /* Restores the slot's damaged token file from its previous good copy (README). */
+    CK_RV (*repair_token)(CK_SLOT_ID slot);
+} st_vendor_functions;
+
 CK_RV C_GetInterfaceList(CK_INTERFACE_PTR pInterfacesList, CK_ULONG_PTR pulCount);
 CK_RV C_GetInterface(CK_UTF8CHAR_PTR pInterfaceName, CK_VERSION_PTR pVersion,
                      CK_INTERFACE_PTR_PTR ppInterface, CK_FLAGS flags);
@@ -206,7 +216,10 @@ void st_token_free(st_token *tok);
 /* store.c: token files: atomic writes, loading, the directory lock, recovery */
 int st_dir_lock(int exclusive);
 void st_dir_unlock(void);
-CK_RV st_token_save(st_slot *s);
+typedef enum { ST_KEEP_PREVIOUS, ST_FORGET_PREVIOUS } st_previous;
+CK_RV st_token_save(st_slot *s, st_previous keep);
+CK_RV st_token_repair(const char *name);
+void st_clean_stale_temps(void);
 CK_RV st_token_load(st_slot *s);
 int st_file_stat(const char *name, st_file_id *fid);
 
@@ -223,6 +236,8 @@ void st_slots_rescan(void);
 CK_RV st_slot_sync(st_slot *s);
 CK_RV st_slot_begin_write(st_slot *s);
 CK_RV st_slot_end_write(st_slot *s, CK_RV rv);
+CK_RV st_slot_end_pin_write(st_slot *s, CK_RV rv);
+CK_RV st_slot_repair(CK_SLOT_ID id);
 CK_RV st_initialize(void);
 void st_finalize(void);
 CK_RV st_slot_wait_event(CK_FLAGS flags, CK_SLOT_ID *slot);

@@ -6,7 +6,9 @@
  */
 #include "softtoken.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,12 +54,44 @@ static CK_RV atomic_write(const char *name, const uint8_t *p, size_t n)
     return CKR_OK;
 }
 
-/* Writes the slot's token to its file and records the new file identity. */
-CK_RV st_token_save(st_slot *s)
+/* The hidden name beside a token file: ".NAME.what". */
+static void side_name(const char *name, const char *what, char *out, size_t cap)
+{
+    snprintf(out, cap, ".%s.%s", name, what);
+}
+
+/*
+ * Keeps the file about to be replaced as ".NAME.prev" (a hard link: no moment without NAME).
+ * It was parsed good when the write began (st_slot_begin_write reloads, and refuses damaged
+ * files). Without a link (a file system that has none) there is simply no previous copy.
+ */
+static void keep_previous(const char *name)
+{
+    char prev[512];
+    side_name(name, "prev", prev, sizeof prev);
+    unlinkat(g_st.dirfd, prev, 0);
+    linkat(g_st.dirfd, name, g_st.dirfd, prev, 0);
+}
+
+/* Deletes ".NAME.prev": after a PIN change it would still open with the old PIN. */
+static void forget_previous(const char *name)
+{
+    char prev[512];
+    side_name(name, "prev", prev, sizeof prev);
+    unlinkat(g_st.dirfd, prev, 0);
+}
+
+/* Writes the slot's token to its file and records the new file identity. The file it replaces
+ * becomes the previous copy, unless keep is ST_FORGET_PREVIOUS (PIN wraps changed). */
+CK_RV st_token_save(st_slot *s, st_previous keep)
 {
     uint8_t *p = NULL;
     size_t n = 0;
     CK_RV rv = st_token_serialise(&s->tok, &p, &n);
+    if (rv == CKR_OK && keep == ST_KEEP_PREVIOUS)
+        keep_previous(s->name);
+    else if (rv == CKR_OK)
+        forget_previous(s->name);
     if (rv == CKR_OK)
         rv = atomic_write(s->name, p, n);
     OPENSSL_clear_free(p, n);
@@ -93,6 +127,36 @@ static CK_RV read_file(const char *name, uint8_t **out, size_t *len)
     return rv;
 }
 
+/* True when dir/name holds a token file that parses (the token itself is not kept). */
+static int parses(const char *name)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    st_token tok;
+    if (read_file(name, &data, &len) != CKR_OK)
+        return 0;
+    CK_RV rv = st_token_parse(data, len, &tok);
+    OPENSSL_clear_free(data, len);
+    if (rv == CKR_OK)
+        st_token_free(&tok);
+    return rv == CKR_OK;
+}
+
+/* Says loudly that a token file is damaged, and whether its previous copy can restore it. */
+static void report_damage(const char *name)
+{
+    char prev[512];
+    side_name(name, "prev", prev, sizeof prev);
+    st_log("token file %s/%s is damaged (bad header, length or checksum); it is left untouched",
+           g_st.dir, name);
+    if (parses(prev))
+        st_log("the previous good copy %s/%s can restore it (without the last change, and with "
+               "the PIN retry counters as they were then): gostsign-softtoken-setup --repair",
+               g_st.dir, prev);
+    else
+        st_log("there is no usable previous copy of %s", name);
+}
+
 /* (Re)loads the slot's token from disk. Corruption is logged and reported, never repaired. */
 CK_RV st_token_load(st_slot *s)
 {
@@ -109,9 +173,7 @@ CK_RV st_token_load(st_slot *s)
     OPENSSL_clear_free(data, len);
     if (rv != CKR_OK) {
         if (!s->corrupt)
-            st_log("token file %s/%s is damaged (bad header, length or checksum); "
-                   "it is left untouched",
-                   g_st.dir, s->name);
+            report_damage(s->name);
         s->corrupt = 1;
         return rv;
     }
@@ -151,4 +213,76 @@ int st_dir_lock(int exclusive)
 void st_dir_unlock(void)
 {
     flock(g_st.dirfd, LOCK_UN);
+}
+
+/*
+ * Restores a damaged token file from its previous good copy, on request only (never on the
+ * module's own): the damaged file is kept as ".NAME.damaged" for inspection. CKR_OK without
+ * change when the file is not damaged; CKR_TOKEN_NOT_RECOGNIZED when no good copy exists.
+ */
+CK_RV st_token_repair(const char *name)
+{
+    char prev[512], damaged[512];
+    side_name(name, "prev", prev, sizeof prev);
+    side_name(name, "damaged", damaged, sizeof damaged);
+    if (parses(name))
+        return CKR_OK;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if (!parses(prev) || read_file(prev, &data, &len) != CKR_OK)
+        return CKR_TOKEN_NOT_RECOGNIZED;
+    unlinkat(g_st.dirfd, damaged, 0);
+    linkat(g_st.dirfd, name, g_st.dirfd, damaged, 0);
+    CK_RV rv = atomic_write(name, data, len);
+    OPENSSL_clear_free(data, len);
+    if (rv == CKR_OK)
+        st_log("token file %s/%s restored from %s; the damaged file is kept as %s", g_st.dir, name,
+               prev, damaged);
+    return rv;
+}
+
+/* The writer's process ID in a temporary file name ".NAME.PID.tmp", or 0. */
+static pid_t temp_file_pid(const char *n)
+{
+    size_t len = strlen(n), sl = strlen(".tmp");
+    if (n[0] != '.' || len <= sl || strcmp(n + len - sl, ".tmp") != 0)
+        return 0;
+    const char *end = n + len - sl, *p = end;
+    while (p > n && p[-1] >= '0' && p[-1] <= '9')
+        p--;
+    if (p == end || p == n || p[-1] != '.')
+        return 0;
+    long pid = strtol(p, NULL, 10);
+    return pid > 0 && pid < (long)(~0u >> 1) ? (pid_t)pid : 0;
+}
+
+/* True when no process has that ID (EPERM: it exists, another user's). */
+static int process_is_gone(pid_t pid)
+{
+    return kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+/*
+ * Deletes the temporary files of writers killed mid-write (".NAME.PID.tmp" of a dead PID).
+ * Runs under the exclusive directory lock, which every writer holds while its file exists.
+ */
+void st_clean_stale_temps(void)
+{
+    int fd = openat(g_st.dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    if (st_dir_lock(1) == 0) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            pid_t pid = temp_file_pid(e->d_name);
+            if (pid && process_is_gone(pid) && unlinkat(g_st.dirfd, e->d_name, 0) == 0)
+                st_log("removed %s/%s, left by a writer that died", g_st.dir, e->d_name);
+        }
+        st_dir_unlock();
+    }
+    closedir(d);
 }

@@ -1053,6 +1053,114 @@ static void test_interfaces(void **state)
     assert_int_equal(get(NULL, NULL, NULL, 0), CKR_ARGUMENTS_BAD);
 }
 
+/* dir/.NAME.what for the only token file NAME of the test directory. */
+static void side_path(const char *what, char *out, size_t cap)
+{
+    char path[512];
+    token_path(path, sizeof path);
+    const char *name = strrchr(path, '/') + 1;
+    snprintf(out, cap, "%s/.%s.%s", dir, name, what);
+}
+
+/* True when a file exists. */
+static int exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+/* The module's "gostsign softtoken" vendor interface functions. */
+typedef struct {
+    CK_VERSION version;
+    CK_RV (*repair_token)(CK_SLOT_ID slot);
+} vendor_functions;
+
+/* Issue 13.6: every write keeps the previous good copy (".NAME.prev"), except PIN changes,
+ * whose old wraps must not survive; a damaged file is still refused and left alone, and the
+ * vendor repair call restores the copy, keeping the damaged file as ".NAME.damaged". */
+static void test_token_file_recovery(void **state)
+{
+    (void)state;
+    char path[512], prev[600], damaged[600];
+    token_path(path, sizeof path);
+    side_path("prev", prev, sizeof prev);
+    side_path("damaged", damaged, sizeof damaged);
+    assert_false(exists(prev)); /* C_InitPIN was the last write */
+    CK_SESSION_HANDLE s = open_rw(1);
+    CK_OBJECT_CLASS data = CKO_DATA;
+    CK_BBOOL yes = CK_TRUE;
+    CK_ATTRIBUTE t[] = { { CKA_CLASS, &data, sizeof data }, { CKA_TOKEN, &yes, sizeof yes } };
+    CK_OBJECT_HANDLE h;
+    assert_int_equal(F->C_CreateObject(s, t, 2, &h), CKR_OK);
+    assert_true(exists(prev));
+    static uint8_t buf[65536];
+    size_t n = slurp(path, buf, sizeof buf);
+    buf[n / 2] ^= 0x01;
+    spit(path, buf, n);
+    CK_TOKEN_INFO ti;
+    assert_int_equal(F->C_GetTokenInfo(slot, &ti), CKR_TOKEN_NOT_RECOGNIZED);
+    CK_RV(*get)
+    (CK_UTF8CHAR *, CK_VERSION *, void **, CK_FLAGS) =
+        (CK_RV(*)(CK_UTF8CHAR *, CK_VERSION *, void **, CK_FLAGS))dlsym(module, "C_GetInterface");
+    struct {
+        CK_CHAR *name;
+        vendor_functions *fl;
+        CK_FLAGS flags;
+    } *in = NULL;
+    assert_int_equal(get((CK_UTF8CHAR *)"gostsign softtoken", NULL, (void **)&in, 0), CKR_OK);
+    assert_int_equal(in->fl->version.major, 1);
+    assert_int_equal(in->fl->repair_token(slot), CKR_OK);
+    assert_int_equal(F->C_GetTokenInfo(slot, &ti), CKR_OK);
+    assert_true(exists(damaged));
+    assert_int_equal(slurp(damaged, buf + 32768, 32768), n);
+    /* the repaired token works; the object of the lost last write is gone */
+    CK_SESSION_HANDLE s2 = open_rw(0); /* the login of s survives: same token generation */
+    CK_ATTRIBUTE lab = { CKA_LABEL, buf, 8 };
+    assert_int_equal(F->C_GetAttributeValue(s2, h, &lab, 1), CKR_OBJECT_HANDLE_INVALID);
+    assert_int_equal(in->fl->repair_token(slot), CKR_OK); /* not damaged: nothing to do */
+    CK_UTF8CHAR newpin[] = "87651234";
+    assert_int_equal(F->C_CreateObject(s2, t, 2, &h), CKR_OK);
+    assert_true(exists(prev));
+    assert_int_equal(F->C_SetPIN(s2, USER_PIN, PLEN(USER_PIN), newpin, PLEN(newpin)), CKR_OK);
+    assert_false(exists(prev)); /* it would still open with the old PIN */
+    assert_int_equal(in->fl->repair_token(4242), CKR_SLOT_ID_INVALID);
+    F->C_CloseSession(s2);
+    F->C_CloseSession(s);
+}
+
+/* Issue 13.6: temporary files of writers killed mid-write are removed when the module starts
+ * (only those whose process is gone), and a PIN of impossible length (empty, too short) is
+ * refused with CKR_PIN_LEN_RANGE before the retry counter is touched. */
+static void test_stale_temps_and_empty_pin(void **state)
+{
+    (void)state;
+    pid_t dead = fork();
+    if (dead == 0)
+        _exit(0);
+    assert_true(dead > 0);
+    waitpid(dead, NULL, 0);
+    char stale[600], alive[600];
+    snprintf(stale, sizeof stale, "%s/.x.token.%ld.tmp", dir, (long)dead);
+    snprintf(alive, sizeof alive, "%s/.x.token.%ld.tmp", dir, (long)getpid());
+    spit(stale, (const uint8_t *)"partial", 7);
+    spit(alive, (const uint8_t *)"partial", 7);
+    assert_int_equal(F->C_Finalize(NULL), CKR_OK);
+    assert_int_equal(F->C_Initialize(NULL), CKR_OK);
+    assert_false(exists(stale));
+    assert_true(exists(alive));
+    unlink(alive);
+
+    CK_SESSION_HANDLE s = open_rw(0);
+    CK_UTF8CHAR three[] = "123";
+    assert_int_equal(F->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR) "", 0), CKR_PIN_LEN_RANGE);
+    assert_int_equal(F->C_Login(s, CKU_USER, three, 3), CKR_PIN_LEN_RANGE);
+    assert_int_equal(F->C_Login(s, CKU_SO, (CK_UTF8CHAR_PTR) "", 0), CKR_PIN_LEN_RANGE);
+    assert_int_equal(F->C_SetPIN(s, (CK_UTF8CHAR_PTR) "", 0, USER_PIN, PLEN(USER_PIN)),
+                     CKR_PIN_LEN_RANGE);
+    assert_false(token_flags() & (CKF_USER_PIN_COUNT_LOW | CKF_SO_PIN_COUNT_LOW));
+    F->C_CloseSession(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1077,6 +1185,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_return_code_precedence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_templates_honoured_or_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interfaces, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_file_recovery, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_temps_and_empty_pin, setup, teardown),
     };
     return cmocka_run_group_tests(tests, load_module, NULL);
 }
