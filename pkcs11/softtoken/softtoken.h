@@ -275,6 +275,7 @@ CK_RV st_obj_template_wants_token(const CK_ATTRIBUTE *t, CK_ULONG n, int *is_tok
 CK_RV st_key_paramset(const st_object *o, const gost_paramset **out);
 CK_RV st_obj_check_key(st_object *o, CK_KEY_TYPE kt, CK_OBJECT_CLASS cls);
 CK_RV st_obj_seal_private(st_slot *s, st_object *o, const uint8_t *raw, size_t len);
+CK_RV st_obj_unseal_private(const st_slot *s, const st_object *o, uint8_t *raw, size_t len);
 CK_RV st_obj_pub_defaults(st_object *o, int local, CK_MECHANISM_TYPE gen);
 CK_RV st_obj_priv_defaults(st_object *o, int local, CK_MECHANISM_TYPE gen);
 CK_RV st_obj_build(st_slot *s, st_object *o, CK_OBJECT_CLASS cls, const CK_ATTRIBUTE *t,

@@ -1161,6 +1161,38 @@ static void test_stale_temps_and_empty_pin(void **state)
     F->C_CloseSession(s);
 }
 
+/* Issue 13.6, "bind what can be bound": a private value opens only with the key type and
+ * curve it was sealed for. Someone who can write the file switches both keys of a pair from
+ * CryptoPro-A to CryptoPro-B and fixes the (unkeyed) checksum: the key no longer signs. */
+static void test_private_value_bound_to_curve(void **state)
+{
+    (void)state;
+    CK_SESSION_HANDLE s = open_rw(1);
+    CK_OBJECT_HANDLE pub, priv;
+    gen_pair(s, 256, CK_TRUE, &pub, &priv);
+    F->C_CloseSession(s);
+    char path[512];
+    token_path(path, sizeof path);
+    static uint8_t buf[65536];
+    size_t n = slurp(path, buf, sizeof buf);
+    static const uint8_t a[] = { 0x06, 0x07, 0x2a, 0x85, 0x03, 0x02, 0x02, 0x23, 0x01 };
+    int switched = 0;
+    for (uint8_t *p = buf; (p = memmem(p, (size_t)(buf + n - p), a, sizeof a)) != NULL; p++) {
+        p[sizeof a - 1] = 0x02; /* 1.2.643.2.2.35.2, CryptoPro-B */
+        switched++;
+    }
+    assert_int_equal(switched, 2);
+    unsigned int dl = 0;
+    assert_int_equal(EVP_Digest(buf, n - 32, buf + n - 32, &dl, gost_digest_md(256), NULL), 1);
+    spit(path, buf, n);
+    s = open_rw(1);
+    CK_MECHANISM m = { CKM_GOSTR3410_WITH_GOSTR3411_2012_256, NULL, 0 };
+    CK_OBJECT_HANDLE key = find_private_key(s);
+    assert_int_not_equal(key, CK_INVALID_HANDLE);
+    assert_int_equal(F->C_SignInit(s, &m, key), CKR_DEVICE_ERROR);
+    F->C_CloseSession(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1187,6 +1219,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_interfaces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_file_recovery, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_temps_and_empty_pin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_private_value_bound_to_curve, setup, teardown),
     };
     return cmocka_run_group_tests(tests, load_module, NULL);
 }
