@@ -15,7 +15,11 @@ cp "$src"/adapters/*.js "$out"/adapters/
 cp "$src"/manifest.firefox.json "$out"/manifest.json
 if [ -n "${2:-}" ]; then
     xpi=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
-    (cd "$out" && rm -f "$xpi" && python3 -m zipfile -c "$xpi" manifest.json background.js \
-        content.js page-api.js popup.html popup.js adapters/*.js)
+    # zipfile's command line would drop the adapters/ folder from the names: pack with paths.
+    (cd "$out" && rm -f "$xpi" && python3 -c 'import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
+    for name in sys.argv[2:]:
+        z.write(name, name)' "$xpi" manifest.json background.js content.js page-api.js popup.html \
+        popup.js adapters/*.js)
 fi
 echo "$out"
