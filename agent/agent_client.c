@@ -1,6 +1,7 @@
 /* Agent protocol client: socket connection, on-demand start, request/reply matching. */
 #include "agent_client.h"
 #include "frame.h"
+#include "socket_safety.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -40,7 +41,8 @@ struct agent_conn {
     char path[512];
 };
 
-int agent_socket_connect(const char *path)
+/* A plain connect to a Unix socket path; the fd, or -1 with errno. */
+static int connect_unix(const char *path)
 {
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -52,6 +54,32 @@ int agent_socket_connect(const char *path)
         close(fd);
     errno = saved;
     return -1;
+}
+
+/* Connects only through a directory of ours, and keeps the fd only when we listen on it. */
+int agent_socket_connect(const char *path, gs_status *st)
+{
+    char dir[512];
+    if (agent_socket_dir_of(path, dir, sizeof(dir)) != 0) {
+        gs_fail(st, GS_ERR_AGENT_UNAVAILABLE, "agent socket path is too long");
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    if (agent_socket_dir_check(dir, st) != GS_ERR_OK)
+        return -1;
+    int fd = connect_unix(path);
+    if (fd < 0) {
+        int saved = errno;
+        gs_fail(st, GS_ERR_AGENT_UNAVAILABLE, "%s: %s", path, strerror(saved));
+        errno = saved;
+        return -1;
+    }
+    if (agent_socket_peer_check(fd, path, st) != GS_ERR_OK) {
+        close(fd);
+        errno = EPERM;
+        return -1;
+    }
+    return fd;
 }
 
 int agent_sibling_program(const char *name, char *out, size_t cap)
@@ -96,23 +124,30 @@ static int start_agent(void)
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
+/* Nobody listens yet (no directory, no socket, a stale socket): worth starting the agent. */
+static int nobody_listens(const gs_status *st, int err)
+{
+    return st->code == GS_ERR_AGENT_UNAVAILABLE && (err == ENOENT || err == ECONNREFUSED);
+}
+
 agent_conn *agent_connect(int autostart, gs_status *st)
 {
     char path[512];
     if (agent_socket_path(path, sizeof(path), st) != GS_ERR_OK)
         return NULL;
-    int fd = agent_socket_connect(path);
-    if (fd < 0 && autostart && (errno == ENOENT || errno == ECONNREFUSED) && start_agent() == 0) {
+    int fd = agent_socket_connect(path, st);
+    if (fd < 0 && autostart && nobody_listens(st, errno) && start_agent() == 0) {
         for (int waited = 0; fd < 0 && waited < AGENT_START_WAIT_MS; waited += 50) {
             struct timespec ts = { 0, 50 * 1000 * 1000 };
             nanosleep(&ts, NULL);
-            fd = agent_socket_connect(path);
+            fd = agent_socket_connect(path, st);
+            if (fd < 0 && st->code == GS_ERR_AGENT_SOCKET_UNSAFE)
+                break;
         }
     }
-    if (fd < 0) {
-        gs_fail(st, GS_ERR_AGENT_UNAVAILABLE, "%s: %s", path, strerror(errno));
+    if (fd < 0)
         return NULL;
-    }
+    gs_status_clear(st);
     agent_conn *c = calloc(1, sizeof(*c));
     if (!c) {
         close(fd);

@@ -14,13 +14,20 @@ typedef struct agent_conn agent_conn;
 /* $GOSTSIGN_AGENT_SOCKET, else $XDG_RUNTIME_DIR/gostsign/agent.sock. */
 gs_code agent_socket_path(char *out, size_t cap, gs_status *st);
 
-/* One connection attempt to a Unix socket path; the fd, or -1 with errno. */
-int agent_socket_connect(const char *path);
+/*
+ * One connection attempt to the agent socket at path: the socket directory must be safe and the
+ * listener must run as this user (socket_safety.h). The fd, or -1 with st set (AGENT_UNAVAILABLE
+ * with errno from connect, or AGENT_SOCKET_UNSAFE with errno EPERM).
+ */
+int agent_socket_connect(const char *path, gs_status *st);
 
 /* Path of program `name` in the directory of the running executable; 0 when it is there. */
 int agent_sibling_program(const char *name, char *out, size_t cap);
 
-/* Connects; when nobody listens and autostart is set, starts gostsign-agent and retries. */
+/*
+ * Connects; when nobody listens and autostart is set, starts gostsign-agent and retries. An
+ * unsafe socket (AGENT_SOCKET_UNSAFE) is never used and never answered by starting an agent.
+ */
 agent_conn *agent_connect(int autostart, gs_status *st);
 void agent_disconnect(agent_conn *c);
 

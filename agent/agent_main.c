@@ -6,6 +6,8 @@
 #include "agent_client.h"
 #include "gost.h"
 #include "hotplug.h"
+#include "secmem.h"
+#include "user_origins.h"
 #include "gostsign_version.h"
 
 #include <errno.h>
@@ -150,6 +152,23 @@ static void on_token_hotplug(void *ctx, const char *action, const char *model)
     token_cache_invalidate(ctx);
 }
 
+/* The first mlock failure: signing goes on, but the PIN may reach swap; say so once, no secret. */
+static void warn_unlocked_memory(int err)
+{
+    fprintf(stderr,
+            "gostsign-agent: warning: MEMORY_NOT_LOCKED: память для PIN-кода не закреплена / "
+            "memory for the PIN cannot be locked (mlock: %s); it may be written to swap. Raise the "
+            "locked-memory limit (LimitMEMLOCK= in the unit, ulimit -l).\n",
+            strerror(err));
+}
+
+/* One locked block at start, so the log and `hello` tell the truth before the first PIN. */
+static void probe_secure_memory(void)
+{
+    secmem_on_lock_failure(warn_unlocked_memory);
+    secmem_free(secmem_alloc(1));
+}
+
 /* Loads the configuration, the limiter and the token layer. */
 static gs_code agent_init(agent *ag, const agent_options *o, gs_status *st)
 {
@@ -157,6 +176,7 @@ static gs_code agent_init(agent *ag, const agent_options *o, gs_status *st)
     const char *user = o->user_config;
     if (!user && agent_config_user_path(user_path, sizeof(user_path)) == 0)
         user = user_path;
+    probe_secure_memory();
     gs_code rc = gost_init(st);
     if (rc == GS_ERR_OK)
         rc = agent_config_load(
@@ -171,6 +191,12 @@ static gs_code agent_init(agent *ag, const agent_options *o, gs_status *st)
     if (!ag->limiter)
         return gs_fail(st, GS_ERR_IO_ERROR, "cannot use %s for the PIN limiter (owner-only)",
                        state_dir);
+    char origins_path[512];
+    ag->user_origins = user_origins_load(
+        user_origins_default_path(origins_path, sizeof(origins_path)) == 0 ? origins_path : NULL,
+        st);
+    if (!ag->user_origins)
+        return st->code;
     ag->tokens = token_cache_new(&ag->cfg, st);
     if (!ag->tokens)
         return st->code != GS_ERR_OK ? st->code : gs_fail(st, GS_ERR_OUT_OF_MEMORY, "agent");
@@ -225,6 +251,7 @@ int main(int argc, char **argv)
     hotplug_stop(ag.hotplug);
     token_cache_free(ag.tokens);
     pin_limiter_free(ag.limiter);
+    user_origins_free(ag.user_origins);
     agent_config_free(&ag.cfg);
     return 0;
 }

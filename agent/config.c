@@ -2,15 +2,20 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
 /* The Gosuslugi / ESIA family of sites, the product's main use. */
 static const char *const default_origins[] = {
     "https://gosuslugi.ru",
+    "https://esia.gosuslugi.ru",
+    "https://lk.gosuslugi.ru",
     "https://*.gosuslugi.ru",
 };
 
@@ -50,7 +55,9 @@ gs_code agent_config_defaults(agent_config *cfg, gs_status *st)
 {
     memset(cfg, 0, sizeof(*cfg));
     for (size_t i = 0; i < sizeof(default_origins) / sizeof(default_origins[0]); i++)
-        if (list_add(cfg->origins, &cfg->origin_count, default_origins[i], st) != GS_ERR_OK)
+        if (list_add(cfg->origins, &cfg->origin_count, default_origins[i], st) != GS_ERR_OK ||
+            list_add(cfg->hash_origins, &cfg->hash_origin_count, default_origins[i], st) !=
+                GS_ERR_OK)
             return st->code;
     cfg->pin_max_failures = 3;
     cfg->pin_cooldown_seconds = 15 * 60;
@@ -126,6 +133,10 @@ static gs_code apply_origins(agent_config *cfg, json_object *root, int is_system
     }
     if (is_system && json_object_object_get_ex(root, "lock_origins", &v))
         cfg->origins_locked = json_object_get_boolean(v);
+    /* hash signing is the administrator's decision: only the system file sets its list */
+    if (is_system && json_object_object_get_ex(root, "hash_sign_origins", &v))
+        return read_string_list(v, cfg->hash_origins, &cfg->hash_origin_count, 1, path,
+                                "hash_sign_origins", st);
     return GS_ERR_OK;
 }
 
@@ -151,20 +162,85 @@ static gs_code apply_json(agent_config *cfg, json_object *root, int is_system, c
     return rc;
 }
 
-gs_code agent_config_load_file(agent_config *cfg, const char *path, int is_system, gs_status *st)
+/* Owners whose files may steer the agent: this user, and root (who could do so anyway). */
+static int trusted_owner(uid_t uid)
 {
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return errno == ENOENT ? GS_ERR_OK
-                               : gs_fail(st, GS_ERR_IO_ERROR, "%s: %s", path, strerror(errno));
-    fclose(f);
-    json_object *root = json_object_from_file(path);
+    return uid == geteuid() || uid == 0;
+}
+
+/* What makes a config file (or its directory) a way for others to run code as us, or NULL. */
+static const char *unsafe_reason(const struct stat *sb, int is_dir)
+{
+    if (!is_dir && !S_ISREG(sb->st_mode))
+        return "is not a regular file";
+    if (!trusted_owner(sb->st_uid))
+        return "belongs to another user";
+    if (is_dir && (sb->st_mode & S_ISVTX))
+        return NULL; /* sticky: others may not replace or rename a file of ours in it */
+    if (sb->st_mode & (S_IWGRP | S_IWOTH))
+        return "is writable by group or others";
+    return NULL;
+}
+
+/* The directory part of a path: others who may write there could swap the file. */
+static void dir_of(const char *path, char *out, size_t cap)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(out, cap, ".");
+    else if (slash == path)
+        snprintf(out, cap, "/");
+    else
+        snprintf(out, cap, "%.*s", (int)(slash - path), path);
+}
+
+/* Refuses a file that someone other than us or root owns or may write, or that sits in such a
+ * directory. */
+static gs_code check_config_safe(int fd, const char *path, gs_status *st)
+{
+    struct stat sb;
+    char dir[512];
+    if (fstat(fd, &sb) != 0)
+        return gs_fail(st, GS_ERR_IO_ERROR, "%s: %s", path, strerror(errno));
+    const char *why = unsafe_reason(&sb, 0);
+    if (why)
+        return gs_fail(st, GS_ERR_CONFIG_UNSAFE, "%s %s (owner uid %u, mode %04o)", path, why,
+                       (unsigned)sb.st_uid, (unsigned)(sb.st_mode & 07777));
+    dir_of(path, dir, sizeof(dir));
+    if (stat(dir, &sb) != 0)
+        return gs_fail(st, GS_ERR_IO_ERROR, "%s: %s", dir, strerror(errno));
+    why = unsafe_reason(&sb, 1);
+    if (why)
+        return gs_fail(st, GS_ERR_CONFIG_UNSAFE,
+                       "the directory %s of %s %s (owner uid %u, mode %04o)", dir, path, why,
+                       (unsigned)sb.st_uid, (unsigned)(sb.st_mode & 07777));
+    return GS_ERR_OK;
+}
+
+/* Parses an opened, checked file; the fd (not the path again) so the checked file is the one read.
+ */
+static gs_code apply_fd(agent_config *cfg, int fd, int is_system, const char *path, gs_status *st)
+{
+    json_object *root = json_object_from_fd(fd);
     if (!root || !json_object_is_type(root, json_type_object)) {
         json_object_put(root);
         return gs_fail(st, GS_ERR_BAD_JSON, "%s is not a JSON object", path);
     }
     gs_code rc = apply_json(cfg, root, is_system, path, st);
     json_object_put(root);
+    return rc;
+}
+
+gs_code agent_config_load_file(agent_config *cfg, const char *path, int is_system, gs_status *st)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
+        return errno == ENOENT ? GS_ERR_OK
+                               : gs_fail(st, GS_ERR_IO_ERROR, "%s: %s", path, strerror(errno));
+    gs_code rc = check_config_safe(fd, path, st);
+    if (rc == GS_ERR_OK)
+        rc = apply_fd(cfg, fd, is_system, path, st);
+    close(fd);
     return rc;
 }
 
@@ -182,6 +258,7 @@ gs_code agent_config_load(agent_config *cfg, const char *system_path, const char
 void agent_config_free(agent_config *cfg)
 {
     list_clear(cfg->origins, &cfg->origin_count);
+    list_clear(cfg->hash_origins, &cfg->hash_origin_count);
     list_clear(cfg->modules, &cfg->module_count);
     free(cfg->pinentry);
     free(cfg->log_level);

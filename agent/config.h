@@ -16,6 +16,8 @@ typedef struct {
     char *origins[AGENT_CONFIG_MAX_LIST]; /* "https://host", or "https://" + "*.domain" */
     int allow_localhost;                  /* http://localhost and 127.0.0.1 for development */
     int origins_locked;                   /* set by the system file: the user file cannot add */
+    size_t hash_origin_count;
+    char *hash_origins[AGENT_CONFIG_MAX_LIST]; /* may sign a bare hash (content not shown) */
     size_t module_count;
     char *modules[AGENT_CONFIG_MAX_LIST]; /* extra PKCS#11 module paths */
     char *pinentry;                       /* pinentry program path */
@@ -28,7 +30,12 @@ typedef struct {
 /* Fills cfg with built-in defaults (Gosuslugi/ESIA allow-list, 3 wrong PINs, 15 min cooldown). */
 gs_code agent_config_defaults(agent_config *cfg, gs_status *st);
 
-/* Overlays one JSON file; a missing file is not an error, a malformed one is (BAD_JSON). */
+/*
+ * Overlays one JSON file; a missing file is not an error, a malformed one is (BAD_JSON). A file
+ * that is not regular, is owned by someone other than this user or root, or is writable by group
+ * or others, or whose directory is owned by another user or writable by others (unless sticky),
+ * is refused with CONFIG_UNSAFE: it could name a pinentry or module that would run as the user.
+ */
 gs_code agent_config_load_file(agent_config *cfg, const char *path, int is_system, gs_status *st);
 
 /* Defaults, then the system file, then the user file ($XDG_CONFIG_HOME or ~/.config). */

@@ -19,7 +19,7 @@
 #include "request.h"
 #include "token_cache.h"
 
-#define AGENT_PROTOCOL_VERSION 1
+#define AGENT_PROTOCOL_VERSION 2
 /* Frames from clients to the agent: generous, chunks are far smaller. */
 #define AGENT_FRAME_LIMIT      (8u * 1024u * 1024u)
 
@@ -28,6 +28,7 @@ struct agent {
     pin_limiter *limiter;
     token_cache *tokens;
     struct hotplug_monitor *hotplug; /* udev events for tokens (NULL without udev) */
+    struct user_origins *user_origins; /* sites the user allowed from the extension */
     int listen_fd;
     int stop_pipe[2];
     char socket_path[512];
@@ -53,6 +54,9 @@ void dispatch_request(request *r);
 /* PIN-gated commands (signing.c). They return a result object or fail through st. */
 gs_code command_sign(request *r, json_object **result, gs_status *st);
 gs_code command_authenticate(request *r, json_object **result, gs_status *st);
+gs_code command_sign_raw(request *r, json_object **result, gs_status *st);
+/* `verify` (verification.c): no PIN, no dialog. */
+gs_code command_verify(request *r, json_object **result, gs_status *st);
 
 /* Server lifecycle (server.c). */
 gs_code agent_listen(agent *ag, const char *path, gs_status *st);

@@ -9,6 +9,8 @@
 #include "origin.h"
 #include "protocol.h"
 #include "request.h"
+#include "secmem.h"
+#include "user_origins.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,7 +66,14 @@ static gs_code check_origin(request *r, gs_status *st)
 {
     if (request_is_local(r))
         return GS_ERR_OK;
-    return origin_check(&r->conn->ag->cfg, r->origin, st);
+    agent *ag = r->conn->ag;
+    gs_code rc = origin_check(&ag->cfg, r->origin, st);
+    if (rc == GS_ERR_ORIGIN_NOT_ALLOWED && !ag->cfg.origins_locked &&
+        user_origins_allows(ag->user_origins, r->origin)) {
+        gs_status_clear(st);
+        return GS_ERR_OK; /* the user allowed this site from the extension */
+    }
+    return rc;
 }
 
 /* `hello`: versions and capabilities; allowed for every origin so pages can detect us. */
@@ -72,8 +81,11 @@ static gs_code command_hello(request *r, json_object **result, gs_status *st)
 {
     (void)r;
     (void)st;
-    static const char *const caps[] = { "tokens",       "certificates", "sign",  "sign.digest",
-                                        "sign.chunked", "authenticate", "cancel" };
+    static const char *const caps[] = { "tokens",       "certificates", "sign",
+                                        "sign.digest",  "sign.chunked", "authenticate",
+                                        "cancel",       "sign.hash",    "sign.raw",
+                                        "sign.options", "cosign",       "verify",
+                                        "origins",      "certificates.der" };
     json_object *o = json_object_new_object();
     json_object_object_add(o, "agent", json_object_new_string("gostsign-agent"));
     json_object_object_add(o, "version", json_object_new_string(GOSTSIGN_VERSION));
@@ -82,6 +94,8 @@ static gs_code command_hello(request *r, json_object **result, gs_status *st)
     for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
         json_object_array_add(arr, json_object_new_string(caps[i]));
     json_object_object_add(o, "capabilities", arr);
+    json_object_object_add(o, "secure_memory",
+                           json_object_new_string(secmem_all_locked() ? "locked" : "unlocked"));
     *result = o;
     return GS_ERR_OK;
 }
@@ -114,6 +128,48 @@ static gs_code command_certificates(request *r, json_object **result, gs_status 
     return token_cache_certificates_json(r->conn->ag->tokens, time(NULL), result, st);
 }
 
+/* A JSON array of a config list. */
+static json_object *list_json(char *const *items, size_t n)
+{
+    json_object *arr = json_object_new_array();
+    for (size_t i = 0; i < n; i++)
+        json_object_array_add(arr, json_object_new_string(items[i]));
+    return arr;
+}
+
+/*
+ * `origins`: the allow-list the extension registers its adapters for, and the user's own
+ * additions (add / remove one https site, unless the system policy locks the list).
+ */
+static gs_code command_origins(request *r, json_object **result, gs_status *st)
+{
+    agent *ag = r->conn->ag;
+    json_object *v;
+    gs_code rc = GS_ERR_OK;
+    int add = r->args && json_object_object_get_ex(r->args, "add", &v);
+    int remove = !add && r->args && json_object_object_get_ex(r->args, "remove", &v);
+    if ((add || remove) && ag->cfg.origins_locked)
+        return gs_fail(st, GS_ERR_ORIGIN_NOT_ALLOWED, "the system policy locks the site list");
+    if (add)
+        rc = user_origins_add(ag->user_origins, json_object_get_string(v), st);
+    else if (remove)
+        rc = user_origins_remove(ag->user_origins, json_object_get_string(v), st);
+    if (rc != GS_ERR_OK)
+        return rc;
+    json_object *allowed = list_json(ag->cfg.origins, ag->cfg.origin_count);
+    json_object *user = user_origins_json(ag->user_origins);
+    if (!ag->cfg.origins_locked)
+        for (size_t i = 0; i < json_object_array_length(user); i++)
+            json_object_array_add(allowed, json_object_get(json_object_array_get_idx(user, i)));
+    *result = json_object_new_object();
+    json_object_object_add(*result, "allowed", allowed);
+    json_object_object_add(*result, "hash_sign",
+                           list_json(ag->cfg.hash_origins, ag->cfg.hash_origin_count));
+    json_object_object_add(*result, "locked", json_object_new_boolean(ag->cfg.origins_locked));
+    json_object_object_add(*result, "user", user);
+    return GS_ERR_OK;
+}
+
 /* The handler of every command of the protocol table. */
 static const struct {
     const char *name;
@@ -125,6 +181,9 @@ static const struct {
     { "sign", command_sign },
     { "authenticate", command_authenticate },
     { "cancel", command_cancel },
+    { "sign_raw", command_sign_raw },
+    { "verify", command_verify },
+    { "origins", command_origins },
 };
 
 /* Runs the checked command; every path ends in a result or a failure in st. */

@@ -139,3 +139,24 @@ gs_code origin_check(const agent_config *cfg, const char *origin, gs_status *st)
             return GS_ERR_OK;
     return gs_fail(st, GS_ERR_ORIGIN_NOT_ALLOWED, "%s is not in the allow-list", o.host);
 }
+
+int origin_in_list(char *const *patterns, size_t count, const char *origin)
+{
+    web_origin o;
+    if (!origin || origin_parse(origin, &o, NULL) != GS_ERR_OK)
+        return 0;
+    for (size_t i = 0; i < count; i++)
+        if (pattern_matches(patterns[i], &o))
+            return 1;
+    return 0;
+}
+
+gs_code origin_check_hash_signing(const agent_config *cfg, const char *origin, gs_status *st)
+{
+    if (origin && strncmp(origin, "local:", 6) == 0)
+        return GS_ERR_OK; /* the user's own programs */
+    if (origin_in_list(cfg->hash_origins, cfg->hash_origin_count, origin))
+        return GS_ERR_OK;
+    return gs_fail(st, GS_ERR_HASH_SIGN_NOT_ALLOWED, "%.200s is not in hash_sign_origins",
+                   origin ? origin : "(none)");
+}

@@ -731,9 +731,17 @@ gs_code pinentry_describe_signing(const pinentry_signing_info *info, char *out, 
         out[0] = '\0';
     tb_str(&tb, "Сайт ");
     tb_field(&tb, info->origin, 80);
-    tb_str(&tb, " запрашивает электронную подпись.\n");
+    tb_str(&tb, " запрашивает электронную подпись");
+    if (info->api && *info->api) {
+        tb_str(&tb, " ");
+        tb_field(&tb, info->api, 96);
+    }
+    tb_str(&tb, ".\n");
     tb_line(&tb, "Действие: ", info->action, 48);
     tb_line(&tb, "Документ: ", info->document, 64);
+    if (info->content_hidden)
+        tb_str(&tb, "Содержимое подписываемых данных не может быть показано: сайт передал только "
+                    "хэш.\n");
     tb_digest(&tb, info->digest_hex);
     tb_line(&tb, "Владелец: ", info->owner, 80);
     tb_line(&tb, "Организация: ", info->organisation, 100);

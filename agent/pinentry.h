@@ -82,6 +82,8 @@ typedef struct {
     bool final_try;           /* the token reports CKF_USER_PIN_FINAL_TRY */
     bool count_low;           /* the token reports CKF_USER_PIN_COUNT_LOW */
     bool pinpad;              /* the PIN is entered on the device (protected auth path) */
+    const char *api;          /* the page API that asked, e.g. "через интерфейс плагина Госуслуг" */
+    bool content_hidden;      /* a bare hash or raw value: the content cannot be shown */
     int agent_attempts_left;  /* wrong PINs before gostsign's own pause; 0: not shown */
     int agent_pause_minutes;  /* how long that pause lasts */
 } pinentry_signing_info;

@@ -23,6 +23,32 @@ static const proto_field sign_fields[] = {
     { "more", PROTO_BOOL, false, NULL },
     { "document", PROTO_STRING, false, NULL },
     { "batch", PROTO_ARRAY, true, batch_item_fields },
+    { "signing_time", PROTO_INT, false, NULL },
+    { "include_chain", PROTO_BOOL, false, NULL },
+    { "api", PROTO_STRING, false, NULL },
+    { "cosign", PROTO_STRING, false, NULL },
+    { NULL, 0, false, NULL },
+};
+
+static const proto_field sign_raw_fields[] = {
+    { "certificate", PROTO_STRING, false, NULL },
+    { "digest", PROTO_STRING, false, NULL },
+    { "byte_order", PROTO_STRING, false, NULL },
+    { "api", PROTO_STRING, false, NULL },
+    { "document", PROTO_STRING, false, NULL },
+    { NULL, 0, false, NULL },
+};
+
+static const proto_field verify_fields[] = {
+    { "cms", PROTO_STRING, false, NULL },
+    { "data", PROTO_STRING, false, NULL },
+    { "digest", PROTO_STRING, false, NULL },
+    { NULL, 0, false, NULL },
+};
+
+static const proto_field origins_fields[] = {
+    { "add", PROTO_STRING, false, NULL },
+    { "remove", PROTO_STRING, false, NULL },
     { NULL, 0, false, NULL },
 };
 
@@ -44,6 +70,9 @@ static const proto_command commands[] = {
     { "sign", true, sign_fields },
     { "authenticate", true, authenticate_fields },
     { "cancel", false, cancel_fields },
+    { "sign_raw", true, sign_raw_fields },
+    { "verify", true, verify_fields },
+    { "origins", false, origins_fields },
 };
 
 const proto_command *proto_command_find(const char *name)
@@ -93,6 +122,8 @@ static const char *type_name(proto_type t)
         return "true or false";
     case PROTO_ARRAY:
         return "an array";
+    case PROTO_INT:
+        return "an integer";
     default:
         return "a string or an integer";
     }
@@ -133,6 +164,11 @@ static gs_code check_value(json_object *v, const proto_field *f, const char *whe
         break;
     case PROTO_ARRAY:
         good = json_object_is_type(v, json_type_array);
+        break;
+    case PROTO_INT:
+        good = json_object_is_type(v, json_type_int) &&
+               json_object_get_int64(v) < PROTO_SAFE_INTEGER &&
+               json_object_get_int64(v) > -PROTO_SAFE_INTEGER;
         break;
     default: {
         char text[PROTO_ID_MAX + 1], name[96];

@@ -20,6 +20,7 @@ typedef enum {
     PROTO_STRING,     /* a JSON string without NUL characters */
     PROTO_BOOL,       /* true or false, never "false" or 0 */
     PROTO_ARRAY,      /* its elements are checked by the command */
+    PROTO_INT,        /* a JSON integer within +-2^53 */
     PROTO_REQUEST_ID, /* a string or integer id, as the envelope's */
 } proto_type;
 

@@ -6,6 +6,8 @@
  */
 #include "secmem.h"
 
+#include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -14,6 +16,10 @@
 #include <openssl/crypto.h>
 
 #define SECMEM_MAGIC 0x5EC3E3u
+
+/* Set once any mlock failed in this process; the warning hook runs on the first failure only. */
+static atomic_int lock_failed;
+static void (*_Atomic lock_warning)(int err);
 
 /* Sits in front of every block; 64 bytes keep the user pointer aligned for any type. */
 typedef union {
@@ -45,6 +51,26 @@ static secmem_header *header_of(const void *ptr)
     return hdr->h.magic == SECMEM_MAGIC ? hdr : NULL;
 }
 
+/* Remembers that a secret may reach swap, and tells the program once (no secret involved). */
+static void note_lock_failure(int err)
+{
+    void (*warn)(int) = atomic_load(&lock_warning);
+    if (atomic_exchange(&lock_failed, 1) == 0 && warn)
+        warn(err);
+}
+
+/* Lets the agent log the first mlock failure; the command line stays quiet. */
+void secmem_on_lock_failure(void (*warn)(int err))
+{
+    atomic_store(&lock_warning, warn);
+}
+
+/* Whether every secret so far was locked: `hello` and the doctor report it. */
+bool secmem_all_locked(void)
+{
+    return atomic_load(&lock_failed) == 0;
+}
+
 /* Maps, locks and marks a fresh block; the mapping is zero-filled by the kernel. */
 void *secmem_alloc(size_t size)
 {
@@ -61,6 +87,8 @@ void *secmem_alloc(size_t size)
     hdr->h.map_size = map_size;
     hdr->h.user_size = size;
     hdr->h.locked = mlock(map, map_size) == 0;
+    if (!hdr->h.locked)
+        note_lock_failure(errno);
     hdr->h.dontdump = madvise(map, map_size, MADV_DONTDUMP) == 0;
     return hdr + 1;
 }

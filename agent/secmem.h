@@ -24,6 +24,15 @@ bool secmem_is_locked(const void *ptr);
 /* Whether the block's pages are excluded from core dumps. */
 bool secmem_is_dontdump(const void *ptr);
 
+/*
+ * Sets a hook called once, with errno, on the first mlock failure of the process (e.g.
+ * RLIMIT_MEMLOCK 0): the agent logs a warning. NULL removes it.
+ */
+void secmem_on_lock_failure(void (*warn)(int err));
+
+/* False once any block could not be locked in RAM in this process. */
+bool secmem_all_locked(void);
+
 /* Wipes a buffer in a way the compiler cannot optimise away. */
 void secmem_wipe(void *ptr, size_t size);
 

@@ -7,6 +7,7 @@
 #include "daemon.h"
 #include "frame.h"
 #include "request.h"
+#include "socket_safety.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,23 +22,19 @@
 
 #include <systemd/sd-daemon.h>
 
-/* Makes the socket's directory 0700 and refuses one owned by someone else. */
+/*
+ * Creates the socket's directory 0700, or accepts an existing one only when it is a real
+ * directory of ours that nobody else may enter (lstat: a symlink is never followed); it never
+ * chmods a directory it did not create: AGENT_SOCKET_UNSAFE instead.
+ */
 static gs_code prepare_socket_dir(const char *path, gs_status *st)
 {
     char dir[512];
-    snprintf(dir, sizeof(dir), "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir)
-        return GS_ERR_OK;
-    *slash = '\0';
+    if (agent_socket_dir_of(path, dir, sizeof(dir)) != 0)
+        return gs_fail(st, GS_ERR_AGENT_UNAVAILABLE, "agent socket path is too long");
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
         return gs_fail(st, GS_ERR_AGENT_UNAVAILABLE, "mkdir %s: %s", dir, strerror(errno));
-    struct stat sb;
-    if (stat(dir, &sb) != 0 || sb.st_uid != geteuid())
-        return gs_fail(st, GS_ERR_AGENT_UNAVAILABLE, "%s is not owned by this user", dir);
-    if ((sb.st_mode & 0077) != 0 && chmod(dir, 0700) != 0)
-        return gs_fail(st, GS_ERR_AGENT_UNAVAILABLE, "chmod %s: %s", dir, strerror(errno));
-    return GS_ERR_OK;
+    return agent_socket_dir_check(dir, st);
 }
 
 /* True when a live agent already answers on path. */

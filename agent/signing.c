@@ -11,6 +11,7 @@
 #include "gost.h"
 #include "frame.h"
 #include "pinentry.h"
+#include "origin.h"
 #include "protocol.h"
 
 #include <stdio.h>
@@ -22,38 +23,6 @@
 
 #define AUTH_CHALLENGE_MIN 8
 #define AUTH_CHALLENGE_MAX 1024
-
-/* Decodes standard base64 (with padding) into a new buffer. */
-static gs_code base64_decode(const char *text, uint8_t **out, size_t *out_len, gs_status *st)
-{
-    size_t n = strlen(text);
-    if (n % 4 != 0)
-        return gs_fail(st, GS_ERR_BAD_REQUEST, "base64 length is not a multiple of 4");
-    *out = malloc(n / 4 * 3 + 1);
-    if (!*out)
-        return gs_fail(st, GS_ERR_OUT_OF_MEMORY, "base64");
-    int len = n ? EVP_DecodeBlock(*out, (const unsigned char *)text, (int)n) : 0;
-    if (len < 0) {
-        free(*out);
-        *out = NULL;
-        return gs_fail(st, GS_ERR_BAD_REQUEST, "invalid base64");
-    }
-    size_t pad = (n >= 1 && text[n - 1] == '=') + (n >= 2 && text[n - 2] == '=');
-    *out_len = (size_t)len - pad;
-    return GS_ERR_OK;
-}
-
-/* Encodes bytes as a base64 JSON string. */
-static json_object *base64_json(const uint8_t *data, size_t len)
-{
-    char *text = malloc(4 * ((len + 2) / 3) + 1);
-    if (!text)
-        return NULL;
-    EVP_EncodeBlock((unsigned char *)text, data, (int)len);
-    json_object *s = json_object_new_string(text);
-    free(text);
-    return s;
-}
 
 /* Reads an optional string argument. */
 static const char *arg_string(request *r, const char *key)
@@ -79,7 +48,13 @@ typedef struct {
     const char *action; /* dialog text: "вход на сайт", "подпись документа" */
     const char *document; /* dialog text: document name, or NULL */
     char digest_hex[2 * GOST_MAX_DIGEST + 1]; /* dialog text: a digest signed without its data */
+    const char *api;       /* dialog text: the page API that asked, or NULL */
+    bool content_hidden;   /* a bare hash or raw value: the dialog says it cannot show it */
     gs_cms_sign_params cms;
+    const uint8_t *cosign; /* an existing CMS to add this signer to, or NULL */
+    size_t cosign_len;
+    bool raw;              /* sign_raw: a bare signature over cms.content_digest, no CMS */
+    bool reverse;          /* sign_raw: r || s instead of the PKCS#11 order s || r */
 } sign_job;
 
 /* The callback's context: the token and the PIN for this single call. */
@@ -126,6 +101,8 @@ static gs_code build_description(request *r, const cert_ref *ref, const sign_job
         .action = job->action,
         .document = job->document,
         .digest_hex = job->digest_hex[0] ? job->digest_hex : NULL,
+        .api = job->api,
+        .content_hidden = job->content_hidden,
         .owner = n->cn,
         .organisation = n->o,
         .inn = n->inn,
@@ -248,6 +225,37 @@ static gs_code precheck(request *r, cert_ref *ref, gs_status *st)
     return rc;
 }
 
+/* A bare signature over the job's digest (sign_raw), in the byte order asked for. */
+static gs_code raw_signature(sign_job *job, token_signer *signer, uint8_t **out, size_t *out_len,
+                             gs_status *st)
+{
+    uint8_t sig[GOST_MAX_SIGNATURE];
+    size_t sig_len = sizeof(sig);
+    gs_cms_tbs tbs = { NULL, 0, job->cms.content_digest, job->cms.content_digest_len };
+    gs_code rc = sign_on_token(signer, &tbs, sig, sizeof(sig), &sig_len, st);
+    if (rc == GS_ERR_OK && job->reverse)
+        rc = gost_sig_convert(sig, sig_len, GOST_SIG_S_R, GOST_SIG_R_S, sig, st);
+    if (rc == GS_ERR_OK && !(*out = OPENSSL_malloc(sig_len)))
+        rc = gs_fail(st, GS_ERR_OUT_OF_MEMORY, "signature");
+    if (rc == GS_ERR_OK) {
+        memcpy(*out, sig, sig_len);
+        *out_len = sig_len;
+    }
+    OPENSSL_cleanse(sig, sizeof(sig));
+    return rc;
+}
+
+/* The signature itself, inside the PIN gate: a new CMS, one more signer, or a bare value. */
+static gs_code perform_signature(sign_job *job, token_signer *signer, uint8_t **der,
+                                 size_t *der_len, gs_status *st)
+{
+    if (job->raw)
+        return raw_signature(job, signer, der, der_len, st);
+    if (job->cosign)
+        return gs_cms_cosign(&job->cms, job->cosign, job->cosign_len, der, der_len, st);
+    return gs_cms_sign(&job->cms, der, der_len, st);
+}
+
 /*
  * Waits for the token's PIN gate (one dialog per token at a time), then checks again what may
  * have changed meanwhile: the limiter, the token's PIN state, a cancel.
@@ -300,7 +308,7 @@ static gs_code sign_with_pin(request *r, cert_ref *ref, sign_job *job, uint8_t *
         job->cms.sign = sign_on_token;
         job->cms.sign_ctx = &signer;
         pinentry_pinpad *pad = pinpad_show(r, ref, desc);
-        rc = pinpad_finish(pad, gs_cms_sign(&job->cms, der, der_len, st), st);
+        rc = pinpad_finish(pad, perform_signature(job, &signer, der, der_len, st), st);
         if (rc != GS_ERR_OK) {
             OPENSSL_free(*der);
             *der = NULL;
@@ -321,7 +329,7 @@ static json_object *signature_result(const cert_ref *ref, const uint8_t *der, si
                                      int attached)
 {
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "cms", base64_json(der, len));
+    json_object_object_add(o, "cms", gs_base64_json(der, len));
     json_object_object_add(o, "format", json_object_new_string("cms-der-base64"));
     json_object_object_add(o, "detached", json_object_new_boolean(!attached));
     json_object_object_add(o, "certificate", json_object_new_string(ref->cert->sha1_thumbprint));
@@ -370,7 +378,7 @@ static gs_code sign_chunk(request *r, upload **upp, int *done, gs_status *st)
     if (!*upp)
         rc = upload_start(r, upp, st);
     if (rc == GS_ERR_OK)
-        rc = base64_decode(arg_string(r, "chunk"), &data, &len, st);
+        rc = gs_base64_decode(arg_string(r, "chunk"), &data, &len, st);
     if (rc == GS_ERR_OK && (*upp)->total == 0 && imitates_login(data, len))
         rc = refuse_login_text(st);
     if (rc == GS_ERR_OK)
@@ -412,7 +420,7 @@ static gs_code prepare_content(request *r, upload *up, sign_job *job, uint8_t **
     const char *data = arg_string(r, "data"), *hex = arg_string(r, "digest");
     if (data && !hex) {
         size_t len = 0;
-        gs_code rc = base64_decode(data, owned, &len, st);
+        gs_code rc = gs_base64_decode(data, owned, &len, st);
         p->content = *owned ? *owned : (const uint8_t *)"";
         p->content_len = len;
         if (rc == GS_ERR_OK && imitates_login(p->content, len))
@@ -521,6 +529,8 @@ static gs_code command_sign_batch(request *r, json_object **result, gs_status *s
         token_cache_find_cert(ag->tokens, arg_string(r, "certificate"), time(NULL), &ref, st);
     if (rc == GS_ERR_OK)
         rc = read_batch(r, (size_t)ref.cert->key_bits / 8, &items, &n, st);
+    if (rc == GS_ERR_OK && !items) /* cannot happen: read_batch's OK comes with 1..N items */
+        rc = GS_ERR_INTERNAL;
     if (rc == GS_ERR_OK)
         rc = precheck(r, &ref, st);
     int gated = rc == GS_ERR_OK && (rc = enter_pin_gate(r, &ref, st)) == GS_ERR_OK;
@@ -562,6 +572,74 @@ static gs_code command_sign_batch(request *r, json_object **result, gs_status *s
     return rc;
 }
 
+/* The page API names the dialog shows for args.api. */
+static gs_code api_text(const char *api, const char **out, gs_status *st)
+{
+    *out = NULL;
+    if (!api)
+        return GS_ERR_OK;
+    if (strcmp(api, "cryptopro") == 0)
+        *out = "через интерфейс КриптоПро ЭЦП Browser plug-in";
+    else if (strcmp(api, "gosuslugi") == 0)
+        *out = "через интерфейс плагина Госуслуг";
+    else
+        return gs_fail(st, GS_ERR_BAD_REQUEST, "args.api must be \"cryptopro\" or \"gosuslugi\"");
+    return GS_ERR_OK;
+}
+
+/* Largest difference between a page's signing_time and the agent's clock. */
+#define SIGNING_TIME_WINDOW 300
+
+/* signing_time, include_chain, api: the options of protocol version 2. */
+static gs_code apply_sign_options(request *r, sign_job *job, const cert_ref *ref,
+                                  STACK_OF(X509) * *chain, gs_status *st)
+{
+    json_object *v;
+    gs_code rc = api_text(arg_string(r, "api"), &job->api, st);
+    if (rc == GS_ERR_OK && r->args && json_object_object_get_ex(r->args, "signing_time", &v)) {
+        int64_t t = json_object_get_int64(v), now = (int64_t)time(NULL);
+        if (t < now - SIGNING_TIME_WINDOW || t > now + SIGNING_TIME_WINDOW)
+            return gs_fail(st, GS_ERR_BAD_REQUEST,
+                           "args.signing_time must be within %d s of the agent's clock",
+                           SIGNING_TIME_WINDOW);
+        job->cms.signing_time = (time_t)t;
+    }
+    if (rc == GS_ERR_OK && arg_bool(r, "include_chain", 0)) {
+        rc = token_cache_chain(r->conn->ag->tokens, ref, chain, st);
+        job->cms.chain = *chain;
+    }
+    return rc;
+}
+
+/* A bare hash (or a raw value) hides the content: only hash_sign_origins may ask for it. */
+static gs_code check_hash_policy(request *r, sign_job *job, gs_status *st)
+{
+    job->content_hidden = true;
+    return origin_check_hash_signing(&r->conn->ag->cfg, r->origin, st);
+}
+
+/* args.cosign: the existing CMS to add a signer to (decoded into *owned). */
+static gs_code read_cosign(request *r, sign_job *job, uint8_t **owned, gs_status *st)
+{
+    const char *b64 = arg_string(r, "cosign");
+    if (!b64)
+        return GS_ERR_OK;
+    gs_code rc = gs_base64_decode(b64, owned, &job->cosign_len, st);
+    job->cosign = *owned;
+    if (rc == GS_ERR_OK && gs_cms_signer_count(job->cosign, job->cosign_len) <= 0)
+        rc = gs_fail(st, GS_ERR_CMS_PARSE, "args.cosign is not a CMS SignedData");
+    return rc;
+}
+
+/* What the non-chunked sign of protocol version 2 adds before the content is read. */
+static gs_code prepare_cosign_content(request *r, upload *up, sign_job *job, uint8_t **owned,
+                                      uint8_t *digest, gs_status *st)
+{
+    if (job->cosign && !up && !arg_string(r, "data") && !arg_string(r, "digest"))
+        return GS_ERR_OK; /* an attached CMS brings its own content */
+    return prepare_content(r, up, job, owned, digest, st);
+}
+
 gs_code command_sign(request *r, json_object **result, gs_status *st)
 {
     json_object *batch;
@@ -582,10 +660,15 @@ gs_code command_sign(request *r, json_object **result, gs_status *st)
     }
     sign_job job = { .action = "подпись документа", .document = arg_string(r, "document") };
     gs_cms_sign_params_init(&job.cms);
-    uint8_t digest[GOST_MAX_DIGEST], *owned = NULL, *der = NULL;
+    uint8_t digest[GOST_MAX_DIGEST], *owned = NULL, *der = NULL, *cosign = NULL;
     size_t der_len = 0;
     cert_ref ref = { 0 };
-    rc = prepare_content(r, up, &job, &owned, digest, st);
+    STACK_OF(X509) *chain = NULL;
+    rc = read_cosign(r, &job, &cosign, st);
+    if (rc == GS_ERR_OK)
+        rc = prepare_cosign_content(r, up, &job, &owned, digest, st);
+    if (rc == GS_ERR_OK && !up && arg_string(r, "digest"))
+        rc = check_hash_policy(r, &job, st);
     if (rc == GS_ERR_OK && up) {
         ref = up->ref;
         memset(&up->ref, 0, sizeof(up->ref));
@@ -598,12 +681,76 @@ gs_code command_sign(request *r, json_object **result, gs_status *st)
         rc = gs_fail(st, GS_ERR_BAD_REQUEST, "digest size does not match the %d-bit key",
                      ref.cert->key_bits);
     if (rc == GS_ERR_OK)
+        rc = apply_sign_options(r, &job, &ref, &chain, st);
+    if (rc == GS_ERR_OK)
         rc = sign_with_pin(r, &ref, &job, &der, &der_len, st);
     if (rc == GS_ERR_OK)
-        *result = signature_result(&ref, der, der_len, job.cms.attached);
+        *result = signature_result(&ref, der, der_len,
+                                   job.cosign ? gs_cms_is_attached(der, der_len) : job.cms.attached);
     OPENSSL_free(der);
     free(owned);
+    free(cosign);
+    sk_X509_pop_free(chain, X509_free);
     upload_free(up);
+    cert_ref_clear(&ref);
+    return rc;
+}
+
+/* Reads args.digest of sign_raw: hex of the key's digest size. */
+static gs_code raw_digest(request *r, const cert_ref *ref, sign_job *job, uint8_t *digest,
+                          gs_status *st)
+{
+    const char *hex = arg_string(r, "digest");
+    long n = hex ? gost_unhex(hex, digest, GOST_MAX_DIGEST) : -1;
+    if (n != ref->cert->key_bits / 8)
+        return gs_fail(st, GS_ERR_BAD_REQUEST, "args.digest must be %d hex digits for this key",
+                       ref->cert->key_bits / 4);
+    job->cms.content_digest = digest;
+    job->cms.content_digest_len = (size_t)n;
+    gost_hex(digest, (size_t)n, job->digest_hex);
+    return GS_ERR_OK;
+}
+
+/* args.byte_order of sign_raw: "s_r" (PKCS#11, the default) or "r_s" (as the standard prints). */
+static gs_code raw_byte_order(request *r, sign_job *job, gs_status *st)
+{
+    const char *order = arg_string(r, "byte_order");
+    if (!order || strcmp(order, "s_r") == 0)
+        return GS_ERR_OK;
+    if (strcmp(order, "r_s") != 0)
+        return gs_fail(st, GS_ERR_BAD_REQUEST, "args.byte_order must be \"s_r\" or \"r_s\"");
+    job->reverse = true;
+    return GS_ERR_OK;
+}
+
+gs_code command_sign_raw(request *r, json_object **result, gs_status *st)
+{
+    sign_job job = { .action = "подпись хэша", .document = arg_string(r, "document"), .raw = true };
+    gs_cms_sign_params_init(&job.cms);
+    uint8_t digest[GOST_MAX_DIGEST], *sig = NULL;
+    size_t sig_len = 0;
+    cert_ref ref = { 0 };
+    gs_code rc = check_hash_policy(r, &job, st);
+    if (rc == GS_ERR_OK)
+        rc = raw_byte_order(r, &job, st);
+    if (rc == GS_ERR_OK)
+        rc = api_text(arg_string(r, "api"), &job.api, st);
+    if (rc == GS_ERR_OK)
+        rc = token_cache_find_cert(r->conn->ag->tokens, arg_string(r, "certificate"), time(NULL),
+                                   &ref, st);
+    if (rc == GS_ERR_OK)
+        rc = raw_digest(r, &ref, &job, digest, st);
+    if (rc == GS_ERR_OK)
+        rc = sign_with_pin(r, &ref, &job, &sig, &sig_len, st);
+    if (rc == GS_ERR_OK) {
+        *result = json_object_new_object();
+        json_object_object_add(*result, "signature", gs_base64_json(sig, sig_len));
+        json_object_object_add(*result, "byte_order",
+                               json_object_new_string(job.reverse ? "r_s" : "s_r"));
+        json_object_object_add(*result, "certificate",
+                               json_object_new_string(ref.cert->sha1_thumbprint));
+    }
+    OPENSSL_free(sig);
     cert_ref_clear(&ref);
     return rc;
 }

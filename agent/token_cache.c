@@ -1,5 +1,6 @@
 /* Cached token and certificate lists, invalidated by slot events; per-token signing locks. */
 #include "token_cache.h"
+#include "frame.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -7,6 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #define CACHE_MAX_MODULES     16
 #define CACHE_MAX_TOKEN_LOCKS 32
@@ -128,8 +134,10 @@ static gs_code load_lists(token_cache *tc, gs_status *st)
                                      &tc->cert_count, st);
     if (rc == GS_ERR_OK && tc->cert_count) {
         tc->parsed = calloc(tc->cert_count, sizeof(*tc->parsed));
-        if (!tc->parsed)
-            rc = gs_fail(st, GS_ERR_OUT_OF_MEMORY, "certificate cache");
+        if (!tc->parsed) { /* stop here: the loop below must never run without the array */
+            drop_lists(tc);
+            return gs_fail(st, GS_ERR_OUT_OF_MEMORY, "certificate cache");
+        }
     }
     for (size_t i = 0; rc == GS_ERR_OK && i < tc->cert_count; i++) {
         gs_status ignored;
@@ -200,6 +208,7 @@ gs_code token_cache_certificates_json(token_cache *tc, time_t now, json_object *
             json_object_object_add(c, "token", json_object_new_string(tid));
             json_object_object_add(c, "has_private_key",
                                    json_object_new_boolean(tc->certs[i].has_private_key));
+            json_object_object_add(c, "der", gs_base64_json(tc->certs[i].der, tc->certs[i].der_len));
             json_object_array_add(*out, c);
         }
     }
@@ -415,4 +424,38 @@ int token_cache_start_monitor(token_cache *tc)
             free(a);
     }
     return (int)tc->monitor_count;
+}
+
+/* The cached certificate whose subject is the issuer of cert (not cert itself), or -1. */
+static long find_issuer(token_cache *tc, X509 *cert)
+{
+    for (size_t i = 0; i < tc->cert_count; i++) {
+        X509 *cand = tc->parsed[i] ? tc->parsed[i]->x509 : NULL;
+        if (cand && X509_cmp(cand, cert) != 0 && X509_check_issued(cand, cert) == X509_V_OK)
+            return (long)i;
+    }
+    return -1;
+}
+
+gs_code token_cache_chain(token_cache *tc, const cert_ref *ref, STACK_OF(X509) * *out,
+                          gs_status *st)
+{
+    *out = sk_X509_new_null();
+    if (!*out)
+        return gs_fail(st, GS_ERR_OUT_OF_MEMORY, "chain");
+    pthread_mutex_lock(&tc->lock);
+    gs_code rc = load_lists(tc, st);
+    X509 *at = ref->cert->x509;
+    for (int depth = 0; rc == GS_ERR_OK && depth < 8; depth++) {
+        long i = find_issuer(tc, at);
+        if (i < 0)
+            break;
+        at = tc->parsed[i]->x509;
+        X509_up_ref(at);
+        sk_X509_push(*out, at);
+        if (X509_check_issued(at, at) == X509_V_OK)
+            break; /* a self-signed root ends the chain */
+    }
+    pthread_mutex_unlock(&tc->lock);
+    return rc;
 }

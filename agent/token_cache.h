@@ -43,6 +43,13 @@ gs_code token_cache_find_cert(token_cache *tc, const char *cert_id, time_t now, 
                               gs_status *st);
 void cert_ref_clear(cert_ref *ref);
 
+/*
+ * The issuer certificates of ref's certificate that the cache holds (CA certificates on the
+ * tokens), nearest first, for CMS "whole chain". *out is a new stack (possibly empty).
+ */
+gs_code token_cache_chain(token_cache *tc, const cert_ref *ref, STACK_OF(X509) * *out,
+                          gs_status *st);
+
 /* Re-reads the token flags (PIN counters) of a chosen certificate's token. */
 gs_code token_cache_refresh_token(token_cache *tc, cert_ref *ref, gs_status *st);
 

@@ -26,4 +26,15 @@ int cli_report(const gs_status *st);
 /* Shortcut for usage errors: prints the message and the usage line, returns GS_ERR_USAGE. */
 int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * For a state the code before it rules out (a callee that always sets st or its out-pointer
+ * when it succeeds): an INTERNAL failure instead of a crash. Inline, so that the static
+ * analyzer sees the code it returns.
+ */
+static inline gs_code cli_cannot_happen(gs_status *st, const char *what)
+{
+    gs_fail(st, GS_ERR_INTERNAL, "%s", what);
+    return GS_ERR_INTERNAL;
+}
+
 #endif

@@ -450,7 +450,10 @@ static gs_pkcs12 *open_pfx(const import_options *o, const agent_config *cfg, gs_
         return NULL;
     secure_pin *pw = NULL;
     gs_pkcs12 *p = NULL;
-    if (ask_password(o, cfg, &pw, st) == GS_ERR_OK)
+    gs_code rc = ask_password(o, cfg, &pw, st);
+    if (rc == GS_ERR_OK && !pw) /* ask_password gives OK only with a password */
+        rc = cli_cannot_happen(st, "no password after the dialog");
+    if (rc == GS_ERR_OK)
         p = gs_pkcs12_parse(der, len, pw->data, st);
     secure_pin_free(pw);
     OPENSSL_cleanse(der, len);
@@ -473,11 +476,13 @@ static gs_code import_to_token(const import_options *o, const agent_config *cfg,
     const p11_token *t = NULL;
     gs_code rc = p11_client_tokens(c, &tokens, &count, st);
     if (rc == GS_ERR_OK && !(t = choose_token(tokens, count, o->token_label, st)))
-        rc = st->code;
+        rc = st->code != GS_ERR_OK ? st->code : cli_cannot_happen(st, "no token chosen");
     if (rc == GS_ERR_OK)
         rc = material_build(&m, p, cert, o->label, st);
     if (rc == GS_ERR_OK)
         rc = ask_pin(o, cfg, cert, t, &pin, st);
+    if (rc == GS_ERR_OK && !pin) /* ask_pin gives OK only with a PIN (empty for a PIN pad) */
+        rc = cli_cannot_happen(st, "no PIN after the dialog");
     if (rc == GS_ERR_OK)
         rc = write_objects(c, t, pin, &m, st);
     if (rc == GS_ERR_OK) {
@@ -502,6 +507,8 @@ int cmd_import(int argc, char **argv)
     int early = parse_import_args(argc, argv, &o);
     if (early >= 0)
         return early;
+    if (!o.input) /* parse_import_args continues (-1) only with the PKCS#12 file */
+        return cli_usage_error(IMPORT_USAGE, "give exactly one PKCS#12 file");
     gs_status st;
     gs_status_clear(&st);
     agent_config cfg;

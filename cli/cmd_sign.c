@@ -210,12 +210,16 @@ int cmd_sign(int argc, char **argv)
     int early = parse_sign_args(argc, argv, &a);
     if (early >= 0)
         return early;
+    if (!a.in) /* parse_sign_args continues (-1) only with a file to sign */
+        return cli_usage_error(SIGN_USAGE, "give exactly one file to sign");
     gs_status st;
     gs_status_clear(&st);
     EVP_PKEY *key = load_key(a.key, &st);
     gs_cert *cert = key ? gs_cert_load_file(a.cert, &st) : NULL;
     STACK_OF(X509) *chain = cert && a.chain ? load_chain(a.chain, &st) : NULL;
     gs_code rc = st.code;
+    if (rc == GS_ERR_OK && (!key || !cert || (a.chain && !chain))) /* each loader sets st on NULL */
+        rc = cli_cannot_happen(&st, "a key, certificate or chain did not load");
     if (rc == GS_ERR_OK) {
         warn_if_unusable(cert);
         rc = sign_file(&a, key, cert, chain, &st);

@@ -267,6 +267,8 @@ int cmd_sign_agent(int argc, char **argv)
     int early = parse_agent_sign_args(argc, argv, &a);
     if (early >= 0)
         return early;
+    if (!a.files || a.file_count < 1) /* parse_agent_sign_args continues (-1) only with files */
+        return cli_usage_error(AGENT_SIGN_USAGE, "give a file to sign");
     gs_status st;
     gs_status_clear(&st);
     agent_conn *c = agent_connect(1, &st);

@@ -444,6 +444,8 @@ int cmd_verify(int argc, char **argv)
     memset(&res, 0, sizeof(res));
     gs_code rc = run_verify(&a, sig, sig_len, &res, &st);
     free(sig);
+    if (rc == GS_ERR_OK && !res.signer) /* gs_cms_verify gives OK only with the signer found */
+        rc = cli_cannot_happen(&st, "a valid signature without its signer certificate");
     if (a.json) {
         print_json(rc, &st, &res, &a);
         gs_cms_verify_result_clear(&res);

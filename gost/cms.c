@@ -392,6 +392,128 @@ gs_code gs_cms_sign(const gs_cms_sign_params *p, uint8_t **der, size_t *der_len,
     return rc;
 }
 
+static CMS_ContentInfo *parse_cms(const uint8_t *data, size_t len, gs_status *st);
+
+/* The eContent of an attached CMS as a borrowed buffer; 0 when it has none. */
+static int attached_content(CMS_ContentInfo *cms, const uint8_t **data, size_t *len)
+{
+    ASN1_OCTET_STRING **pos = CMS_is_detached(cms) ? NULL : CMS_get0_content(cms);
+    if (!pos || !*pos)
+        return 0;
+    *data = ASN1_STRING_get0_data(*pos);
+    *len = (size_t)ASN1_STRING_length(*pos);
+    return 1;
+}
+
+/* Adds one SignerInfo to a parsed SignedData over the content digest md. */
+static gs_code add_cosigner(CMS_ContentInfo *cms, const gs_cms_sign_params *p, int bits,
+                            const uint8_t *md, uint8_t **der, size_t *der_len, gs_status *st)
+{
+    /* OpenSSL refuses to add a certificate that is already there (a second signature by the
+     * same signer): then it is not added again. */
+    STACK_OF(X509) *present = CMS_get1_certs(cms);
+    int already = 0;
+    for (int i = 0; i < sk_X509_num(present); i++)
+        already |= X509_cmp(sk_X509_value(present, i), p->cert) == 0;
+    sk_X509_pop_free(present, X509_free);
+    unsigned flags =
+        CMS_PARTIAL | CMS_NOSMIMECAP | (p->omit_signer_cert || already ? CMS_NOCERTS : 0);
+    CMS_SignerInfo *si =
+        CMS_add1_signer(cms, p->cert, X509_get0_pubkey(p->cert), gost_digest_md(bits), flags);
+    if (!si)
+        return gs_fail(st, GS_ERR_CMS_UNSUPPORTED, "adding a signer: %s", openssl_reason());
+    gs_code rc = add_signed_attrs(si, p->cert, md, bits, p->signing_time, p->content_hint, st);
+    if (rc == GS_ERR_OK)
+        rc = sign_attrs(p, si, bits, st);
+    if (rc == GS_ERR_OK)
+        rc = add_chain(cms, p->chain, st);
+    if (rc == GS_ERR_OK)
+        rc = cms_to_der(cms, der, der_len, st);
+    return rc;
+}
+
+gs_code gs_cms_cosign(const gs_cms_sign_params *p, const uint8_t *existing, size_t existing_len,
+                      uint8_t **der, size_t *der_len, gs_status *st)
+{
+    gs_status_clear(st);
+    int bits = 0;
+    gs_code rc = gost_init(st);
+    if (rc == GS_ERR_OK && (!p || !p->cert || !p->sign || !der || !der_len))
+        rc = gs_fail(st, GS_ERR_BAD_REQUEST, "a signer certificate, callback and output are needed");
+    if (rc == GS_ERR_OK)
+        rc = signer_key_bits(p->cert, &bits, st);
+    CMS_ContentInfo *cms = rc == GS_ERR_OK ? parse_cms(existing, existing_len, st) : NULL;
+    if (rc == GS_ERR_OK && !cms)
+        rc = st->code;
+    gs_cms_sign_params local = p ? *p : (gs_cms_sign_params){ 0 };
+    const uint8_t *inside = NULL;
+    size_t inside_len = 0;
+    if (rc == GS_ERR_OK && attached_content(cms, &inside, &inside_len)) {
+        local.content = inside; /* the signed content is the one inside the CMS */
+        local.content_len = inside_len;
+        local.content_fd = -1;
+        local.content_digest = NULL;
+    } else if (rc == GS_ERR_OK && !local.content && local.content_fd < 0 &&
+               !local.content_digest) {
+        rc = gs_fail(st, GS_ERR_CMS_CONTENT_MISSING, "a detached CMS needs its data to co-sign");
+    }
+    uint8_t md[GOST_MAX_DIGEST], *owned = NULL;
+    local.attached = 0; /* the content stays where it is */
+    if (rc == GS_ERR_OK)
+        rc = content_digest_for_sign(&local, bits, md, &owned, st);
+    if (rc == GS_ERR_OK)
+        rc = add_cosigner(cms, &local, bits, md, der, der_len, st);
+    free(owned);
+    CMS_ContentInfo_free(cms);
+    ERR_clear_error();
+    return rc;
+}
+
+gs_code gs_cms_attached_content(const uint8_t *data, size_t len, uint8_t **out, size_t *out_len,
+                                gs_status *st)
+{
+    *out = NULL;
+    *out_len = 0;
+    CMS_ContentInfo *cms = parse_cms(data, len, st);
+    if (!cms)
+        return st->code;
+    const uint8_t *inside = NULL;
+    size_t n = 0;
+    gs_code rc = GS_ERR_OK;
+    if (!attached_content(cms, &inside, &n))
+        rc = gs_fail(st, GS_ERR_CMS_CONTENT_MISSING, "the CMS is detached");
+    else if (!(*out = malloc(n ? n : 1)))
+        rc = gs_fail(st, GS_ERR_OUT_OF_MEMORY, "content");
+    else {
+        memcpy(*out, inside, n);
+        *out_len = n;
+    }
+    CMS_ContentInfo_free(cms);
+    ERR_clear_error();
+    return rc;
+}
+
+int gs_cms_is_attached(const uint8_t *data, size_t len)
+{
+    gs_status st;
+    CMS_ContentInfo *cms = parse_cms(data, len, &st);
+    int attached = cms && !CMS_is_detached(cms);
+    CMS_ContentInfo_free(cms);
+    ERR_clear_error();
+    return attached;
+}
+
+int gs_cms_signer_count(const uint8_t *data, size_t len)
+{
+    gs_status st;
+    CMS_ContentInfo *cms = parse_cms(data, len, &st);
+    STACK_OF(CMS_SignerInfo) *sis = cms ? CMS_get0_SignerInfos(cms) : NULL;
+    int n = sis ? sk_CMS_SignerInfo_num(sis) : -1;
+    CMS_ContentInfo_free(cms);
+    ERR_clear_error();
+    return n;
+}
+
 /* Software-key signer: the same callback shape a PKCS#11 token uses. */
 gs_code gs_cms_sign_with_pkey(void *ctx, const gs_cms_tbs *tbs, uint8_t *sig, size_t sig_cap,
                               size_t *sig_len, gs_status *st)
@@ -409,6 +531,7 @@ void gs_cms_verify_opts_init(gs_cms_verify_opts *o)
 {
     memset(o, 0, sizeof(*o));
     o->content_fd = -1;
+    o->signer_index = -1;
 }
 
 /* Frees what a verification returned. */
@@ -460,12 +583,14 @@ static CMS_ContentInfo *parse_cms(const uint8_t *data, size_t len, gs_status *st
     return cms;
 }
 
-/* The single SignerInfo (CAdES-BES as gostsign accepts it has exactly one). */
-static CMS_SignerInfo *only_signer(CMS_ContentInfo *cms, gs_status *st)
+/* The SignerInfo to verify: the only one, or opts->signer_index of a co-signed CMS. */
+static CMS_SignerInfo *only_signer(CMS_ContentInfo *cms, int index, gs_status *st)
 {
     STACK_OF(CMS_SignerInfo) *sis = CMS_get0_SignerInfos(cms);
     int n = sis ? sk_CMS_SignerInfo_num(sis) : 0;
-    if (n == 1)
+    if (index > 0 && index < n)
+        return sk_CMS_SignerInfo_value(sis, index);
+    if (n == 1 || (index == 0 && n > 0))
         return sk_CMS_SignerInfo_value(sis, 0);
     gs_fail(st, n == 0 ? GS_ERR_CMS_PARSE : GS_ERR_CMS_UNSUPPORTED,
             "the signature has %d signers; exactly one is supported", n);
@@ -858,7 +983,7 @@ gs_code gs_cms_verify(const uint8_t *data, size_t len, const gs_cms_verify_opts 
     CMS_ContentInfo *cms = parse_cms(data, len, st);
     if (!cms)
         return GS_ERR_CMS_PARSE;
-    CMS_SignerInfo *si = only_signer(cms, st);
+    CMS_SignerInfo *si = only_signer(cms, o->signer_index, st);
     STACK_OF(X509) *certs = si ? CMS_get1_certs(cms) : NULL;
     X509 *signer = si ? find_signer_cert(si, certs, st) : NULL;
     res->attached = !CMS_is_detached(cms);

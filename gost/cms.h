@@ -76,6 +76,24 @@ void gs_cms_sign_params_init(gs_cms_sign_params *p);
  */
 gs_code gs_cms_sign(const gs_cms_sign_params *p, uint8_t **der, size_t *der_len, gs_status *st);
 
+/*
+ * Co-signing (CryptoPro's CoSignCades): adds one signer to an existing SignedData (DER or PEM)
+ * and returns the whole CMS. The content is the one inside an attached CMS; for a detached one
+ * give p->content, content_fd or content_digest. p->attached is ignored.
+ */
+gs_code gs_cms_cosign(const gs_cms_sign_params *p, const uint8_t *existing, size_t existing_len,
+                      uint8_t **der, size_t *der_len, gs_status *st);
+
+/* A copy of the content inside an attached CMS (malloc'ed); CMS_CONTENT_MISSING if detached. */
+gs_code gs_cms_attached_content(const uint8_t *data, size_t len, uint8_t **out, size_t *out_len,
+                                gs_status *st);
+
+/* 1 when the CMS carries its content, 0 when detached or unparsable. */
+int gs_cms_is_attached(const uint8_t *data, size_t len);
+
+/* Number of signers of a CMS SignedData, -1 when it cannot be parsed. */
+int gs_cms_signer_count(const uint8_t *data, size_t len);
+
 /* A ready-made callback for software keys: ctx is an EVP_PKEY *, signs with gost_sign_digest. */
 gs_code gs_cms_sign_with_pkey(void *ctx, const gs_cms_tbs *tbs, uint8_t *sig, size_t sig_cap,
                               size_t *sig_len, gs_status *st);
@@ -96,6 +114,7 @@ typedef struct {
      * last, at the current time, against the issuer from the verified chain; NULL: not asked. */
     const gs_revocation_opts *revocation;
     const gs_policy *policy; /* relying-party policy (gost/policy.h), checked after the chain */
+    int signer_index; /* -1: the CMS must have exactly one signer; n >= 0: verify signer n */
 } gs_cms_verify_opts;
 
 /* Sets the defaults: everything zero/NULL and content_fd = -1. */

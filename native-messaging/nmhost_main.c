@@ -144,17 +144,14 @@ static int open_agent(gs_status *st)
     char path[512];
     if (agent_socket_path(path, sizeof(path), st) != GS_ERR_OK)
         return -1;
-    int fd = agent_socket_connect(path);
-    if (fd >= 0)
-        return fd;
+    int fd = agent_socket_connect(path, st);
+    if (fd >= 0 || st->code == GS_ERR_AGENT_SOCKET_UNSAFE)
+        return fd; /* another user's socket: never start an agent beside it, never use it */
     agent_conn *c = agent_connect(1, st);
     if (!c)
         return -1;
     agent_disconnect(c);
-    fd = agent_socket_connect(path);
-    if (fd < 0)
-        gs_fail(st, GS_ERR_AGENT_UNAVAILABLE, "%s: %s", path, strerror(errno));
-    return fd;
+    return agent_socket_connect(path, st);
 }
 
 /* Drops a connection whose reader has ended. Caller locks. */

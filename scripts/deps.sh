@@ -6,6 +6,8 @@ set -euo pipefail
 PACKAGES=(
     # build
     meson ninja-build pkg-config gcc clang libclang-rt-14-dev clang-format
+    # static analysis in scripts/test.sh: clang-tools provides /usr/bin/scan-build
+    clang-tools
     # GOST crypto: OpenSSL 3 and the GOST engine
     openssl libssl-dev libengine-gost-openssl
     # libraries

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of gostsign on a fresh Debian 12 machine: installs what is missing, builds,
-# runs all suites in a normal build and in an ASan+UBSan build, then runs each libFuzzer
-# target for a short time. Prints one closing line "N passed, N failed".
+# runs all suites in a normal build and in an ASan+UBSan build, runs clang's static analyzer
+# (scan-build) over a separate build, then runs each libFuzzer target for a short time.
+# Prints one closing line "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -47,6 +48,22 @@ TEST_ARGS="" run_build build || status=1
 echo "== ASan + UBSan build (without the foreign-loader suite: see meson.build)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 TEST_ARGS="--no-suite foreign-loader" \
     run_build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug || status=1
+
+echo "== clang static analyzer (scan-build --status-bugs, one result in the totals)"
+# A fresh build under scan-build, so every file is analysed; any finding fails the phase.
+run_scan_build() {
+    local dir=build-scan report=build-scan/report
+    rm -rf "$dir"
+    scan-build -o "$report" meson setup "$dir" -Dtests=false >/dev/null || return 1
+    scan-build -o "$report" --status-bugs ninja -C "$dir"
+}
+if run_scan_build; then
+    echo "scan-build: no findings"
+    total_pass=$((total_pass + 1))
+else
+    echo "scan-build: findings or a failed build; the HTML reports are under build-scan/report"
+    total_fail=$((total_fail + 1)); status=1
+fi
 
 echo "== libFuzzer targets (${FUZZ_SECONDS}s each)"
 if CC=clang meson setup build-fuzz -Dfuzzing=true -Dc_args=-fsanitize=fuzzer-no-link \

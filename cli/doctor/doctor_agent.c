@@ -52,6 +52,49 @@ static void agent_missing(doctor_ctx *ctx, const char *path, const gs_status *st
                "Включите запуск по сокету: `systemctl --user enable --now gostsign-agent.socket`.");
 }
 
+/* The socket is there but not provably ours: fail loudly, since signing there would leak data. */
+static void agent_unsafe(doctor_ctx *ctx, const char *path, const gs_status *st)
+{
+    doctor_check *c = doctor_add(ctx, DOCTOR_LAYER_AGENT, "agent.running", DOCTOR_FAIL,
+                                 GS_ERR_AGENT_SOCKET_UNSAFE);
+    doctor_ev_str(c, "socket", path);
+    doctor_ev_str(c, "detail", st->detail);
+    doctor_say(c, "The agent socket %s is not safe: %s", "Сокет агента %s небезопасен: %s", path,
+               st->detail);
+    doctor_fix(c,
+               "Set XDG_RUNTIME_DIR to your own runtime directory (/run/user/$(id -u)); make the "
+               "socket directory yours with mode 0700, or remove it, and restart the agent.",
+               "Укажите в XDG_RUNTIME_DIR свой каталог (/run/user/$(id -u)); сделайте каталог "
+               "сокета своим с правами 0700 или удалите его и перезапустите агент.");
+}
+
+/* Whether the running agent could lock the PIN's memory (its `hello` says; older agents do not). */
+static void check_secure_memory(doctor_ctx *ctx, json_object *hello)
+{
+    const char *state = field(hello, "secure_memory");
+    if (!state[0])
+        return;
+    int locked = strcmp(state, "locked") == 0;
+    doctor_check *c =
+        doctor_add(ctx, DOCTOR_LAYER_AGENT, "agent.secure_memory", locked ? DOCTOR_OK : DOCTOR_WARN,
+                   locked ? GS_ERR_OK : GS_ERR_MEMORY_NOT_LOCKED);
+    doctor_ev_str(c, "secure_memory", state);
+    if (locked) {
+        doctor_say(c, "The agent keeps the PIN in locked memory",
+                   "Агент хранит PIN-код в закреплённой памяти");
+        return;
+    }
+    doctor_say(c, "The agent cannot lock memory for the PIN (mlock failed): it may reach swap",
+               "Агент не может закрепить память для PIN-кода (mlock не удался): PIN может попасть "
+               "в файл подкачки");
+    doctor_fix(c,
+               "Raise the agent's locked-memory limit: `LimitMEMLOCK=8M` in `systemctl --user edit "
+               "gostsign-agent.service` (or `ulimit -l 8192` before starting it), then restart it.",
+               "Увеличьте лимит закреплённой памяти агента: `LimitMEMLOCK=8M` в `systemctl --user "
+               "edit gostsign-agent.service` (или `ulimit -l 8192` перед запуском) и перезапустите "
+               "его.");
+}
+
 void doctor_layer_agent(doctor_ctx *ctx)
 {
     gs_status st;
@@ -62,7 +105,10 @@ void doctor_layer_agent(doctor_ctx *ctx)
     json_object *r = NULL;
     if (!conn || agent_call(conn, "hello", DOCTOR_ORIGIN, NULL, NULL, NULL, &r, &st) != GS_ERR_OK) {
         agent_disconnect(conn);
-        agent_missing(ctx, path, &st);
+        if (st.code == GS_ERR_AGENT_SOCKET_UNSAFE)
+            agent_unsafe(ctx, path, &st);
+        else
+            agent_missing(ctx, path, &st);
         return;
     }
     int same = strcmp(field(r, "version"), GOSTSIGN_VERSION) == 0;
@@ -85,6 +131,7 @@ void doctor_layer_agent(doctor_ctx *ctx)
                    "Перезапустите агент после обновления: `systemctl --user restart "
                    "gostsign-agent.service`.");
     }
+    check_secure_memory(ctx, r);
     json_object_put(r);
     agent_disconnect(conn);
 }

@@ -1,7 +1,7 @@
 /*
- * Mechanisms: GOST R 34.10-2012 key-pair generation (256 and 512), raw signing over a digest
- * (CKM_GOSTR3410, CKM_GOSTR3410_512; signature s || r), sign-with-Streebog (single and
- * multi-part), verification, Streebog digests, and the RNG.
+ * Mechanisms: the mechanism table, raw GOST R 34.10-2012 signing over a digest (CKM_GOSTR3410,
+ * CKM_GOSTR3410_512; signature s || r), sign-with-Streebog (single and multi-part),
+ * verification, Streebog digests, and the RNG. Key-pair generation is in keygen.c.
  */
 #include "softtoken.h"
 
@@ -48,43 +48,37 @@ static CK_RV slot_exists(CK_SLOT_ID id)
 }
 
 /* C_GetMechanismList with the usual size query. */
-CK_RV C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pList, CK_ULONG_PTR pulCount)
+/* C_GetMechanismList with the usual size query. */
+CK_RV st_mechanism_list(CK_SLOT_ID id, CK_MECHANISM_TYPE *list, CK_ULONG *count)
 {
-    CK_RV rv = st_enter();
+    CK_RV rv = slot_exists(id);
     if (rv != CKR_OK)
         return rv;
-    rv = slot_exists(slotID);
-    if (rv == CKR_OK && !pulCount)
-        rv = CKR_ARGUMENTS_BAD;
-    if (rv == CKR_OK && pList && *pulCount < NMECHS)
+    if (!count)
+        return CKR_ARGUMENTS_BAD;
+    if (list && *count < NMECHS)
         rv = CKR_BUFFER_TOO_SMALL;
-    else if (rv == CKR_OK && pList)
+    else if (list)
         for (size_t i = 0; i < NMECHS; i++)
-            pList[i] = mechs[i].type;
-    if (rv == CKR_OK || rv == CKR_BUFFER_TOO_SMALL)
-        *pulCount = NMECHS;
-    st_leave();
+            list[i] = mechs[i].type;
+    *count = NMECHS;
     return rv;
 }
 
 /* C_GetMechanismInfo: key sizes in bits and the operations each mechanism offers. */
-CK_RV C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO_PTR pInfo)
+CK_RV st_mechanism_info(CK_SLOT_ID id, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info)
 {
-    CK_RV rv = st_enter();
+    CK_RV rv = slot_exists(id);
+    const mech_desc *m = mech_find(type);
     if (rv != CKR_OK)
         return rv;
-    rv = slot_exists(slotID);
-    const mech_desc *m = mech_find(type);
-    if (rv == CKR_OK && !pInfo)
-        rv = CKR_ARGUMENTS_BAD;
-    else if (rv == CKR_OK && !m)
-        rv = CKR_MECHANISM_INVALID;
-    else if (rv == CKR_OK) {
-        pInfo->ulMinKeySize = pInfo->ulMaxKeySize = m->bits;
-        pInfo->flags = m->flags;
-    }
-    st_leave();
-    return rv;
+    if (!info)
+        return CKR_ARGUMENTS_BAD;
+    if (!m)
+        return CKR_MECHANISM_INVALID;
+    info->ulMinKeySize = info->ulMaxKeySize = m->bits;
+    info->flags = m->flags;
+    return CKR_OK;
 }
 
 /* Accepts no parameter, or (for sign-with-hash) the DER OID of the matching Streebog. */
@@ -104,7 +98,7 @@ static CK_RV check_mech_param(const CK_MECHANISM *m, const mech_desc *d)
 }
 
 /* Decrypts a private key object into an EVP_PKEY (needs the user's login). */
-EVP_PKEY *st_private_key(st_slot *s, st_object *o, CK_RV *rv)
+static EVP_PKEY *unsealed_private_key(st_slot *s, st_object *o, CK_RV *rv)
 {
     const gost_paramset *ps;
     st_attr *sealed = st_obj_attr(o, ST_CKA_SEALED_VALUE);
@@ -155,7 +149,7 @@ static EVP_PKEY *cached_key(st_slot *s, st_object *o, int private_key, CK_RV *rv
         return NULL;
     }
     if (!o->key_cache)
-        o->key_cache = private_key ? st_private_key(s, o, rv) : public_key(o, rv);
+        o->key_cache = private_key ? unsealed_private_key(s, o, rv) : public_key(o, rv);
     if (!o->key_cache || !EVP_PKEY_up_ref(o->key_cache))
         return NULL;
     *rv = CKR_OK;
@@ -187,9 +181,8 @@ static CK_RV start_digest(st_op *op, int bits)
     return CKR_OK;
 }
 
-/* Shared C_SignInit / C_VerifyInit. */
-static CK_RV crypto_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE key,
-                         st_op_kind kind)
+/* C_SignInit (OP_SIGN, a private key) and C_VerifyInit (OP_VERIFY, a public key). */
+CK_RV st_op_init(CK_SESSION_HANDLE h, const CK_MECHANISM *m, CK_OBJECT_HANDLE key, st_op_kind kind)
 {
     st_session *ss;
     st_slot *s;
@@ -303,7 +296,7 @@ static CK_RV sign_finish(st_op *op, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
     if (rv == CKR_OK)
         rv = op_digest(op, dg, &dlen);
     if (rv == CKR_OK && gost_sign_digest(op->key, dg, dlen, out, &slen, &gst) != GS_ERR_OK)
-        rv = CKR_FUNCTION_FAILED;
+        rv = st_rv_from(&gst, "C_Sign");
     if (rv == CKR_OK)
         *out_len = slen;
     st_op_clear(op);
@@ -311,7 +304,7 @@ static CK_RV sign_finish(st_op *op, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
 }
 
 /* Checks a signature; the operation always ends. */
-static CK_RV verify_finish(st_op *op, CK_BYTE_PTR sig, CK_ULONG sig_len)
+static CK_RV verify_finish(st_op *op, const CK_BYTE *sig, CK_ULONG sig_len)
 {
     uint8_t dg[GOST_MAX_DIGEST];
     size_t dlen = 0;
@@ -320,158 +313,100 @@ static CK_RV verify_finish(st_op *op, CK_BYTE_PTR sig, CK_ULONG sig_len)
                : sig_len != (CK_ULONG)op->bits / 4 ? CKR_SIGNATURE_LEN_RANGE
                                                    : op_digest(op, dg, &dlen);
     if (rv == CKR_OK && gost_verify_digest(op->key, dg, dlen, sig, sig_len, &gst) != GS_ERR_OK)
-        rv = CKR_SIGNATURE_INVALID;
+        rv = st_rv_from(&gst, "C_Verify");
     st_op_clear(op);
     return rv;
 }
 
-/* C_SignInit: GOST private key + one of the four signing mechanisms. */
-CK_RV C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
+/*
+ * C_Sign, C_Verify or C_Digest after an Update: refused, and the operation ends, because a
+ * call to them ends the operation unless it is a length query or gets CKR_BUFFER_TOO_SMALL.
+ */
+static CK_RV refuse_single_part(st_op *op)
 {
-    CK_RV rv = st_enter();
-    if (rv != CKR_OK)
-        return rv;
-    rv = crypto_init(hSession, pMechanism, hKey, OP_SIGN);
-    st_leave();
-    return rv;
+    st_op_clear(op);
+    return CKR_OPERATION_ACTIVE;
 }
 
 /* C_Sign: single-part signature (size query with a NULL buffer keeps the operation). */
-CK_RV C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
-             CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
+CK_RV st_sign(CK_SESSION_HANDLE h, const CK_BYTE *data, CK_ULONG len, CK_BYTE *sig,
+              CK_ULONG *sig_len)
 {
-    CK_RV rv = st_enter();
-    if (rv != CKR_OK)
-        return rv;
     st_op *op;
-    rv = op_get(hSession, OP_SIGN, &op);
+    CK_RV rv = op_get(h, OP_SIGN, &op);
     if (rv == CKR_OK && op->multipart)
-        rv = CKR_OPERATION_ACTIVE;
-    if (rv == CKR_OK && pSignature && pulSignatureLen &&
-        *pulSignatureLen >= (CK_ULONG)op->bits / 4) {
-        rv = op_update(op, pData, ulDataLen);
+        return refuse_single_part(op);
+    if (rv == CKR_OK && sig && sig_len && *sig_len >= (CK_ULONG)op->bits / 4) {
+        rv = op_update(op, data, len);
         if (rv != CKR_OK)
             st_op_clear(op);
     }
-    if (rv == CKR_OK)
-        rv = sign_finish(op, pSignature, pulSignatureLen);
-    st_leave();
-    return rv;
+    return rv == CKR_OK ? sign_finish(op, sig, sig_len) : rv;
 }
 
-/* The shared body of C_SignUpdate, C_VerifyUpdate and C_DigestUpdate: feed the active
- * operation of that kind; a failure ends the operation, as PKCS#11 requires. */
-static CK_RV update_active_op(CK_SESSION_HANDLE hSession, st_op_kind kind, CK_BYTE_PTR pPart,
-                              CK_ULONG ulPartLen)
+/* C_SignUpdate, C_VerifyUpdate and C_DigestUpdate: feed the active operation of that kind; a
+ * failure ends the operation, as PKCS#11 requires. */
+CK_RV st_op_feed(CK_SESSION_HANDLE h, st_op_kind kind, const CK_BYTE *part, CK_ULONG len)
 {
-    CK_RV rv = st_enter();
-    if (rv != CKR_OK)
-        return rv;
     st_op *op;
-    rv = op_get(hSession, kind, &op);
-    if (rv == CKR_OK && (rv = op_update(op, pPart, ulPartLen)) != CKR_OK)
+    CK_RV rv = op_get(h, kind, &op);
+    if (rv == CKR_OK && (rv = op_update(op, part, len)) != CKR_OK)
         st_op_clear(op);
-    st_leave();
     return rv;
-}
-
-/* C_SignUpdate: multi-part input. */
-CK_RV C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
-{
-    return update_active_op(hSession, OP_SIGN, pPart, ulPartLen);
 }
 
 /* C_SignFinal: the signature of everything given to C_SignUpdate. */
-CK_RV C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
+CK_RV st_sign_final(CK_SESSION_HANDLE h, CK_BYTE *sig, CK_ULONG *sig_len)
 {
-    CK_RV rv = st_enter();
-    if (rv != CKR_OK)
-        return rv;
     st_op *op;
-    rv = op_get(hSession, OP_SIGN, &op);
-    if (rv == CKR_OK)
-        rv = sign_finish(op, pSignature, pulSignatureLen);
-    st_leave();
-    return rv;
-}
-
-/* C_VerifyInit: GOST public key + one of the four mechanisms. */
-CK_RV C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
-{
-    CK_RV rv = st_enter();
-    if (rv != CKR_OK)
-        return rv;
-    rv = crypto_init(hSession, pMechanism, hKey, OP_VERIFY);
-    st_leave();
-    return rv;
+    CK_RV rv = op_get(h, OP_SIGN, &op);
+    return rv == CKR_OK ? sign_finish(op, sig, sig_len) : rv;
 }
 
 /* C_Verify: single-part verification. */
-CK_RV C_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
-               CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen)
+CK_RV st_verify(CK_SESSION_HANDLE h, const CK_BYTE *data, CK_ULONG len, const CK_BYTE *sig,
+                CK_ULONG sig_len)
 {
-    CK_RV rv = st_enter();
-    if (rv != CKR_OK)
-        return rv;
     st_op *op;
-    rv = op_get(hSession, OP_VERIFY, &op);
+    CK_RV rv = op_get(h, OP_VERIFY, &op);
     if (rv == CKR_OK && op->multipart)
-        rv = CKR_OPERATION_ACTIVE;
-    if (rv == CKR_OK && (rv = op_update(op, pData, ulDataLen)) != CKR_OK)
+        return refuse_single_part(op);
+    if (rv == CKR_OK && (rv = op_update(op, data, len)) != CKR_OK)
         st_op_clear(op);
-    if (rv == CKR_OK)
-        rv = verify_finish(op, pSignature, ulSignatureLen);
-    st_leave();
-    return rv;
-}
-
-/* C_VerifyUpdate: multi-part input. */
-CK_RV C_VerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
-{
-    return update_active_op(hSession, OP_VERIFY, pPart, ulPartLen);
+    return rv == CKR_OK ? verify_finish(op, sig, sig_len) : rv;
 }
 
 /* C_VerifyFinal: checks the signature of everything given to C_VerifyUpdate. */
-CK_RV C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen)
+CK_RV st_verify_final(CK_SESSION_HANDLE h, const CK_BYTE *sig, CK_ULONG sig_len)
 {
-    CK_RV rv = st_enter();
-    if (rv != CKR_OK)
-        return rv;
     st_op *op;
-    rv = op_get(hSession, OP_VERIFY, &op);
-    if (rv == CKR_OK)
-        rv = verify_finish(op, pSignature, ulSignatureLen);
-    st_leave();
-    return rv;
+    CK_RV rv = op_get(h, OP_VERIFY, &op);
+    return rv == CKR_OK ? verify_finish(op, sig, sig_len) : rv;
 }
 
 /* C_DigestInit: Streebog-256 or -512. */
-CK_RV C_DigestInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism)
+CK_RV st_digest_init(CK_SESSION_HANDLE h, const CK_MECHANISM *m)
 {
-    CK_RV rv = st_enter();
-    if (rv != CKR_OK)
-        return rv;
     st_session *ss;
     st_slot *s;
-    rv = st_session_check(hSession, &ss, &s);
-    const mech_desc *d = rv == CKR_OK && pMechanism ? mech_find(pMechanism->mechanism) : NULL;
-    if (rv == CKR_OK && !pMechanism)
-        rv = CKR_ARGUMENTS_BAD;
-    else if (rv == CKR_OK && ss->crypto.kind != OP_NONE)
-        rv = CKR_OPERATION_ACTIVE;
-    else if (rv == CKR_OK && (!d || !(d->flags & CKF_DIGEST)))
-        rv = CKR_MECHANISM_INVALID;
-    else if (rv == CKR_OK && pMechanism->ulParameterLen)
-        rv = CKR_MECHANISM_PARAM_INVALID;
-    else if (rv == CKR_OK) {
-        rv = start_digest(&ss->crypto, d->digest_bits);
-        ss->crypto.kind = OP_DIGEST;
-        ss->crypto.mech = d->type;
-        ss->crypto.bits = d->digest_bits;
-        if (rv != CKR_OK)
-            st_op_clear(&ss->crypto);
-    }
-    st_leave();
+    CK_RV rv = st_session_check(h, &ss, &s);
+    if (rv != CKR_OK)
+        return rv;
+    const mech_desc *d = m ? mech_find(m->mechanism) : NULL;
+    if (!m)
+        return CKR_ARGUMENTS_BAD;
+    if (ss->crypto.kind != OP_NONE)
+        return CKR_OPERATION_ACTIVE;
+    if (!d || !(d->flags & CKF_DIGEST))
+        return CKR_MECHANISM_INVALID;
+    if (m->ulParameterLen)
+        return CKR_MECHANISM_PARAM_INVALID;
+    rv = start_digest(&ss->crypto, d->digest_bits);
+    ss->crypto.kind = OP_DIGEST;
+    ss->crypto.mech = d->type;
+    ss->crypto.bits = d->digest_bits;
+    if (rv != CKR_OK)
+        st_op_clear(&ss->crypto);
     return rv;
 }
 
@@ -490,192 +425,50 @@ static CK_RV digest_finish(st_op *op, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
 }
 
 /* C_Digest: single-part digest. */
-CK_RV C_Digest(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
-               CK_BYTE_PTR pDigest, CK_ULONG_PTR pulDigestLen)
+CK_RV st_digest(CK_SESSION_HANDLE h, const CK_BYTE *data, CK_ULONG len, CK_BYTE *out,
+                CK_ULONG *out_len)
 {
-    CK_RV rv = st_enter();
-    if (rv != CKR_OK)
-        return rv;
     st_op *op;
-    rv = op_get(hSession, OP_DIGEST, &op);
+    CK_RV rv = op_get(h, OP_DIGEST, &op);
     if (rv == CKR_OK && op->multipart)
-        rv = CKR_OPERATION_ACTIVE;
-    if (rv == CKR_OK && pDigest && pulDigestLen && *pulDigestLen >= (CK_ULONG)op->bits / 8) {
-        rv = op_update(op, pData, ulDataLen);
+        return refuse_single_part(op);
+    if (rv == CKR_OK && out && out_len && *out_len >= (CK_ULONG)op->bits / 8) {
+        rv = op_update(op, data, len);
         if (rv != CKR_OK)
             st_op_clear(op);
     }
-    if (rv == CKR_OK)
-        rv = digest_finish(op, pDigest, pulDigestLen);
-    st_leave();
-    return rv;
-}
-
-/* C_DigestUpdate: multi-part input. */
-CK_RV C_DigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
-{
-    return update_active_op(hSession, OP_DIGEST, pPart, ulPartLen);
+    return rv == CKR_OK ? digest_finish(op, out, out_len) : rv;
 }
 
 /* C_DigestFinal: the digest of everything given to C_DigestUpdate. */
-CK_RV C_DigestFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest, CK_ULONG_PTR pulDigestLen)
+CK_RV st_digest_final(CK_SESSION_HANDLE h, CK_BYTE *out, CK_ULONG *out_len)
 {
-    CK_RV rv = st_enter();
-    if (rv != CKR_OK)
-        return rv;
     st_op *op;
-    rv = op_get(hSession, OP_DIGEST, &op);
-    if (rv == CKR_OK)
-        rv = digest_finish(op, pDigest, pulDigestLen);
-    st_leave();
-    return rv;
-}
-
-/* Copies an attribute between the two key templates so both halves carry it. */
-static CK_RV share_attr(st_object *a, st_object *b, CK_ATTRIBUTE_TYPE t)
-{
-    st_attr *x = st_obj_attr(a, t), *y = st_obj_attr(b, t);
-    if (x && y)
-        return x->len == y->len && !memcmp(x->val, y->val, x->len) ? CKR_OK
-                                                                   : CKR_TEMPLATE_INCONSISTENT;
-    if (x)
-        return st_obj_set(b, t, x->val, x->len);
-    if (y)
-        return st_obj_set(a, t, y->val, y->len);
-    return CKR_OK;
-}
-
-/* Starts one half of a key pair: class, key type, then the caller's template. */
-static CK_RV keypair_half(st_object *o, CK_OBJECT_CLASS cls, CK_KEY_TYPE kt, const CK_ATTRIBUTE *t,
-                          CK_ULONG n)
-{
-    CK_RV rv = st_obj_set(o, CKA_CLASS, &cls, sizeof cls);
-    if (rv == CKR_OK)
-        rv = st_obj_set(o, CKA_KEY_TYPE, &kt, sizeof kt);
-    if (rv == CKR_OK)
-        rv = st_template_apply(o, t, n, 1);
-    if (rv == CKR_OK && st_obj_attr(o, CKA_VALUE))
-        rv = CKR_TEMPLATE_INCONSISTENT;
-    return rv;
-}
-
-/* Generates the key and fills CKA_VALUE (public), the sealed value (private) and a CKA_ID. */
-static CK_RV keypair_fill(st_slot *s, st_object *pub, st_object *priv, CK_MECHANISM_TYPE mech)
-{
-    const gost_paramset *ps;
-    CK_RV rv = st_key_paramset(pub, &ps);
-    if (rv != CKR_OK)
-        return rv;
-    gs_status gst;
-    EVP_PKEY *k = gost_key_generate(ps, &gst);
-    uint8_t pubraw[GOST_MAX_PUBKEY], privraw[64], id[32];
-    size_t plen = sizeof pubraw, dlen = sizeof privraw;
-    if (!k || gost_pubkey_to_raw(k, pubraw, &plen, &gst) != GS_ERR_OK ||
-        gost_privkey_to_raw(k, privraw, &dlen, &gst) != GS_ERR_OK ||
-        gost_digest_buffer(256, pubraw, plen, id, &gst) != GS_ERR_OK)
-        rv = CKR_FUNCTION_FAILED;
-    EVP_PKEY_free(k);
-    if (rv == CKR_OK)
-        rv = st_obj_set(pub, CKA_VALUE, pubraw, plen);
-    if (rv == CKR_OK)
-        rv = st_obj_seal_private(s, priv, privraw, dlen);
-    OPENSSL_cleanse(privraw, sizeof privraw);
-    /* An absent or empty CKA_ID becomes the first 20 bytes of Streebog-256(public value). */
-    st_attr *ia = st_obj_attr(pub, CKA_ID);
-    if (rv == CKR_OK && (!ia || ia->len == 0)) {
-        rv = st_obj_set(pub, CKA_ID, id, 20);
-        if (rv == CKR_OK)
-            rv = st_obj_set(priv, CKA_ID, id, 20);
-    }
-    if (rv == CKR_OK)
-        rv = st_obj_pub_defaults(pub, 1, mech);
-    if (rv == CKR_OK)
-        rv = st_obj_priv_defaults(priv, 1, mech);
-    return rv;
-}
-
-/* Builds both halves of a key pair from the templates. */
-static CK_RV keypair_build(st_slot *s, CK_MECHANISM_TYPE mech, st_object *o, CK_ATTRIBUTE_PTR pt,
-                           CK_ULONG pn, CK_ATTRIBUTE_PTR kt, CK_ULONG kn)
-{
-    CK_KEY_TYPE type = mech == CKM_GOSTR3410_512_KEY_PAIR_GEN ? CKK_GOSTR3410_512 : CKK_GOSTR3410;
-    CK_RV rv = keypair_half(&o[0], CKO_PUBLIC_KEY, type, pt, pn);
-    if (rv == CKR_OK)
-        rv = keypair_half(&o[1], CKO_PRIVATE_KEY, type, kt, kn);
-    static const CK_ATTRIBUTE_TYPE shared[] = { CKA_GOSTR3410_PARAMS, CKA_GOSTR3411_PARAMS,
-                                                CKA_ID };
-    for (size_t i = 0; rv == CKR_OK && i < sizeof shared / sizeof shared[0]; i++)
-        rv = share_attr(&o[0], &o[1], shared[i]);
-    if (rv == CKR_OK)
-        rv = st_obj_check_key(&o[0], type, CKO_PUBLIC_KEY);
-    if (rv == CKR_OK)
-        rv = st_obj_check_key(&o[1], type, CKO_PRIVATE_KEY);
-    if (rv == CKR_OK)
-        rv = keypair_fill(s, &o[0], &o[1], mech);
-    return rv;
-}
-
-/* C_GenerateKeyPair: GOST R 34.10-2012 256 or 512; both halves saved in one file write. */
-CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-                        CK_ATTRIBUTE_PTR pPublicKeyTemplate, CK_ULONG ulPublicKeyAttributeCount,
-                        CK_ATTRIBUTE_PTR pPrivateKeyTemplate, CK_ULONG ulPrivateKeyAttributeCount,
-                        CK_OBJECT_HANDLE_PTR phPublicKey, CK_OBJECT_HANDLE_PTR phPrivateKey)
-{
-    CK_RV rv = st_enter();
-    if (rv != CKR_OK)
-        return rv;
-    st_session *ss;
-    st_slot *s;
-    st_object o[2] = { { 0 }, { 0 } };
-    int tok[2] = { 0, 0 }, priv[2] = { 0, 0 };
-    CK_OBJECT_HANDLE h[2] = { 0, 0 };
-    rv = st_session_check(hSession, &ss, &s);
-    if (rv == CKR_OK && (!pMechanism || !phPublicKey || !phPrivateKey))
-        rv = CKR_ARGUMENTS_BAD;
-    if (rv == CKR_OK && pMechanism->mechanism != CKM_GOSTR3410_KEY_PAIR_GEN &&
-        pMechanism->mechanism != CKM_GOSTR3410_512_KEY_PAIR_GEN)
-        rv = CKR_MECHANISM_INVALID;
-    if (rv == CKR_OK && pMechanism->ulParameterLen)
-        rv = CKR_MECHANISM_PARAM_INVALID;
-    if (rv == CKR_OK)
-        rv = st_obj_template_wants_token(pPublicKeyTemplate, ulPublicKeyAttributeCount, &tok[0],
-                                         &priv[0], CKO_PUBLIC_KEY);
-    if (rv == CKR_OK)
-        rv = st_obj_template_wants_token(pPrivateKeyTemplate, ulPrivateKeyAttributeCount, &tok[1],
-                                         &priv[1], CKO_PRIVATE_KEY);
-    if (rv == CKR_OK && (tok[0] || tok[1]) && !(ss->flags & CKF_RW_SESSION))
-        rv = CKR_SESSION_READ_ONLY;
-    if (rv == CKR_OK && s->login != CKU_USER)
-        rv = CKR_USER_NOT_LOGGED_IN;
-    if (rv == CKR_OK)
-        rv = keypair_build(s, pMechanism->mechanism, o, pPublicKeyTemplate,
-                           ulPublicKeyAttributeCount, pPrivateKeyTemplate,
-                           ulPrivateKeyAttributeCount);
-    if (rv == CKR_OK)
-        rv = st_obj_store(s, ss, o, tok, 2, h);
-    if (rv == CKR_OK) {
-        *phPublicKey = h[0];
-        *phPrivateKey = h[1];
-    }
-    st_obj_free(&o[0]);
-    st_obj_free(&o[1]);
-    st_leave();
-    return rv;
+    CK_RV rv = op_get(h, OP_DIGEST, &op);
+    return rv == CKR_OK ? digest_finish(op, out, out_len) : rv;
 }
 
 /* C_GenerateRandom: OpenSSL's DRBG. */
-CK_RV C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pRandomData, CK_ULONG ulRandomLen)
+CK_RV st_generate_random(CK_SESSION_HANDLE h, CK_BYTE *out, CK_ULONG len)
 {
-    CK_RV rv = st_enter();
-    if (rv != CKR_OK)
-        return rv;
     st_session *ss;
     st_slot *s;
-    rv = st_session_check(hSession, &ss, &s);
-    if (rv == CKR_OK && ulRandomLen && !pRandomData)
+    CK_RV rv = st_session_check(h, &ss, &s);
+    if (rv == CKR_OK && len && !out)
         rv = CKR_ARGUMENTS_BAD;
-    if (rv == CKR_OK && ulRandomLen && RAND_bytes(pRandomData, (int)ulRandomLen) != 1)
+    if (rv == CKR_OK && len && RAND_bytes(out, (int)len) != 1)
         rv = CKR_FUNCTION_FAILED;
-    st_leave();
     return rv;
+}
+
+/* C_SeedRandom: session errors first, then CKR_RANDOM_SEED_NOT_SUPPORTED (the DRBG seeds itself).
+ */
+CK_RV st_seed_random(CK_SESSION_HANDLE h, const CK_BYTE *seed, CK_ULONG len)
+{
+    st_session *ss;
+    st_slot *s;
+    CK_RV rv = st_session_check(h, &ss, &s);
+    if (rv == CKR_OK && len && !seed)
+        rv = CKR_ARGUMENTS_BAD;
+    return rv == CKR_OK ? CKR_RANDOM_SEED_NOT_SUPPORTED : rv;
 }

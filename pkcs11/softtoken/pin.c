@@ -106,28 +106,6 @@ static CK_RV unwrap_master(const st_token *t, int is_so, const uint8_t *pin, siz
     return rv;
 }
 
-/* Token flags derived from the retry counters. */
-CK_FLAGS st_pin_flags(const st_token *t)
-{
-    CK_FLAGS f = 0;
-    if (t->user_pin_set) {
-        f |= CKF_USER_PIN_INITIALIZED;
-        if (t->user_tries == 0)
-            f |= CKF_USER_PIN_LOCKED;
-        else if (t->user_tries == 1)
-            f |= CKF_USER_PIN_FINAL_TRY | CKF_USER_PIN_COUNT_LOW;
-        else if (t->user_tries < ST_MAX_TRIES)
-            f |= CKF_USER_PIN_COUNT_LOW;
-    }
-    if (t->so_tries == 0)
-        f |= CKF_SO_PIN_LOCKED;
-    else if (t->so_tries == 1)
-        f |= CKF_SO_PIN_FINAL_TRY | CKF_SO_PIN_COUNT_LOW;
-    else if (t->so_tries < ST_MAX_TRIES)
-        f |= CKF_SO_PIN_COUNT_LOW;
-    return f;
-}
-
 /* Test hook: lets a test SIGKILL the process right after the decrement reached the disk. */
 static void test_pause_after_decrement(void)
 {
@@ -172,32 +150,8 @@ static CK_RV verify_pin(st_slot *s, int is_so, const uint8_t *pin, size_t pin_le
     return wr;
 }
 
-/* Forgets the login: wipes the master key, drops private session objects and key operations. */
-void st_logout_slot(st_slot *s)
-{
-    OPENSSL_cleanse(s->master, sizeof s->master);
-    s->login = (CK_USER_TYPE)-1;
-    size_t keep = 0;
-    for (size_t i = 0; i < s->nsobj; i++) {
-        if (st_obj_bool(&s->sobjs[i], CKA_PRIVATE, 0))
-            st_obj_free(&s->sobjs[i]);
-        else
-            s->sobjs[keep++] = s->sobjs[i];
-    }
-    s->nsobj = keep;
-    /* Rebuilt private keys exist only while the user is logged in. */
-    for (size_t i = 0; i < s->tok.nobj; i++)
-        if (st_obj_ulong(&s->tok.objs[i], CKA_CLASS, 0) == CKO_PRIVATE_KEY) {
-            EVP_PKEY_free(s->tok.objs[i].key_cache);
-            s->tok.objs[i].key_cache = NULL;
-        }
-    for (st_session *ss = g_st.sessions; ss; ss = ss->next)
-        if (ss->slot == s->id && (ss->crypto.kind == OP_SIGN))
-            st_op_clear(&ss->crypto);
-}
-
 /* PIN length check shared by the PIN-setting calls. */
-static CK_RV pin_len_ok(CK_UTF8CHAR_PTR pin, CK_ULONG len)
+static CK_RV pin_len_ok(const CK_UTF8CHAR *pin, CK_ULONG len)
 {
     if (!pin)
         return CKR_ARGUMENTS_BAD;
@@ -223,47 +177,38 @@ static CK_RV login_allowed(st_slot *s, CK_USER_TYPE who)
 }
 
 /* C_Login for CKU_USER and CKU_SO, with the persistent retry counter. */
-CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
-              CK_ULONG ulPinLen)
+CK_RV st_login(CK_SESSION_HANDLE h, CK_USER_TYPE who, const CK_UTF8CHAR *pin, CK_ULONG len)
 {
-    CK_RV rv = st_enter();
-    if (rv != CKR_OK)
-        return rv;
     st_session *ss;
     st_slot *s;
-    rv = st_session_check(hSession, &ss, &s);
-    if (rv == CKR_OK && !pPin)
+    CK_RV rv = st_session_check(h, &ss, &s);
+    if (rv == CKR_OK && !pin)
         rv = CKR_ARGUMENTS_BAD;
     if (rv == CKR_OK)
-        rv = login_allowed(s, userType);
+        rv = login_allowed(s, who);
+    if (rv != CKR_OK)
+        return rv;
+    uint8_t master[ST_KEY_LEN];
+    rv = verify_pin(s, who == CKU_SO, pin, len, master);
     if (rv == CKR_OK) {
-        uint8_t master[ST_KEY_LEN];
-        rv = verify_pin(s, userType == CKU_SO, pPin, ulPinLen, master);
-        if (rv == CKR_OK) {
-            memcpy(s->master, master, ST_KEY_LEN);
-            memcpy(s->login_epoch, s->tok.epoch, ST_EPOCH_LEN);
-            s->login = userType;
-        }
-        OPENSSL_cleanse(master, sizeof master);
+        memcpy(s->master, master, ST_KEY_LEN);
+        memcpy(s->login_epoch, s->tok.epoch, ST_EPOCH_LEN);
+        s->login = who;
     }
-    st_leave();
+    OPENSSL_cleanse(master, sizeof master);
     return rv;
 }
 
 /* C_Logout: ends the login of the session's slot. */
-CK_RV C_Logout(CK_SESSION_HANDLE hSession)
+CK_RV st_logout(CK_SESSION_HANDLE h)
 {
-    CK_RV rv = st_enter();
-    if (rv != CKR_OK)
-        return rv;
     st_session *ss;
     st_slot *s;
-    rv = st_session_check(hSession, &ss, &s);
+    CK_RV rv = st_session_check(h, &ss, &s);
     if (rv == CKR_OK && s->login == (CK_USER_TYPE)-1)
         rv = CKR_USER_NOT_LOGGED_IN;
     if (rv == CKR_OK)
         st_logout_slot(s);
-    st_leave();
     return rv;
 }
 
@@ -276,8 +221,8 @@ static uint32_t kdf_iterations(void)
 }
 
 /* Fresh token contents: new master key and epoch, no objects, SO PIN wrap, no user PIN. */
-static CK_RV fresh_token(st_token *t, const char *label32, CK_UTF8CHAR_PTR so_pin, CK_ULONG so_len,
-                         const char *serial)
+static CK_RV fresh_token(st_token *t, const char *label32, const CK_UTF8CHAR *so_pin,
+                         CK_ULONG so_len, const char *serial)
 {
     uint8_t master[ST_KEY_LEN];
     memset(t, 0, sizeof *t);
@@ -296,7 +241,7 @@ static CK_RV fresh_token(st_token *t, const char *label32, CK_UTF8CHAR_PTR so_pi
 }
 
 /* C_InitToken on the spare slot: a new token file named after a random serial. */
-static CK_RV init_new_token(st_slot *s, CK_UTF8CHAR_PTR pin, CK_ULONG len, const char *label)
+static CK_RV init_new_token(st_slot *s, const CK_UTF8CHAR *pin, CK_ULONG len, const char *label)
 {
     uint8_t rnd[8];
     char serial[17], name[64];
@@ -324,7 +269,7 @@ static CK_RV init_new_token(st_slot *s, CK_UTF8CHAR_PTR pin, CK_ULONG len, const
 }
 
 /* C_InitToken on an existing token: SO PIN checked (with counter), then everything erased. */
-static CK_RV reinit_token(st_slot *s, CK_UTF8CHAR_PTR pin, CK_ULONG len, const char *label)
+static CK_RV reinit_token(st_slot *s, const CK_UTF8CHAR *pin, CK_ULONG len, const char *label)
 {
     if (st_slot_has_sessions(s->id, 0))
         return CKR_SESSION_EXISTS;
@@ -349,83 +294,70 @@ static CK_RV reinit_token(st_slot *s, CK_UTF8CHAR_PTR pin, CK_ULONG len, const c
 }
 
 /* C_InitToken: creates a token in the spare slot or re-initialises one (never a damaged one). */
-CK_RV C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen,
-                  CK_UTF8CHAR_PTR pLabel)
+CK_RV st_init_token(CK_SLOT_ID id, const CK_UTF8CHAR *pin, CK_ULONG len, const CK_UTF8CHAR *label)
 {
-    CK_RV rv = st_enter();
+    st_slots_rescan();
+    st_slot *s = st_slot_get(id);
+    if (!s)
+        return CKR_SLOT_ID_INVALID;
+    if (!label)
+        return CKR_ARGUMENTS_BAD;
+    if (!s->present)
+        return CKR_TOKEN_NOT_PRESENT;
+    CK_RV rv = pin_len_ok(pin, len);
     if (rv != CKR_OK)
         return rv;
-    st_slots_rescan();
-    st_slot *s = st_slot_get(slotID);
-    if (!s)
-        rv = CKR_SLOT_ID_INVALID;
-    else if (!pLabel)
-        rv = CKR_ARGUMENTS_BAD;
-    else if (!s->present)
-        rv = CKR_TOKEN_NOT_PRESENT;
-    else if ((rv = pin_len_ok(pPin, ulPinLen)) != CKR_OK)
-        ;
-    else if (s->kind == SLOT_EMPTY_SPARE)
-        rv = init_new_token(s, pPin, ulPinLen, (const char *)pLabel);
-    else if ((rv = st_slot_sync(s)) == CKR_OK)
-        rv = reinit_token(s, pPin, ulPinLen, (const char *)pLabel);
-    st_leave();
-    return rv;
+    if (s->kind == SLOT_EMPTY_SPARE)
+        return init_new_token(s, pin, len, (const char *)label);
+    rv = st_slot_sync(s);
+    return rv == CKR_OK ? reinit_token(s, pin, len, (const char *)label) : rv;
 }
 
 /* C_InitPIN: the SO sets (or resets, unblocking) the user PIN. */
-CK_RV C_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen)
+CK_RV st_init_pin(CK_SESSION_HANDLE h, const CK_UTF8CHAR *pin, CK_ULONG len)
 {
-    CK_RV rv = st_enter();
-    if (rv != CKR_OK)
-        return rv;
     st_session *ss;
     st_slot *s;
-    rv = st_session_check(hSession, &ss, &s);
+    CK_RV rv = st_session_check(h, &ss, &s);
     if (rv == CKR_OK && s->login != CKU_SO)
         rv = CKR_USER_NOT_LOGGED_IN;
     if (rv == CKR_OK && !(ss->flags & CKF_RW_SESSION))
         rv = CKR_SESSION_READ_ONLY;
     if (rv == CKR_OK)
-        rv = pin_len_ok(pPin, ulPinLen);
+        rv = pin_len_ok(pin, len);
     if (rv == CKR_OK && (rv = st_slot_begin_write(s)) == CKR_OK) {
-        rv = wrap_master(&s->tok, 0, pPin, ulPinLen, s->master, s->tok.user_wrap);
+        rv = wrap_master(&s->tok, 0, pin, len, s->master, s->tok.user_wrap);
         s->tok.user_pin_set = 1;
         s->tok.user_tries = ST_MAX_TRIES;
         rv = st_slot_end_write(s, rv);
     }
-    st_leave();
     return rv;
 }
 
 /* C_SetPIN: the logged-in SO changes the SO PIN, anyone else the user PIN (old PIN checked). */
-CK_RV C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG ulOldLen,
-               CK_UTF8CHAR_PTR pNewPin, CK_ULONG ulNewLen)
+CK_RV st_set_pin(CK_SESSION_HANDLE h, const CK_UTF8CHAR *old_pin, CK_ULONG old_len,
+                 const CK_UTF8CHAR *new_pin, CK_ULONG new_len)
 {
-    CK_RV rv = st_enter();
-    if (rv != CKR_OK)
-        return rv;
     st_session *ss;
     st_slot *s;
-    rv = st_session_check(hSession, &ss, &s);
+    CK_RV rv = st_session_check(h, &ss, &s);
     if (rv == CKR_OK && !(ss->flags & CKF_RW_SESSION))
         rv = CKR_SESSION_READ_ONLY;
-    if (rv == CKR_OK && !pOldPin)
+    if (rv == CKR_OK && !old_pin)
         rv = CKR_ARGUMENTS_BAD;
     if (rv == CKR_OK)
-        rv = pin_len_ok(pNewPin, ulNewLen);
+        rv = pin_len_ok(new_pin, new_len);
     int is_so = rv == CKR_OK && s->login == CKU_SO;
     if (rv == CKR_OK && !is_so && !s->tok.user_pin_set)
         rv = CKR_USER_PIN_NOT_INITIALIZED;
     uint8_t master[ST_KEY_LEN];
     if (rv == CKR_OK)
-        rv = verify_pin(s, is_so, pOldPin, ulOldLen, master);
+        rv = verify_pin(s, is_so, old_pin, old_len, master);
     if (rv == CKR_OK && (rv = st_slot_begin_write(s)) == CKR_OK) {
-        rv = wrap_master(&s->tok, is_so, pNewPin, ulNewLen, master,
+        rv = wrap_master(&s->tok, is_so, new_pin, new_len, master,
                          is_so ? s->tok.so_wrap : s->tok.user_wrap);
         rv = st_slot_end_write(s, rv);
     }
     OPENSSL_cleanse(master, sizeof master);
-    st_leave();
     return rv;
 }

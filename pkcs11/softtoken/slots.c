@@ -1,7 +1,9 @@
 /*
  * Slots: one per token file in the token directory, plus one spare slot whose C_InitToken
  * creates a new file. Files appearing and disappearing are token insertion and removal;
- * C_WaitForSlotEvent sleeps on inotify for them.
+ * C_WaitForSlotEvent sleeps on inotify for them. Also the module's start and end (C_Initialize
+ * and C_Finalize open and close the directory) and the read-modify-write bracket every change
+ * of a token file goes through.
  */
 #include "softtoken.h"
 
@@ -18,13 +20,7 @@
 
 #include <openssl/crypto.h>
 
-/* Copies src into a blank-padded, unterminated PKCS#11 text field. */
-void st_pad(char *dst, size_t len, const char *src)
-{
-    memset(dst, ' ', len);
-    size_t n = src ? strlen(src) : 0;
-    memcpy(dst, src, n < len ? n : len);
-}
+#include "gost.h"
 
 /* Reads `directory = PATH` from $XDG_CONFIG_HOME/gostsign/softtoken.conf, if present. */
 static char *dir_from_config(void)
@@ -58,7 +54,7 @@ static char *dir_from_config(void)
 }
 
 /* The token directory: $GOSTSIGN_SOFTTOKEN_DIR, else the config file, else XDG data home. */
-char *st_default_dir(void)
+static char *default_dir(void)
 {
     const char *env = getenv("GOSTSIGN_SOFTTOKEN_DIR");
     if (env && *env)
@@ -120,7 +116,7 @@ static st_slot *slot_new(st_slot_kind kind)
 }
 
 /* Adds a slot for a token file found in (or created in) the directory. */
-st_slot *st_slot_add_file(const char *name)
+static st_slot *slot_add_file(const char *name)
 {
     st_slot *s = slot_new(SLOT_FILE);
     if (!s)
@@ -187,7 +183,7 @@ static void add_new_files(int as_events)
     if (n)
         qsort(names, n, sizeof *names, cmp_names);
     for (size_t i = 0; i < n; i++) {
-        st_slot *s = st_slot_add_file(names[i]);
+        st_slot *s = slot_add_file(names[i]);
         if (s && as_events)
             s->reported_present = 0;
         free(names[i]);
@@ -196,7 +192,7 @@ static void add_new_files(int as_events)
 }
 
 /* Marks a slot's token as removed: sessions close, login and cached objects are dropped. */
-void st_slot_removed(st_slot *s)
+static void slot_removed(st_slot *s)
 {
     st_session_close_all(s->id);
     st_logout_slot(s);
@@ -217,7 +213,7 @@ void st_slots_rescan(void)
         st_file_id fid;
         int exists = st_file_stat(s->name, &fid) == 0;
         if (s->present && !exists)
-            st_slot_removed(s);
+            slot_removed(s);
         else if (!s->present && exists)
             s->present = 1;
     }
@@ -226,9 +222,9 @@ void st_slots_rescan(void)
 }
 
 /* Opens the token directory and inotify watch, and makes the first scan. */
-CK_RV st_slots_open(void)
+static CK_RV slots_open(void)
 {
-    g_st.dir = st_default_dir();
+    g_st.dir = default_dir();
     if (!g_st.dir || make_dirs(g_st.dir) != 0) {
         st_log("cannot create the token directory %s", g_st.dir ? g_st.dir : "(no HOME)");
         return CKR_GENERAL_ERROR;
@@ -250,7 +246,7 @@ CK_RV st_slots_open(void)
 }
 
 /* Frees every slot and closes descriptors (C_Finalize). */
-void st_slots_close(void)
+static void slots_close(void)
 {
     for (size_t i = 0; i < g_st.nslots; i++) {
         st_slot *s = g_st.slots[i];
@@ -268,21 +264,14 @@ void st_slots_close(void)
     g_st.slots = NULL;
     g_st.nslots = 0;
     g_st.next_slot_id = 0;
-    int fds[] = { g_st.dirfd, g_st.inotify_fd, g_st.wake_pipe[0], g_st.wake_pipe[1] };
+    int *fds[] = { &g_st.dirfd, &g_st.inotify_fd, &g_st.wake_pipe[0], &g_st.wake_pipe[1] };
     for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
-        if (fds[i] >= 0)
-            close(fds[i]);
+        if (*fds[i] >= 0) {
+            close(*fds[i]);
+            *fds[i] = -1; /* a failed C_Initialize closes again */
+        }
     free(g_st.dir);
     g_st.dir = NULL;
-}
-
-/* Slot by ID, or NULL. */
-st_slot *st_slot_get(CK_SLOT_ID id)
-{
-    for (size_t i = 0; i < g_st.nslots; i++)
-        if (g_st.slots[i]->id == id)
-            return g_st.slots[i];
-    return NULL;
 }
 
 /*
@@ -297,7 +286,7 @@ CK_RV st_slot_sync(st_slot *s)
     st_file_id fid;
     if (st_file_stat(s->name, &fid) != 0) {
         if (s->present)
-            st_slot_removed(s);
+            slot_removed(s);
         return CKR_TOKEN_NOT_PRESENT;
     }
     s->present = 1;
@@ -332,106 +321,51 @@ CK_RV st_slot_end_write(st_slot *s, CK_RV rv)
     return rv;
 }
 
-/* ---- PKCS#11 entry points ---- */
-
-/* Lists file slots first (stable order), then the spare slot. */
-CK_RV C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR pulCount)
+/*
+ * A fork child's first C_Initialize: forgets the parent's sessions, logins and descriptors
+ * (memory only; the files and the parent's wake-up pipe are left alone).
+ */
+static void drop_inherited_state(void)
 {
-    CK_RV rv = st_enter();
-    if (rv != CKR_OK)
-        return rv;
-    if (!pulCount) {
-        st_leave();
-        return CKR_ARGUMENTS_BAD;
-    }
-    st_slots_rescan();
-    CK_ULONG n = 0;
-    for (int pass = 0; pass < 2; pass++)
-        for (size_t i = 0; i < g_st.nslots; i++) {
-            st_slot *s = g_st.slots[i];
-            if ((s->kind == SLOT_EMPTY_SPARE) != pass || (tokenPresent && !s->present))
-                continue;
-            if (pSlotList && n < *pulCount)
-                pSlotList[n] = s->id;
-            n++;
-        }
-    if (pSlotList && n > *pulCount)
-        rv = CKR_BUFFER_TOO_SMALL;
-    *pulCount = n;
-    st_leave();
+    for (size_t i = 0; i < g_st.nslots; i++)
+        st_session_close_all(g_st.slots[i]->id);
+    slots_close();
+    g_st.waiters = 0;
+    g_st.initialized = 0;
+    g_st.inherited = 0;
+}
+
+/* C_Initialize: loads the GOST engine and opens the token directory. */
+CK_RV st_initialize(void)
+{
+    st_watch_forks();
+    if (g_st.inherited)
+        drop_inherited_state();
+    if (g_st.initialized)
+        return CKR_CRYPTOKI_ALREADY_INITIALIZED;
+    gs_status gst;
+    if (gost_init(&gst) != GS_ERR_OK)
+        return st_rv_from(&gst, "C_Initialize");
+    g_st.next_session = 1;
+    CK_RV rv = slots_open();
+    if (rv == CKR_OK)
+        g_st.initialized = 1;
+    else
+        slots_close();
     return rv;
 }
 
-/* Describes a slot: removable, with or without a token. */
-CK_RV C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
+/* C_Finalize: closes every session, wakes C_WaitForSlotEvent callers and frees all state. */
+void st_finalize(void)
 {
-    CK_RV rv = st_enter();
-    if (rv != CKR_OK)
-        return rv;
-    st_slots_rescan();
-    st_slot *s = st_slot_get(slotID);
-    if (!s)
-        rv = CKR_SLOT_ID_INVALID;
-    else if (!pInfo)
-        rv = CKR_ARGUMENTS_BAD;
-    else {
-        char desc[64];
-        snprintf(desc, sizeof desc, "gostsign softtoken %s", s->name ? s->name : "(new token)");
-        st_pad((char *)pInfo->slotDescription, sizeof pInfo->slotDescription, desc);
-        st_pad((char *)pInfo->manufacturerID, sizeof pInfo->manufacturerID, "gostsign");
-        pInfo->flags = CKF_REMOVABLE_DEVICE | (s->present ? CKF_TOKEN_PRESENT : 0);
-        pInfo->hardwareVersion.major = 0;
-        pInfo->hardwareVersion.minor = 1;
-        pInfo->firmwareVersion = pInfo->hardwareVersion;
+    for (size_t i = 0; i < g_st.nslots; i++)
+        st_session_close_all(g_st.slots[i]->id);
+    g_st.initialized = 0;
+    if (write(g_st.wake_pipe[1], "x", 1) < 0) {
+        /* the pipe is non-blocking; a full pipe already wakes the waiters */
     }
-    st_leave();
-    return rv;
-}
-
-/* Fills CK_TOKEN_INFO for a present, readable token (or the spare, uninitialised one). */
-static void fill_token_info(const st_slot *s, CK_TOKEN_INFO_PTR ti)
-{
-    memset(ti, 0, sizeof *ti);
-    st_pad((char *)ti->manufacturerID, sizeof ti->manufacturerID, "gostsign");
-    st_pad((char *)ti->model, sizeof ti->model, "softtoken GOST");
-    st_pad((char *)ti->label, sizeof ti->label, "");
-    st_pad((char *)ti->serialNumber, sizeof ti->serialNumber, "");
-    st_pad((char *)ti->utcTime, sizeof ti->utcTime, "");
-    ti->flags = CKF_RNG;
-    if (s->kind == SLOT_FILE) {
-        memcpy(ti->label, s->tok.label, sizeof ti->label);
-        memcpy(ti->serialNumber, s->tok.serial, sizeof ti->serialNumber);
-        ti->flags |= CKF_TOKEN_INITIALIZED | CKF_LOGIN_REQUIRED | st_pin_flags(&s->tok);
-    }
-    ti->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;
-    ti->ulMaxRwSessionCount = CK_EFFECTIVELY_INFINITE;
-    ti->ulSessionCount = ti->ulRwSessionCount = CK_UNAVAILABLE_INFORMATION;
-    ti->ulMaxPinLen = ST_MAX_PIN;
-    ti->ulMinPinLen = ST_MIN_PIN;
-    ti->ulTotalPublicMemory = ti->ulFreePublicMemory = CK_UNAVAILABLE_INFORMATION;
-    ti->ulTotalPrivateMemory = ti->ulFreePrivateMemory = CK_UNAVAILABLE_INFORMATION;
-    ti->hardwareVersion.minor = 1;
-    ti->firmwareVersion.minor = 1;
-}
-
-/* Token information; a damaged file gives CKR_TOKEN_NOT_RECOGNIZED. */
-CK_RV C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
-{
-    CK_RV rv = st_enter();
-    if (rv != CKR_OK)
-        return rv;
-    st_slots_rescan();
-    st_slot *s = st_slot_get(slotID);
-    if (!s)
-        rv = CKR_SLOT_ID_INVALID;
-    else if (!pInfo)
-        rv = CKR_ARGUMENTS_BAD;
-    else if (!s->present)
-        rv = CKR_TOKEN_NOT_PRESENT;
-    else if ((rv = st_slot_sync(s)) == CKR_OK)
-        fill_token_info(s, pInfo);
-    st_leave();
-    return rv;
+    st_wait_for_sleepers();
+    slots_close();
 }
 
 /* Empties the inotify queue without blocking; events only tell us to rescan. */
@@ -455,47 +389,26 @@ static st_slot *changed_slot(void)
     return NULL;
 }
 
-/* Sleeps (unlocked) until the directory changes or C_Finalize wakes us. */
-static void wait_for_inotify(void)
+/*
+ * C_WaitForSlotEvent: token insertion/removal events, from inotify; CKF_DONT_BLOCK returns
+ * CKR_NO_EVENT at once. Sleeps with the lock released until the directory changes or
+ * C_Finalize wakes it (then CKR_CRYPTOKI_NOT_INITIALIZED).
+ */
+CK_RV st_slot_wait_event(CK_FLAGS flags, CK_SLOT_ID *slot)
 {
-    struct pollfd p[2] = { { g_st.inotify_fd, POLLIN, 0 }, { g_st.wake_pipe[0], POLLIN, 0 } };
-    g_st.waiters++;
-    st_leave();
-    while (poll(p, 2, -1) < 0 && errno == EINTR)
-        ;
-    pthread_mutex_lock(&g_st.lock);
-    g_st.waiters--;
-}
-
-/* Token insertion/removal events, from inotify; CKF_DONT_BLOCK returns CKR_NO_EVENT at once. */
-CK_RV C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pReserved)
-{
-    (void)pReserved;
-    CK_RV rv = st_enter();
-    if (rv != CKR_OK)
-        return rv;
-    if (!pSlot) {
-        st_leave();
-        return CKR_ARGUMENTS_BAD;
-    }
     for (;;) {
         drain_inotify();
         st_slots_rescan();
         st_slot *s = changed_slot();
         if (s) {
-            *pSlot = s->id;
-            break;
+            *slot = s->id;
+            return CKR_OK;
         }
-        if (flags & CKF_DONT_BLOCK) {
-            rv = CKR_NO_EVENT;
-            break;
-        }
-        wait_for_inotify();
-        if (!g_st.initialized) {
-            pthread_mutex_unlock(&g_st.lock);
+        if (flags & CKF_DONT_BLOCK)
+            return CKR_NO_EVENT;
+        struct pollfd p[2] = { { g_st.inotify_fd, POLLIN, 0 }, { g_st.wake_pipe[0], POLLIN, 0 } };
+        st_poll_unlocked(p, 2);
+        if (!g_st.initialized)
             return CKR_CRYPTOKI_NOT_INITIALIZED;
-        }
     }
-    st_leave();
-    return rv;
 }

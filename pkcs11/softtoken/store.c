@@ -158,7 +158,7 @@ static void get_object(rbuf *r, st_object *o)
 {
     o->handle = get_u32(r);
     uint32_t n = get_u32(r);
-    if (r->bad || n > 4096 || o->handle == 0 || (o->handle & ST_SESSION_OBJ_BIT)) {
+    if (r->bad || n > 4096 || o->handle == 0 || (o->handle & ST_HANDLE_BITS)) {
         r->bad = 1;
         return;
     }
@@ -211,7 +211,7 @@ void st_token_free(st_token *tok)
 }
 
 /* Checks magic, version, length and checksum, then parses. CKR_TOKEN_NOT_RECOGNIZED if bad. */
-CK_RV st_token_parse(const uint8_t *data, size_t len, st_token *tok)
+static CK_RV token_parse(const uint8_t *data, size_t len, st_token *tok)
 {
     memset(tok, 0, sizeof *tok);
     if (len < 16 + ST_CHECKSUM_LEN || memcmp(data, st_magic, 8) != 0)
@@ -224,7 +224,7 @@ CK_RV st_token_parse(const uint8_t *data, size_t len, st_token *tok)
     uint8_t sum[ST_CHECKSUM_LEN];
     gs_status gst;
     if (gost_digest_buffer(256, data, len - ST_CHECKSUM_LEN, sum, &gst) != GS_ERR_OK)
-        return CKR_DEVICE_ERROR;
+        return st_rv_from(&gst, "token_parse");
     if (CRYPTO_memcmp(sum, data + len - ST_CHECKSUM_LEN, ST_CHECKSUM_LEN) != 0)
         return CKR_TOKEN_NOT_RECOGNIZED;
     r.len = len - ST_CHECKSUM_LEN;
@@ -251,7 +251,7 @@ static CK_RV serialise(const st_token *t, wbuf *b)
     uint8_t sum[ST_CHECKSUM_LEN];
     gs_status gst;
     if (gost_digest_buffer(256, b->p, b->len, sum, &gst) != GS_ERR_OK)
-        return CKR_DEVICE_ERROR;
+        return st_rv_from(&gst, "token_save");
     put_raw(b, sum, sizeof sum);
     return b->oom ? CKR_HOST_MEMORY : CKR_OK;
 }
@@ -341,7 +341,7 @@ CK_RV st_token_load(st_slot *s)
     if (rv != CKR_OK)
         return rv;
     st_token tok;
-    rv = st_token_parse(data, len, &tok);
+    rv = token_parse(data, len, &tok);
     OPENSSL_clear_free(data, len);
     if (rv != CKR_OK) {
         if (!s->corrupt)

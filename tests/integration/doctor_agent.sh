@@ -22,7 +22,7 @@ mkdir -p "$WORK/cadir" && cp "$WORK/demo/ca.pem" "$WORK/cadir/" && ossl rehash "
 
 echo "pin 12345678" >"$GS_TEST_PINENTRY_SCRIPT"
 doctor "$WORK/ok.json" --test-sign --no-p11-kit --module "$MODULE" --ca-dir "$WORK/cadir"
-verdict "$WORK/ok.json" agent.running ok OK "" agent_version=0.1.0 protocol=1
+verdict "$WORK/ok.json" agent.running ok OK "" agent_version=0.1.0 protocol=2
 ok "the agent layer reports the running agent with its version"
 verdict "$WORK/ok.json" test_sign.signature ok OK "" chain_checked=true
 ok "--test-sign: one signature through the agent, verified with the chain"

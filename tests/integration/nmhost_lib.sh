@@ -10,6 +10,7 @@ export XDG_CONFIG_HOME=$WORK/config GOSTSIGN_NMHOST_CONFIG=$WORK/nmhost.json
 export GS_TEST_PINENTRY_SCRIPT=$WORK/pinentry.script GS_TEST_PINENTRY_RECORD=$WORK/pinentry.record
 export GOSTSIGN_SOFTTOKEN_DIR=$WORK/tokens GOSTSIGN_SOFTTOKEN_KDF_ITERATIONS=2000
 mkdir -p "$WORK/run" "$WORK/config/gostsign" "$GOSTSIGN_SOFTTOKEN_DIR"
+chmod 700 "$WORK/run" # the agent and its clients refuse a socket directory others may enter
 echo "pin 12345678" >"$GS_TEST_PINENTRY_SCRIPT"
 
 # kill_ours: stops the agents and pinentries of THIS test (an agent the host started on demand,

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -118,12 +119,82 @@ static void test_system_and_user_files(void **state)
     rmdir(dir);
 }
 
+#define OTHER_UID 65534 /* a throwaway uid as the bad owner; CI runs the tests as root */
+
+/* Loads one user file and expects the code; CONFIG_UNSAFE details name the file and the reason. */
+static void expect_user_file(const char *path, gs_code want, const char *reason)
+{
+    agent_config cfg;
+    gs_status st;
+    gs_status_clear(&st);
+    assert_int_equal(agent_config_load(&cfg, NULL, path, &st), want);
+    if (want == GS_ERR_CONFIG_UNSAFE) {
+        assert_non_null(strstr(st.detail, path));
+        assert_non_null(strstr(st.detail, reason));
+        assert_string_equal(cfg.pinentry, "pinentry"); /* nothing of the file was applied */
+    } else {
+        assert_string_equal(cfg.pinentry, "/tmp/evil-pinentry");
+    }
+    agent_config_free(&cfg);
+}
+
+/* A config that others own or may write could start their program as us: refused. */
+static void test_unsafe_config_files(void **state)
+{
+    (void)state;
+    assert_int_equal(geteuid(), 0); /* chown to another uid needs root, as in CI */
+    char dir[] = "/tmp/gostsign-cfg-XXXXXX", path[300], sub[300];
+    assert_non_null(mkdtemp(dir));
+    const char *text = "{\"pinentry\": \"/tmp/evil-pinentry\"}";
+    write_file(path, sizeof(path), dir, "user.json", text);
+    assert_int_equal(chmod(path, 0644), 0);
+    expect_user_file(path, GS_ERR_OK, NULL);
+
+    assert_int_equal(chown(path, OTHER_UID, OTHER_UID), 0);
+    expect_user_file(path, GS_ERR_CONFIG_UNSAFE, "belongs to another user");
+    assert_int_equal(chown(path, 0, 0), 0);
+
+    assert_int_equal(chmod(path, 0666), 0);
+    expect_user_file(path, GS_ERR_CONFIG_UNSAFE, "writable by group or others");
+    assert_int_equal(chmod(path, 0620), 0);
+    expect_user_file(path, GS_ERR_CONFIG_UNSAFE, "writable by group or others");
+    assert_int_equal(chmod(path, 0600), 0);
+
+    /* the directory: writable by others, owned by another user, or sticky (fine) */
+    assert_int_equal(chmod(dir, 0777), 0);
+    expect_user_file(path, GS_ERR_CONFIG_UNSAFE, "the directory");
+    assert_int_equal(chmod(dir, 01777), 0);
+    expect_user_file(path, GS_ERR_OK, NULL);
+    assert_int_equal(chmod(dir, 0755), 0);
+    assert_int_equal(chown(dir, OTHER_UID, OTHER_UID), 0);
+    expect_user_file(path, GS_ERR_CONFIG_UNSAFE, "belongs to another user");
+    assert_int_equal(chown(dir, 0, 0), 0);
+    assert_int_equal(chmod(dir, 0700), 0);
+
+    /* the system file is checked the same way */
+    agent_config cfg;
+    gs_status st;
+    assert_int_equal(chmod(path, 0646), 0);
+    assert_int_equal(agent_config_load(&cfg, path, NULL, &st), GS_ERR_CONFIG_UNSAFE);
+    assert_non_null(strstr(st.detail, path));
+    agent_config_free(&cfg);
+
+    /* not a regular file (a FIFO would also block the reader) */
+    snprintf(sub, sizeof(sub), "%s/fifo.json", dir);
+    assert_int_equal(mkfifo(sub, 0600), 0);
+    expect_user_file(sub, GS_ERR_CONFIG_UNSAFE, "not a regular file");
+    unlink(sub);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults_allow_gosuslugi),
         cmocka_unit_test(test_malformed_origins),
         cmocka_unit_test(test_system_and_user_files),
+        cmocka_unit_test(test_unsafe_config_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -701,6 +702,312 @@ static void test_file_protection(void **state)
     F->C_CloseSession(s);
 }
 
+/* Issue 13.1: C_Sign, C_Verify and C_Digest after an Update answer CKR_OPERATION_ACTIVE and end
+ * the operation, so the next Final finds none (PKCS#11 v2.40, 5.12, 5.13, 5.11). */
+static void test_single_part_ends_operation(void **state)
+{
+    (void)state;
+    CK_SESSION_HANDLE s = open_rw(1);
+    CK_OBJECT_HANDLE pub, priv;
+    gen_pair(s, 256, CK_FALSE, &pub, &priv);
+    CK_MECHANISM with = { CKM_GOSTR3410_WITH_GOSTR3411_2012_256, NULL, 0 };
+    CK_MECHANISM dgm = { CKM_GOSTR3411_2012_256, NULL, 0 };
+    uint8_t out[64] = { 0 };
+    CK_ULONG n = sizeof out;
+    assert_int_equal(F->C_SignInit(s, &with, priv), CKR_OK);
+    assert_int_equal(F->C_SignUpdate(s, (CK_BYTE_PTR)M1, 10), CKR_OK);
+    assert_int_equal(F->C_Sign(s, (CK_BYTE_PTR)M1, 63, out, &n), CKR_OPERATION_ACTIVE);
+    assert_int_equal(F->C_SignFinal(s, out, &n), CKR_OPERATION_NOT_INITIALIZED);
+    assert_int_equal(F->C_VerifyInit(s, &with, pub), CKR_OK);
+    assert_int_equal(F->C_VerifyUpdate(s, (CK_BYTE_PTR)M1, 10), CKR_OK);
+    assert_int_equal(F->C_Verify(s, (CK_BYTE_PTR)M1, 63, out, 64), CKR_OPERATION_ACTIVE);
+    assert_int_equal(F->C_VerifyFinal(s, out, 64), CKR_OPERATION_NOT_INITIALIZED);
+    assert_int_equal(F->C_DigestInit(s, &dgm), CKR_OK);
+    assert_int_equal(F->C_DigestUpdate(s, (CK_BYTE_PTR)M1, 10), CKR_OK);
+    n = sizeof out;
+    assert_int_equal(F->C_Digest(s, (CK_BYTE_PTR)M1, 63, out, &n), CKR_OPERATION_ACTIVE);
+    assert_int_equal(F->C_DigestFinal(s, out, &n), CKR_OPERATION_NOT_INITIALIZED);
+    /* a length query and CKR_BUFFER_TOO_SMALL keep the operation */
+    assert_int_equal(F->C_DigestInit(s, &dgm), CKR_OK);
+    n = 1;
+    assert_int_equal(F->C_Digest(s, (CK_BYTE_PTR)M1, 63, out, &n), CKR_BUFFER_TOO_SMALL);
+    assert_int_equal(F->C_Digest(s, (CK_BYTE_PTR)M1, 63, NULL, &n), CKR_OK);
+    assert_int_equal(F->C_Digest(s, (CK_BYTE_PTR)M1, 63, out, &n), CKR_OK);
+    char h[65];
+    hex(out, n, h);
+    assert_string_equal(h, M1_256);
+    F->C_CloseSession(s);
+}
+
+/* The first private key a session finds, or CK_INVALID_HANDLE (no cmocka asserts: fork-safe). */
+static CK_OBJECT_HANDLE find_private_key(CK_SESSION_HANDLE s)
+{
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_ATTRIBUTE t = { CKA_CLASS, &cls, sizeof cls };
+    CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+    CK_ULONG n = 0;
+    if (F->C_FindObjectsInit(s, &t, 1) == CKR_OK && F->C_FindObjects(s, &h, 1, &n) == CKR_OK)
+        F->C_FindObjectsFinal(s);
+    return n == 1 ? h : CK_INVALID_HANDLE;
+}
+
+/* What a fork child sees of the parent's module: nothing until its own C_Initialize, then a
+ * fresh, logged-out module. Returns 0 when every check holds (it runs in the child). */
+static int child_checks(CK_SESSION_HANDLE parent_session, CK_OBJECT_HANDLE parent_key)
+{
+    CK_SESSION_INFO si;
+    CK_MECHANISM m = { CKM_GOSTR3410_WITH_GOSTR3411_2012_256, NULL, 0 };
+    CK_SESSION_HANDLE s;
+    if (F->C_GetSessionInfo(parent_session, &si) != CKR_CRYPTOKI_NOT_INITIALIZED)
+        return 1;
+    if (F->C_SignInit(parent_session, &m, parent_key) != CKR_CRYPTOKI_NOT_INITIALIZED)
+        return 2;
+    if (F->C_Initialize(NULL) != CKR_OK)
+        return 3;
+    if (F->C_GetSessionInfo(parent_session, &si) != CKR_SESSION_HANDLE_INVALID)
+        return 4;
+    if (F->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &s) != CKR_OK ||
+        F->C_GetSessionInfo(s, &si) != CKR_OK || si.state != CKS_RO_PUBLIC_SESSION)
+        return 5;
+    if (F->C_SignInit(s, &m, parent_key) == CKR_OK)
+        return 6;
+    if (F->C_Login(s, CKU_USER, USER_PIN, PLEN(USER_PIN)) != CKR_OK ||
+        F->C_SignInit(s, &m, parent_key) != CKR_KEY_HANDLE_INVALID)
+        return 7;
+    CK_OBJECT_HANDLE key = find_private_key(s);
+    if (key == CK_INVALID_HANDLE || F->C_SignInit(s, &m, key) != CKR_OK)
+        return 8;
+    return F->C_Finalize(NULL) == CKR_OK ? 0 : 9;
+}
+
+/* Issue 13.2: a fork child must call C_Initialize and log in again (PKCS#11 v2.40, 6.6.1);
+ * the parent keeps its sessions and login. */
+static void test_fork_child_starts_fresh(void **state)
+{
+    (void)state;
+    CK_SESSION_HANDLE s = open_rw(1);
+    CK_OBJECT_HANDLE pub, priv;
+    gen_pair(s, 256, CK_TRUE, &pub, &priv);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(child_checks(s, priv));
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    CK_MECHANISM m = { CKM_GOSTR3410_WITH_GOSTR3411_2012_256, NULL, 0 };
+    uint8_t sig[64];
+    CK_ULONG n = sizeof sig;
+    assert_int_equal(F->C_SignInit(s, &m, priv), CKR_OK);
+    assert_int_equal(F->C_Sign(s, (CK_BYTE_PTR)M1, 63, sig, &n), CKR_OK);
+    F->C_CloseSession(s);
+}
+
+/* Issue 13.3: handles of private objects obtained before C_Logout are invalid afterwards, and
+ * stay invalid after a new login (PKCS#11 v2.40, 5.6 C_Logout); public handles survive. */
+static void test_private_handles_die_at_logout(void **state)
+{
+    (void)state;
+    CK_SESSION_HANDLE s = open_rw(1);
+    CK_OBJECT_HANDLE pub, priv;
+    gen_pair(s, 256, CK_TRUE, &pub, &priv);
+    assert_int_equal(find_private_key(s), priv);
+    CK_MECHANISM m = { CKM_GOSTR3410_WITH_GOSTR3411_2012_256, NULL, 0 };
+    uint8_t buf[64];
+    CK_ATTRIBUTE lab = { CKA_LABEL, buf, sizeof buf };
+    assert_int_equal(F->C_Logout(s), CKR_OK);
+    assert_int_equal(F->C_SignInit(s, &m, priv), CKR_KEY_HANDLE_INVALID);
+    assert_int_equal(F->C_Login(s, CKU_USER, USER_PIN, PLEN(USER_PIN)), CKR_OK);
+    assert_int_equal(F->C_SignInit(s, &m, priv), CKR_KEY_HANDLE_INVALID);
+    assert_int_equal(F->C_GetAttributeValue(s, priv, &lab, 1), CKR_OBJECT_HANDLE_INVALID);
+    assert_int_equal(F->C_DestroyObject(s, priv), CKR_OBJECT_HANDLE_INVALID);
+    CK_OBJECT_HANDLE again = find_private_key(s);
+    assert_int_not_equal(again, CK_INVALID_HANDLE);
+    assert_int_not_equal(again, priv);
+    assert_int_equal(F->C_SignInit(s, &m, again), CKR_OK);
+    CK_ULONG n = sizeof buf;
+    assert_int_equal(F->C_Sign(s, (CK_BYTE_PTR)M1, 63, buf, &n), CKR_OK);
+    assert_int_equal(F->C_VerifyInit(s, &m, pub), CKR_OK); /* the public key's handle lives on */
+    assert_int_equal(F->C_Verify(s, (CK_BYTE_PTR)M1, 63, buf, n), CKR_OK);
+    /* a public handle number never reaches a private object */
+    for (CK_OBJECT_HANDLE h = 1; h < 8; h++)
+        if (h != pub)
+            assert_int_equal(F->C_SignInit(s, &m, h), CKR_KEY_HANDLE_INVALID);
+    F->C_CloseSession(s);
+}
+
+/* Every call that takes a session, given a bad handle and bad arguments. */
+static void expect_session_invalid(CK_RV want)
+{
+    CK_SESSION_HANDLE b = 0xdead;
+    CK_RV got[] = {
+        F->C_CloseSession(b),
+        F->C_GetSessionInfo(b, NULL),
+        F->C_Login(b, 99, NULL, 0),
+        F->C_Logout(b),
+        F->C_InitPIN(b, NULL, 0),
+        F->C_SetPIN(b, NULL, 0, NULL, 0),
+        F->C_CreateObject(b, NULL, 1, NULL),
+        F->C_DestroyObject(b, 0),
+        F->C_GetAttributeValue(b, 0, NULL, 1),
+        F->C_SetAttributeValue(b, 0, NULL, 1),
+        F->C_FindObjectsInit(b, NULL, 1),
+        F->C_FindObjects(b, NULL, 0, NULL),
+        F->C_FindObjectsFinal(b),
+        F->C_DigestInit(b, NULL),
+        F->C_Digest(b, NULL, 1, NULL, NULL),
+        F->C_DigestUpdate(b, NULL, 1),
+        F->C_DigestFinal(b, NULL, NULL),
+        F->C_SignInit(b, NULL, 0),
+        F->C_Sign(b, NULL, 1, NULL, NULL),
+        F->C_SignUpdate(b, NULL, 1),
+        F->C_SignFinal(b, NULL, NULL),
+        F->C_VerifyInit(b, NULL, 0),
+        F->C_Verify(b, NULL, 1, NULL, 0),
+        F->C_VerifyUpdate(b, NULL, 1),
+        F->C_VerifyFinal(b, NULL, 0),
+        F->C_GenerateKeyPair(b, NULL, NULL, 1, NULL, 1, NULL, NULL),
+        F->C_GenerateRandom(b, NULL, 1),
+        F->C_SeedRandom(b, NULL, 1),
+    };
+    for (size_t i = 0; i < sizeof got / sizeof got[0]; i++) {
+        if (got[i] != want)
+            print_error("session call %zu: 0x%lx\n", i, (unsigned long)got[i]);
+        assert_int_equal(got[i], want);
+    }
+}
+
+/* Every call that takes a slot, given a bad slot ID and bad arguments. */
+static void expect_slot_invalid(CK_RV want)
+{
+    CK_SLOT_ID b = 4242;
+    CK_RV got[] = {
+        F->C_GetSlotInfo(b, NULL),
+        F->C_GetTokenInfo(b, NULL),
+        F->C_GetMechanismList(b, NULL, NULL),
+        F->C_GetMechanismInfo(b, 0, NULL),
+        F->C_InitToken(b, NULL, 0, NULL),
+        F->C_OpenSession(b, 0, NULL, NULL, NULL),
+        F->C_CloseAllSessions(b),
+    };
+    for (size_t i = 0; i < sizeof got / sizeof got[0]; i++) {
+        if (got[i] != want)
+            print_error("slot call %zu: 0x%lx\n", i, (unsigned long)got[i]);
+        assert_int_equal(got[i], want);
+    }
+}
+
+/* Issue 13.4: CKR_CRYPTOKI_NOT_INITIALIZED, then session and slot handle errors, come before
+ * argument and feature errors in every entry point (C_SeedRandom used to say
+ * CKR_RANDOM_SEED_NOT_SUPPORTED for a session that does not exist). */
+static void test_return_code_precedence(void **state)
+{
+    (void)state;
+    expect_session_invalid(CKR_SESSION_HANDLE_INVALID);
+    expect_slot_invalid(CKR_SLOT_ID_INVALID);
+    CK_SESSION_HANDLE s = open_rw(0);
+    assert_int_equal(F->C_SeedRandom(s, (CK_BYTE_PTR) "seed", 4), CKR_RANDOM_SEED_NOT_SUPPORTED);
+    CK_SLOT_ID ev;
+    assert_int_equal(F->C_WaitForSlotEvent(CKF_DONT_BLOCK, &ev, &ev), CKR_ARGUMENTS_BAD);
+    assert_int_equal(F->C_Finalize(NULL), CKR_OK);
+    expect_session_invalid(CKR_CRYPTOKI_NOT_INITIALIZED);
+    expect_slot_invalid(CKR_CRYPTOKI_NOT_INITIALIZED);
+    assert_int_equal(F->C_Finalize(&ev), CKR_CRYPTOKI_NOT_INITIALIZED);
+    assert_int_equal(F->C_WaitForSlotEvent(CKF_DONT_BLOCK, NULL, NULL),
+                     CKR_CRYPTOKI_NOT_INITIALIZED);
+    CK_ULONG n;
+    assert_int_equal(F->C_GetSlotList(CK_FALSE, NULL, &n), CKR_CRYPTOKI_NOT_INITIALIZED);
+    assert_int_equal(F->C_Initialize(NULL), CKR_OK);
+}
+
+/* C_GenerateKeyPair (256) with one extra attribute in the private half; returns the result. */
+static CK_RV gen_with_private_attr(CK_SESSION_HANDLE s, CK_ATTRIBUTE_TYPE type, CK_BBOOL v)
+{
+    static const uint8_t p256[] = { 0x06, 0x07, 0x2a, 0x85, 0x03, 0x02, 0x02, 0x23, 0x01 };
+    CK_MECHANISM m = { CKM_GOSTR3410_KEY_PAIR_GEN, NULL, 0 };
+    CK_ATTRIBUTE pt[] = { { CKA_GOSTR3410_PARAMS, (void *)p256, sizeof p256 } };
+    CK_ATTRIBUTE kt[] = { { type, &v, sizeof v } };
+    CK_OBJECT_HANDLE pub, priv;
+    return F->C_GenerateKeyPair(s, &m, pt, 1, kt, 1, &pub, &priv);
+}
+
+/* C_CreateObject of a GOST-256 private key (test value), with CKA_PRIVATE as given. */
+static CK_RV create_private_key(CK_SESSION_HANDLE s, CK_BBOOL is_private, CK_ATTRIBUTE *extra,
+                                CK_OBJECT_HANDLE *h)
+{
+    static const uint8_t p256[] = { 0x06, 0x07, 0x2a, 0x85, 0x03, 0x02, 0x02, 0x23, 0x01 };
+    uint8_t d[32];
+    for (int i = 0; i < 32; i++)
+        d[i] = (uint8_t)(0x11 + i);
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_KEY_TYPE kt = CKK_GOSTR3410;
+    CK_BBOOL yes = CK_TRUE;
+    CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof cls },
+                         { CKA_KEY_TYPE, &kt, sizeof kt },
+                         { CKA_PRIVATE, &is_private, sizeof is_private },
+                         { CKA_GOSTR3410_PARAMS, (void *)p256, sizeof p256 },
+                         { CKA_VALUE, d, sizeof d },
+                         extra ? *extra : (CK_ATTRIBUTE){ CKA_SIGN, &yes, sizeof yes } };
+    return F->C_CreateObject(s, t, 6, h);
+}
+
+/* Issue 13.5: a template the token could not honour (a key that leaves the token, decrypts,
+ * derives or asks for the PIN per use) is refused at creation; what is accepted is reported
+ * and enforced. A private key with CKA_PRIVATE false still needs the login to be created and
+ * used (its value is sealed under the PIN-protected master key), but is visible without it. */
+static void test_templates_honoured_or_refused(void **state)
+{
+    (void)state;
+    CK_SESSION_HANDLE s = open_rw(1);
+    assert_int_equal(gen_with_private_attr(s, CKA_SENSITIVE, CK_FALSE),
+                     CKR_ATTRIBUTE_VALUE_INVALID);
+    assert_int_equal(gen_with_private_attr(s, CKA_EXTRACTABLE, CK_TRUE),
+                     CKR_ATTRIBUTE_VALUE_INVALID);
+    assert_int_equal(gen_with_private_attr(s, CKA_ALWAYS_AUTHENTICATE, CK_TRUE),
+                     CKR_ATTRIBUTE_VALUE_INVALID);
+    assert_int_equal(gen_with_private_attr(s, CKA_DECRYPT, CK_TRUE), CKR_ATTRIBUTE_VALUE_INVALID);
+    assert_int_equal(gen_with_private_attr(s, CKA_DERIVE, CK_TRUE), CKR_ATTRIBUTE_VALUE_INVALID);
+    assert_int_equal(gen_with_private_attr(s, CKA_SENSITIVE, CK_TRUE), CKR_OK);
+    assert_int_equal(gen_with_private_attr(s, CKA_EXTRACTABLE, CK_FALSE), CKR_OK);
+    CK_BBOOL yes = CK_TRUE;
+    CK_ATTRIBUTE extractable = { CKA_EXTRACTABLE, &yes, sizeof yes };
+    CK_OBJECT_HANDLE h;
+    assert_int_equal(create_private_key(s, CK_TRUE, &extractable, &h), CKR_ATTRIBUTE_VALUE_INVALID);
+
+    /* what is accepted is what is reported: sensitive, never extractable */
+    CK_OBJECT_HANDLE pub, priv;
+    gen_pair(s, 256, CK_FALSE, &pub, &priv);
+    CK_BBOOL sens = 0, extr = 1, always = 0, never = 0;
+    uint8_t val[64];
+    CK_ATTRIBUTE a[] = { { CKA_SENSITIVE, &sens, 1 },
+                         { CKA_EXTRACTABLE, &extr, 1 },
+                         { CKA_ALWAYS_SENSITIVE, &always, 1 },
+                         { CKA_NEVER_EXTRACTABLE, &never, 1 } };
+    assert_int_equal(F->C_GetAttributeValue(s, priv, a, 4), CKR_OK);
+    assert_true(sens && !extr && always && never);
+    CK_ATTRIBUTE v = { CKA_VALUE, val, sizeof val };
+    assert_int_equal(F->C_GetAttributeValue(s, priv, &v, 1), CKR_ATTRIBUTE_SENSITIVE);
+    CK_BBOOL no = CK_FALSE;
+    CK_ATTRIBUTE unsens = { CKA_SENSITIVE, &no, 1 };
+    assert_int_equal(F->C_SetAttributeValue(s, priv, &unsens, 1), CKR_ATTRIBUTE_READ_ONLY);
+
+    /* CKA_PRIVATE false private key: login to create and sign, visible without it */
+    CK_SESSION_HANDLE pubs = open_rw(0);
+    assert_int_equal(F->C_Logout(s), CKR_OK);
+    assert_int_equal(create_private_key(pubs, CK_FALSE, NULL, &h), CKR_USER_NOT_LOGGED_IN);
+    assert_int_equal(F->C_Login(s, CKU_USER, USER_PIN, PLEN(USER_PIN)), CKR_OK);
+    assert_int_equal(create_private_key(pubs, CK_FALSE, NULL, &h), CKR_OK);
+    assert_int_equal(F->C_Logout(s), CKR_OK);
+    CK_ATTRIBUTE lab = { CKA_LABEL, val, sizeof val };
+    assert_int_equal(F->C_GetAttributeValue(pubs, h, &lab, 1), CKR_OK);
+    CK_MECHANISM m = { CKM_GOSTR3410_WITH_GOSTR3411_2012_256, NULL, 0 };
+    assert_int_equal(F->C_SignInit(pubs, &m, h), CKR_USER_NOT_LOGGED_IN);
+    F->C_CloseSession(pubs);
+    F->C_CloseSession(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -719,6 +1026,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mechanisms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_protection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_single_part_ends_operation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fork_child_starts_fresh, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_private_handles_die_at_logout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_return_code_precedence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_templates_honoured_or_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, load_module, NULL);
 }

@@ -1,47 +1,10 @@
 /*
- * gostsign-softtoken entry points: C_Initialize/C_Finalize, C_GetInfo, the function list, the
- * global lock, and stubs for the PKCS#11 functions a signing token does not offer.
+ * PKCS#11 entry points, general chapter: C_Initialize, C_Finalize, C_GetInfo, the function
+ * list, slot and token information, mechanisms and C_WaitForSlotEvent; plus the stubs for the
+ * functions a signing token does not offer. Like every p11_*.c file this is the top layer:
+ * each C_* checks its arguments, st_enter(), one st_* call, st_leave().
  */
 #include "softtoken.h"
-
-#include <stdarg.h>
-#include <stdio.h>
-#include <string.h>
-#include <unistd.h>
-
-#include "gost.h"
-
-st_state g_st = {
-    .lock = PTHREAD_MUTEX_INITIALIZER, .dirfd = -1, .inotify_fd = -1, .wake_pipe = { -1, -1 }
-};
-
-/* Takes the global lock; fails (unlocked) when the library is not initialised. */
-CK_RV st_enter(void)
-{
-    pthread_mutex_lock(&g_st.lock);
-    if (!g_st.initialized) {
-        pthread_mutex_unlock(&g_st.lock);
-        return CKR_CRYPTOKI_NOT_INITIALIZED;
-    }
-    return CKR_OK;
-}
-
-/* Releases the global lock. */
-void st_leave(void)
-{
-    pthread_mutex_unlock(&g_st.lock);
-}
-
-/* Diagnostics to stderr (never PINs or key material): damaged files, unusable directory. */
-void st_log(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("gostsign-softtoken: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
 
 /* Checks C_Initialize arguments: we lock with pthreads, so OS locking must be acceptable. */
 static CK_RV check_init_args(CK_C_INITIALIZE_ARGS_PTR a)
@@ -64,49 +27,23 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
     CK_RV rv = check_init_args(pInitArgs);
     if (rv != CKR_OK)
         return rv;
-    pthread_mutex_lock(&g_st.lock);
-    if (g_st.initialized) {
-        pthread_mutex_unlock(&g_st.lock);
-        return CKR_CRYPTOKI_ALREADY_INITIALIZED;
-    }
-    gs_status gst;
-    if (gost_init(&gst) != GS_ERR_OK) {
-        st_log("%s", gst.detail);
-        pthread_mutex_unlock(&g_st.lock);
-        return CKR_GENERAL_ERROR;
-    }
-    g_st.next_session = 1;
-    rv = st_slots_open();
-    if (rv == CKR_OK)
-        g_st.initialized = 1;
-    else
-        st_slots_close();
-    pthread_mutex_unlock(&g_st.lock);
+    st_enter_any();
+    rv = st_initialize();
+    st_leave();
     return rv;
 }
 
-/* Closes every session, wakes C_WaitForSlotEvent callers and frees all state. */
+/* Closes every session, wakes C_WaitForSlotEvent callers and frees all state (an
+ * uninitialised module answers CKR_CRYPTOKI_NOT_INITIALIZED before pReserved is looked at). */
 CK_RV C_Finalize(CK_VOID_PTR pReserved)
 {
-    if (pReserved)
-        return CKR_ARGUMENTS_BAD;
     CK_RV rv = st_enter();
     if (rv != CKR_OK)
         return rv;
-    for (size_t i = 0; i < g_st.nslots; i++)
-        st_session_close_all(g_st.slots[i]->id);
-    g_st.initialized = 0;
-    if (write(g_st.wake_pipe[1], "x", 1) < 0) {
-        /* the pipe is non-blocking; a full pipe already wakes the waiters */
-    }
-    while (g_st.waiters > 0) {
-        pthread_mutex_unlock(&g_st.lock);
-        usleep(1000);
-        pthread_mutex_lock(&g_st.lock);
-    }
-    st_slots_close();
-    pthread_mutex_unlock(&g_st.lock);
-    return CKR_OK;
+    if (!pReserved)
+        st_finalize();
+    st_leave();
+    return pReserved ? CKR_ARGUMENTS_BAD : CKR_OK;
 }
 
 /* Library information. */
@@ -115,46 +52,79 @@ CK_RV C_GetInfo(CK_INFO_PTR pInfo)
     CK_RV rv = st_enter();
     if (rv != CKR_OK)
         return rv;
-    if (!pInfo) {
-        st_leave();
-        return CKR_ARGUMENTS_BAD;
-    }
-    memset(pInfo, 0, sizeof *pInfo);
-    pInfo->cryptokiVersion.major = 2;
-    pInfo->cryptokiVersion.minor = 40;
-    st_pad((char *)pInfo->manufacturerID, sizeof pInfo->manufacturerID, "gostsign");
-    st_pad((char *)pInfo->libraryDescription, sizeof pInfo->libraryDescription,
-           "gostsign GOST-2012 soft token");
-    pInfo->libraryVersion.major = 0;
-    pInfo->libraryVersion.minor = 1;
+    if (pInfo)
+        st_library_info(pInfo);
     st_leave();
-    return CKR_OK;
+    return pInfo ? CKR_OK : CKR_ARGUMENTS_BAD;
+}
+
+/* Lists file slots first (stable order), then the spare slot. */
+CK_RV C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR pulCount)
+{
+    CK_RV rv = st_enter();
+    if (rv != CKR_OK)
+        return rv;
+    rv = pulCount ? st_slot_list(tokenPresent, pSlotList, pulCount) : CKR_ARGUMENTS_BAD;
+    st_leave();
+    return rv;
+}
+
+/* Describes a slot: removable, with or without a token. */
+CK_RV C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
+{
+    CK_RV rv = st_enter();
+    if (rv != CKR_OK)
+        return rv;
+    rv = st_slot_info(slotID, pInfo);
+    st_leave();
+    return rv;
+}
+
+/* Token information; a damaged file gives CKR_TOKEN_NOT_RECOGNIZED. */
+CK_RV C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
+{
+    CK_RV rv = st_enter();
+    if (rv != CKR_OK)
+        return rv;
+    rv = st_token_info(slotID, pInfo);
+    st_leave();
+    return rv;
+}
+
+/* The mechanisms of a slot, with the usual size query. */
+CK_RV C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pList, CK_ULONG_PTR pulCount)
+{
+    CK_RV rv = st_enter();
+    if (rv != CKR_OK)
+        return rv;
+    rv = st_mechanism_list(slotID, pList, pulCount);
+    st_leave();
+    return rv;
+}
+
+/* Key sizes and operations of one mechanism. */
+CK_RV C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO_PTR pInfo)
+{
+    CK_RV rv = st_enter();
+    if (rv != CKR_OK)
+        return rv;
+    rv = st_mechanism_info(slotID, type, pInfo);
+    st_leave();
+    return rv;
+}
+
+/* Token insertion/removal events, from inotify; CKF_DONT_BLOCK returns CKR_NO_EVENT at once. */
+CK_RV C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pReserved)
+{
+    CK_RV rv = st_enter();
+    if (rv != CKR_OK)
+        return rv;
+    rv = pSlot && !pReserved ? st_slot_wait_event(flags, pSlot) : CKR_ARGUMENTS_BAD;
+    st_leave();
+    return rv;
 }
 
 /* ---- functions a signing token does not offer ---- */
-
-/* Legacy parallel-function calls: always "not parallel". */
-static CK_RV st_GetFunctionStatus(CK_SESSION_HANDLE h)
-{
-    (void)h;
-    return CKR_FUNCTION_NOT_PARALLEL;
-}
-
-/* Legacy parallel-function calls: always "not parallel". */
-static CK_RV st_CancelFunction(CK_SESSION_HANDLE h)
-{
-    (void)h;
-    return CKR_FUNCTION_NOT_PARALLEL;
-}
-
-/* The token's RNG is OpenSSL's DRBG; external seeding is refused. */
-static CK_RV st_SeedRandom(CK_SESSION_HANDLE h, CK_BYTE_PTR p, CK_ULONG n)
-{
-    (void)h;
-    (void)p;
-    (void)n;
-    return CKR_RANDOM_SEED_NOT_SUPPORTED;
-}
 
 /* Not offered by a signing token: operation state save. */
 static CK_RV st_unsup_state(CK_SESSION_HANDLE h, CK_BYTE_PTR p, CK_ULONG_PTR n)
@@ -343,10 +313,10 @@ static CK_FUNCTION_LIST st_functions = {
     st_unsup_wrap,
     st_unsup_unwrap,
     st_unsup_derive,
-    st_SeedRandom,
+    C_SeedRandom,
     C_GenerateRandom,
-    st_GetFunctionStatus,
-    st_CancelFunction,
+    C_GetFunctionStatus,
+    C_CancelFunction,
     C_WaitForSlotEvent,
 };
 
