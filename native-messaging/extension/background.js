@@ -124,10 +124,20 @@ function nativePort() {
   return native;
 }
 
+// The native id of a chunked sign of this port and page id still in flight (its next frames
+// must carry the same id to the agent), or null.
+function chunkedId(port, pageId) {
+  for (const [id, entry] of inflight) {
+    if (entry.port === port && entry.pageId === pageId && entry.chunked) return id;
+  }
+  return null;
+}
+
 // Sends one request to the host on behalf of a page (or the popup) with a fixed origin.
 function sendNative(port, pageId, origin, cmd, args) {
-  const id = nextNativeId++;
-  inflight.set(id, { port, pageId, origin });
+  const chunked = cmd === 'sign' && args && typeof args.chunk === 'string';
+  const id = (chunked && chunkedId(port, pageId)) || nextNativeId++;
+  inflight.set(id, { port, pageId, origin, chunked });
   try {
     nativePort().postMessage({ id, cmd, origin, args: args || {} });
   } catch (e) {

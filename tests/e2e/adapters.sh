@@ -36,6 +36,7 @@ fi
 
 export GOSTSIGN_SOFTTOKEN_DIR=$WORK/tokens GOSTSIGN_SOFTTOKEN_KDF_ITERATIONS=2000
 mkdir -p "$GOSTSIGN_SOFTTOKEN_DIR" "$WORK/run" "$WORK/home"
+chmod 700 "$WORK/run" # the agent refuses a socket directory others may enter
 "$SOFTTOKEN_SETUP" --out "$WORK/demo" --module "$SOFTTOKEN_MODULE" >/dev/null || fail "gostsign-softtoken-setup"
 
 # One TLS certificate for every test host (self-signed; Chromium trusts exactly its key).

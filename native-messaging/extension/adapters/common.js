@@ -112,14 +112,15 @@
       if (o.cosign) args.cosign = o.cosign;
       return call('sign', args, onProgress);
     }
-    // One request id carries every chunk; the agent answers once, after the last.
+    // One request id carries every chunk; the agent answers once, after the last. Every frame
+    // repeats the options: the first fixes certificate and detached, the last is signed with.
     const args = await withOptions(base, api, o);
     return new Promise((resolve, reject) => {
       const id = `gostsign-adapter-${nextId++}`;
       pending.set(id, { resolve, reject, onProgress });
       for (let i = 0; i < b64.length; i += CHUNK) {
         const more = i + CHUNK < b64.length;
-        const frame = i === 0 ? Object.assign({}, args) : {};
+        const frame = Object.assign({}, args);
         frame.chunk = b64.slice(i, i + CHUNK);
         frame.more = more;
         window.postMessage({ __gostsign: 'request', id, cmd: 'sign', args: frame }, window.location.origin);
