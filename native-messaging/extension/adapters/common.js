@@ -114,17 +114,28 @@
     }
     // One request id carries every chunk; the agent answers once, after the last. Every frame
     // repeats the options: the first fixes certificate and detached, the last is signed with.
+    // The next frame leaves only after the agent took the one before (its chunk-accepted event):
+    // the agent handles each frame in its own worker and would otherwise race them.
     const args = await withOptions(base, api, o);
     return new Promise((resolve, reject) => {
       const id = `gostsign-adapter-${nextId++}`;
-      pending.set(id, { resolve, reject, onProgress });
-      for (let i = 0; i < b64.length; i += CHUNK) {
-        const more = i + CHUNK < b64.length;
+      let offset = 0;
+      const sendNext = () => {
         const frame = Object.assign({}, args);
-        frame.chunk = b64.slice(i, i + CHUNK);
-        frame.more = more;
+        frame.chunk = b64.slice(offset, offset + CHUNK);
+        offset += CHUNK;
+        frame.more = offset < b64.length;
         window.postMessage({ __gostsign: 'request', id, cmd: 'sign', args: frame }, window.location.origin);
-      }
+      };
+      pending.set(id, {
+        resolve,
+        reject,
+        onProgress: (event, data) => {
+          if (event === 'chunk-accepted' && offset < b64.length) sendNext();
+          if (onProgress) onProgress(event, data);
+        },
+      });
+      sendNext();
     });
   }
 
