@@ -127,6 +127,8 @@ static int bool_value_honoured(const attr_rule *r, const CK_ATTRIBUTE *a)
 {
     if (!(r->flags & (A_ONLY_TRUE | A_ONLY_FALSE)))
         return 1;
+    if (!a->pValue || a->ulValueLen != sizeof(CK_BBOOL))
+        return 0; /* check_attr refused such a boolean already; never read it */
     int v = *(const CK_BBOOL *)a->pValue != CK_FALSE;
     return (r->flags & A_ONLY_TRUE) ? v : !v;
 }
