@@ -79,7 +79,8 @@ ORIGIN="https://esia.gosuslugi.ru:$PORT"
 echo "   сайт / site: $ORIGIN (127.0.0.1 только для браузера / for the browser only; проверяет подписи: openssl cms -verify -engine gost)"
 
 # The agent: this origin allowed (the built-in Gosuslugi defaults have no port), the PIN dialog.
-PINENTRY=${GOSTSIGN_DEMO_PINENTRY:-$SCRIPTED_PINENTRY_BIN}
+. "$HERE/demo_pinentry.sh"
+PINENTRY=$(demo_pinentry "$RUN" "$SCRIPTED_PINENTRY_BIN")
 echo "pin 12345678" >"$RUN/pinentry.script"
 cat >"$RUN/system.json" <<JSON
 {"modules": ["$MODULE"], "pinentry": "$PINENTRY", "allow_localhost": false,

@@ -73,8 +73,8 @@ async function main() {
 
     await page.click('#certs li');
     const before = siteLines('VERIFIED').length;
-    await page.click('#login');
     say('нажата «Войти» / clicked «Войти»: страница подписывает запрос входа через IFCPlugin (func_name sign)');
+    await page.click('#login');
     await page.waitForSelector('#result.ok, #result.error', { timeout: Number(process.env.PIN_TIMEOUT_MS || 90000) });
     const result = (await page.textContent('#result')).trim();
     await page.screenshot({ path: env('SCREENSHOT') });
