@@ -73,12 +73,20 @@ async function main() {
 
     await page.click('#certs li');
     const before = siteLines('VERIFIED').length;
+    // The agent's error, if any, as the adapter received it (for the failure message only).
+    await page.evaluate(() => window.addEventListener('message', (event) => {
+      const m = event.data;
+      if (m && m.__gostsign === 'response' && m.ok === false) window.__lastError = m.error;
+    }));
     say('нажата «Войти» / clicked «Войти»: страница подписывает запрос входа через IFCPlugin (func_name sign)');
     await page.click('#login');
     await page.waitForSelector('#result.ok, #result.error', { timeout: Number(process.env.PIN_TIMEOUT_MS || 90000) });
     const result = (await page.textContent('#result')).trim();
     await page.screenshot({ path: env('SCREENSHOT') });
-    if ((await page.getAttribute('#result', 'class')) !== 'ok') throw new Error(`the page: ${result}`);
+    if ((await page.getAttribute('#result', 'class')) !== 'ok') {
+      const err = await page.evaluate(() => window.__lastError);
+      throw new Error(`the page: ${result}${err ? ` (агент / agent: ${err.code}: ${err.detail || err.message})` : ''}`);
+    }
     const verified = siteLines('VERIFIED');
     if (verified.length !== before + 1) throw new Error('the server logged no verified signature');
     say(`сервер проверил подпись / server verified: openssl cms -verify -engine gost (CMS ${verified.at(-1).split(' ').slice(2, 4).join(', ')})`);

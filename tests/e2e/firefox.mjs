@@ -49,11 +49,20 @@ async function openCabinet(browser, url) {
   return page;
 }
 
-// Clicks the cabinet's login button and waits for the page's final state.
+// Clicks the cabinet's login button and waits for the page's final state; a failure's text gets
+// the agent's error detail (read from the page API's reply messages), for the log.
 async function clickLogin(page) {
+  await page.evaluate(() => {
+    window.addEventListener('message', (event) => {
+      const m = event.data;
+      if (m && m.__gostsign === 'response' && m.ok === false) window.__lastError = m.error;
+    });
+  });
   await page.click('#login');
   await page.waitForSelector('#result.ok, #result.error', { timeout: 60000 });
-  return page.$eval('#result', (e) => e.textContent.trim());
+  const text = await page.$eval('#result', (e) => e.textContent.trim());
+  const err = await page.evaluate(() => window.__lastError);
+  return err && err.detail ? `${text} [${err.detail}]` : text;
 }
 
 // Signs a document through the page API on an open cabinet page and shows the result on it.
