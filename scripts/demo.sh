@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job of gostsign on the built-in software token: a demo token with a test certificate,
 # the signing agent, the native-messaging host, and a cabinet login whose signature the relying
-# party verifies. Installs missing Debian packages and builds first.
+# party verifies; then the same login through the Gosuslugi (IFCPlugin) adapter in a real headless
+# Chromium on an ESIA-style page. Installs missing Debian packages and builds first.
 #
 #   GOSTSIGN_DEMO_DIR        where to put the demo files (default: ./demo-out)
 #   GOSTSIGN_DEMO_PINENTRY   a real pinentry (e.g. /usr/bin/pinentry-tty) to type the PIN yourself;
@@ -35,6 +36,9 @@ mkdir -p "$GOSTSIGN_SOFTTOKEN_DIR"
 
 step "3-5. Agent, native-messaging host and the cabinet login"
 bash native-messaging/cabinet/run-demo-login.sh "$B" "$OUT"
+
+step "6. Вход через адаптер Госуслуг в настоящем браузере / login through the Gosuslugi adapter in a real browser"
+bash native-messaging/cabinet/run-demo-gosuslugi.sh "$B" "$OUT"
 
 echo
 echo "Demo finished: files are in $OUT"

@@ -19,8 +19,9 @@ PACKAGES=(
     gpg-agent
     # smart-card stack, and fake USB devices and a virtual reader/card for tests
     pcscd libccid umockdev vsmartcard-vpcd python3-virtualsmartcard python3-pycryptodome
-    # end-to-end test in a real browser (playwright-core comes from npm, never a browser download)
-    chromium
+    # end-to-end tests in real browsers (playwright-core and puppeteer-core come from npm, never
+    # a browser download): Chromium, and Firefox ESR driven over WebDriver BiDi
+    chromium firefox-esr
     # misc tools the tests use
     util-linux iproute2
 )

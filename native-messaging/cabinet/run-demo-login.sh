@@ -44,7 +44,8 @@ if ! ls "$GOSTSIGN_SOFTTOKEN_DIR"/*.token >/dev/null 2>&1 || [ ! -f "$OUT/ca.pem
 fi
 
 # The agent: its own socket, the software token module, the PIN dialog, localhost allowed (demo).
-PINENTRY=${GOSTSIGN_DEMO_PINENTRY:-$SCRIPTED_PINENTRY_BIN}
+. "$HERE/demo_pinentry.sh"
+PINENTRY=$(demo_pinentry "$RUN" "$SCRIPTED_PINENTRY_BIN")
 echo "pin 12345678" >"$RUN/pinentry.script"
 cat >"$RUN/agent.json" <<JSON
 {"modules": ["$MODULE"], "pinentry": "$PINENTRY",

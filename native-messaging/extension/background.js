@@ -89,10 +89,13 @@ function replyError(port, pageId, error) {
   }
 }
 
-// The host went away (or could not be started): every pending request fails.
-function onNativeDisconnect() {
-  const why = chrome.runtime.lastError ? chrome.runtime.lastError.message : '';
-  const code = /not found|forbidden|specified native messaging host/i.test(why)
+// The host went away (or could not be started): every pending request fails. Chromium says why
+// in runtime.lastError, Firefox in the port's error ("No such native application ..." when no
+// manifest names the host or this extension).
+function onNativeDisconnect(gone) {
+  const err = (gone && gone.error) || chrome.runtime.lastError;
+  const why = err && err.message ? err.message : '';
+  const code = /not found|forbidden|specified native messaging host|no such native application/i.test(why)
     ? 'NMHOST_NOT_REGISTERED' : 'AGENT_UNAVAILABLE';
   for (const { port, pageId } of inflight.values()) {
     replyError(port, pageId, errorObject(code, why || 'gostsign-nmhost exited'));

@@ -29,10 +29,7 @@ node "$E2E/adapters_streebog.mjs" "$SOURCE_ROOT/native-messaging/extension/adapt
     >"$WORK/streebog.log" || { cat "$WORK/streebog.log"; fail "adapters' GOST R 34.11-2012"; }
 ok "adapters' GOST R 34.11-2012: $(grep -c '^ok' "$WORK/streebog.log") checks against RFC 6986 and openssl dgst"
 
-if [ ! -d "$E2E/node_modules/playwright-core" ]; then
-    (cd "$E2E" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund >"$WORK/npm.log" 2>&1) ||
-        { cat "$WORK/npm.log"; fail "npm ci in tests/e2e"; }
-fi
+bash "$E2E/npm-ci.sh" "$WORK/npm.log" || fail "npm ci in tests/e2e"
 
 export GOSTSIGN_SOFTTOKEN_DIR=$WORK/tokens GOSTSIGN_SOFTTOKEN_KDF_ITERATIONS=2000
 mkdir -p "$GOSTSIGN_SOFTTOKEN_DIR" "$WORK/run" "$WORK/home"

@@ -23,10 +23,7 @@ stop_all() {
 trap stop_all EXIT
 
 # playwright-core from the lock file (npm ci); never downloads a browser.
-if [ ! -d "$E2E/node_modules/playwright-core" ]; then
-    (cd "$E2E" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund >"$WORK/npm.log" 2>&1) ||
-        { cat "$WORK/npm.log"; fail "npm ci in tests/e2e"; }
-fi
+bash "$E2E/npm-ci.sh" "$WORK/npm.log" || fail "npm ci in tests/e2e"
 ok "playwright-core installed from tests/e2e/package-lock.json"
 
 # The demo token (key + certificate on the token, test CA).

@@ -1,7 +1,7 @@
 // A login page as the ESIA uses IFCPlugin: it checks the plugin's marker elements (again every
 // 5 s, and on updatePluginStatus), talks TO_IFC_EXT / FROM_IFC_EXT with one request in flight,
 // lists the devices and their certificates, signs the ASCII of the server's hex challenge as an
-// attached CMS and posts sign_value to /login/digital/validate.
+// attached CMS and posts sign_value to /login/digital/validate, which answers who signed in.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
@@ -80,7 +80,7 @@ async function login() {
     const ch = await post('/api/challenge');
     const signed = await signCall(1, ch.digital_challenge, 3);
     const verdict = await post('/login/digital/validate', { id: ch.id, signature: signed.sign_value });
-    show(verdict.ok ? 'ok' : 'error', verdict.ok ? 'Вход выполнен' : `Сервер отклонил подпись: ${verdict.text}`);
+    show(verdict.ok ? 'ok' : 'error', verdict.ok ? `Вход выполнен: ${verdict.user}` : `Сервер отклонил подпись: ${verdict.text}`);
   } catch (e) {
     show('error', `Ошибка входа: ${e.message} (${e.code})`);
   }

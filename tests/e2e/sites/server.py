@@ -6,7 +6,9 @@ ifcplugin.html), served over TLS on one port for every host name Chromium maps t
 The server issues the bytes to sign (a random document, or for the ESIA-style login a hex
 challenge whose ASCII is signed) and verifies every returned CMS with `openssl cms -verify` and the
 GOST engine (OPENSSL_CONF=/dev/null, -CAfile the demo CA), then checks that the signed bytes are the
-ones it issued. Each verdict is one line on stderr ("VERIFIED host kind id" or "REFUSED ...").
+ones it issued. Each verdict is one line on stderr ("VERIFIED host kind id" or "REFUSED ...");
+a verified login also answers, and logs as "LOGIN host вошли как ...", who signed it (the
+organisation, INN, OGRN and owner from the signer certificate, read with openssl).
 Python standard library only.
 
 Usage: server.py --root DIR --ca-file CA.pem --tls-cert F --tls-key F --port-file F
@@ -47,27 +49,52 @@ class Issued:
             return self.items.pop(i, None)
 
 
+def signer_fields(signer_pem):
+    """The signer's subject as {short name or OID: value}, read with openssl."""
+    env = dict(os.environ, OPENSSL_CONF="/dev/null")
+    p = subprocess.run(["openssl", "x509", "-in", signer_pem, "-noout", "-subject",
+                        "-nameopt", "sep_multiline,utf8,-esc_msb,sname"], capture_output=True, env=env)
+    fields = {}
+    for line in p.stdout.decode("utf-8", "replace").splitlines()[1:]:
+        key, _, value = line.strip().partition("=")
+        fields.setdefault(key, value)
+    return fields
+
+
+def describe(fields):
+    """The relying party's one line after a login, as the demo cabinet words it:
+    «вошли как <организация>, ИНН <ИНН ЮЛ или ИНН>, ОГРН <…> (<владелец>, <должность>)»."""
+    inn = fields.get("1.2.643.100.4") or fields.get("INNLE") or fields.get("INN", "")
+    reg = ("ОГРН " + fields["OGRN"]) if fields.get("OGRN") else ("ОГРНИП " + fields.get("OGRNIP", ""))
+    who = ", ".join(v for v in (fields.get("CN"), fields.get("title")) if v)
+    org = fields.get("O") or fields.get("CN", "")
+    return "вошли как %s, ИНН %s, %s (%s)" % (org, inn, reg, who)
+
+
 def verify_cms(ca_file, der, issued, detached):
-    """(ok, text): the CMS verifies with openssl and the GOST engine over the issued bytes."""
+    """(ok, text, signer): the CMS verifies with openssl and the GOST engine over the issued
+    bytes; signer is the signer certificate's subject fields (signer_fields) when it does."""
     env = dict(os.environ, OPENSSL_CONF="/dev/null")
     with tempfile.TemporaryDirectory(prefix="adapters-site-") as tmp:
-        sig, data, out = (os.path.join(tmp, n) for n in ("sig.der", "data.bin", "out.bin"))
+        sig, data, out, signer = (os.path.join(tmp, n)
+                                  for n in ("sig.der", "data.bin", "out.bin", "signer.pem"))
         with open(sig, "wb") as f:
             f.write(der)
         cmd = ["openssl", "cms", "-verify", "-engine", "gost", "-binary", "-inform", "DER",
-               "-in", sig, "-CAfile", ca_file, "-purpose", "any", "-out", out]
+               "-in", sig, "-CAfile", ca_file, "-purpose", "any", "-out", out, "-signer", signer]
         if detached:
             with open(data, "wb") as f:
                 f.write(issued)
             cmd += ["-content", data]
         p = subprocess.run(cmd, capture_output=True, env=env)
         if p.returncode != 0:
-            return False, "openssl cms -verify: " + p.stderr.decode("utf-8", "replace").strip()[-300:]
+            return False, "openssl cms -verify: " + p.stderr.decode("utf-8", "replace").strip()[-300:], {}
         with open(out, "rb") as f:
             content = f.read()
+        fields = signer_fields(signer)
     if content != issued:
-        return False, "signed bytes differ from the issued ones"
-    return True, "ok"
+        return False, "signed bytes differ from the issued ones", {}
+    return True, "ok", fields
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -134,13 +161,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             except (binascii.Error, ValueError):
                 der = b""
             if issued is None or not der:
-                ok, text = False, "unknown id or no signature"
+                ok, text, signer = False, "unknown id or no signature", {}
             else:
-                ok, text = verify_cms(self.ca_file, der, issued, bool(req.get("detached")))
+                ok, text, signer = verify_cms(self.ca_file, der, issued, bool(req.get("detached")))
             sys.stderr.write("%s %s %s %s %s\n" % ("VERIFIED" if ok else "REFUSED", host, kind,
                                                    "detached" if req.get("detached") else "attached",
                                                    text))
-            self.send_json(200 if ok else 403, {"ok": ok, "text": text})
+            answer = {"ok": ok, "text": text}
+            if ok and kind == "login":
+                answer["user"] = describe(signer)
+                sys.stderr.write("LOGIN %s %s\n" % (host, answer["user"]))
+            self.send_json(200 if ok else 403, answer)
         else:
             self.send_json(404, {"error": "not found"})
 
