@@ -14,6 +14,7 @@
 #include <openssl/err.h>
 #include <openssl/http.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 /* What the TLS callback needs. */
 typedef struct {
@@ -34,8 +35,12 @@ static BIO *tls_callback(BIO *bio, void *arg, int connect, int detail)
             SSL_free(ssl);
             return NULL;
         }
-        SSL_set_tlsext_host_name(ssl, t->host);
-        SSL_set1_host(ssl, t->host);
+        X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
+        if (X509_VERIFY_PARAM_set1_ip_asc(vp, t->host) != 1) { /* a name, not an address */
+            SSL_set_tlsext_host_name(ssl, t->host);
+            SSL_set1_host(ssl, t->host);
+        }
+        ERR_clear_error();
         SSL_set_connect_state(ssl);
         BIO_set_ssl(sbio, ssl, BIO_CLOSE);
         return BIO_push(sbio, bio);
