@@ -60,14 +60,16 @@ static void print_certificate(json_object *c)
     json_object_object_get_ex(c, "subject", &subj);
     json_object_object_get_ex(c, "validity", &val);
     json_object_object_get_ex(c, "status", &status);
-    int qualified = json_object_object_get_ex(status, "qualified", &q) && json_object_get_boolean(q);
-    printf("%s\n  %s, %s (ИНН %s, ИНН ЮЛ %s, ОГРН %s)\n  до / until %s (дней / days left %s)  [%s]  "
-           "token %s\n  квалифицированный / qualified: %s%s%s\n",
-           field(c, "id"), field(subj, "cn"), field(subj, "o"), field(subj, "inn"),
-           field(subj, "innle"), field(subj, "ogrn"), field(val, "not_after"),
-           field(status, "days_left"), field(status, "code"), field(c, "token"),
-           qualified ? "да / yes" : "нет / no", qualified ? "" : " — ",
-           qualified ? "" : field(status, "qualified_message_ru"));
+    int qualified =
+        json_object_object_get_ex(status, "qualified", &q) && json_object_get_boolean(q);
+    printf(
+        "%s\n  %s, %s (ИНН %s, ИНН ЮЛ %s, ОГРН %s)\n  до / until %s (дней / days left %s)  [%s]  "
+        "token %s\n  квалифицированный / qualified: %s%s%s\n",
+        field(c, "id"), field(subj, "cn"), field(subj, "o"), field(subj, "inn"),
+        field(subj, "innle"), field(subj, "ogrn"), field(val, "not_after"),
+        field(status, "days_left"), field(status, "code"), field(c, "token"),
+        qualified ? "да / yes" : "нет / no", qualified ? "" : " — ",
+        qualified ? "" : field(status, "qualified_message_ru"));
 }
 
 /* The shape of `tokens` and `certs`: ask the agent for a list, print it as JSON or by lines. */

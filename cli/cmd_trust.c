@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #define TRUST_USAGE                                                                                \
-    "gostsign trust update [--tsl FILE | --online [--url URL] [--tls-ca-file FILE]\n"             \
+    "gostsign trust update [--tsl FILE | --online [--url URL] [--tls-ca-file FILE]\n"              \
     "                      [--timeout S]] [--system]\n"                                            \
     "       gostsign trust list [--all] [--json] [--system]\n"                                     \
     "       gostsign trust show NAME|INN|OGRN [--system]\n"                                        \
@@ -32,24 +32,25 @@ typedef struct {
 /* Help text. */
 static void print_trust_help(void)
 {
-    printf("usage: %s\n\n"
-           "The list of certification authorities accredited by the Ministry of Digital\n"
-           "Development (the TSL, XML). `verify`, `cert show` and `doctor` use the store when\n"
-           "no --ca-dir/--ca-file is given: a certificate is qualified only when it chains to\n"
-           "an authority accredited when it was issued and still accredited.\n\n"
-           "  update --tsl FILE   read the list from a file\n"
-           "  update --online     download it (default %s;\n"
-           "                      $GOSTSIGN_TSL_URL or --url override, --timeout S, default %d s;\n"
-           "                      --tls-ca-file or $GOSTSIGN_TSL_CA_FILE: roots for the server)\n"
-           "  --system            the system store %s (root only), else the user's\n"
-           "                      ($XDG_DATA_HOME/gostsign/trust or ~/.local/share/gostsign/trust)\n"
-           "  list [--all]        accredited authorities (--all: also ended and annulled ones)\n"
-           "  show QUERY          one authority by INN, OGRN or part of its name\n"
-           "  status              both stores: list version and date, counts, age\n\n"
-           "A failed update (no answer, damaged XML) keeps the old store. A list older than\n"
-           "%d days gets a warning; `status` then exits with TRUST_LIST_OLD.\n",
-           TRUST_USAGE, GS_TSL_URL, GS_TSL_DEFAULT_TIMEOUT, GS_TRUST_SYSTEM_DIR,
-           GS_TRUST_MAX_AGE_DAYS);
+    printf(
+        "usage: %s\n\n"
+        "The list of certification authorities accredited by the Ministry of Digital\n"
+        "Development (the TSL, XML). `verify`, `cert show` and `doctor` use the store when\n"
+        "no --ca-dir/--ca-file is given: a certificate is qualified only when it chains to\n"
+        "an authority accredited when it was issued and still accredited.\n\n"
+        "  update --tsl FILE   read the list from a file\n"
+        "  update --online     download it (default %s;\n"
+        "                      $GOSTSIGN_TSL_URL or --url override, --timeout S, default %d s;\n"
+        "                      --tls-ca-file or $GOSTSIGN_TSL_CA_FILE: roots for the server)\n"
+        "  --system            the system store %s (root only), else the user's\n"
+        "                      ($XDG_DATA_HOME/gostsign/trust or ~/.local/share/gostsign/trust)\n"
+        "  list [--all]        accredited authorities (--all: also ended and annulled ones)\n"
+        "  show QUERY          one authority by INN, OGRN or part of its name\n"
+        "  status              both stores: list version and date, counts, age\n\n"
+        "A failed update (no answer, damaged XML) keeps the old store. A list older than\n"
+        "%d days gets a warning; `status` then exits with TRUST_LIST_OLD.\n",
+        TRUST_USAGE, GS_TSL_URL, GS_TSL_DEFAULT_TIMEOUT, GS_TRUST_SYSTEM_DIR,
+        GS_TRUST_MAX_AGE_DAYS);
 }
 
 /* Parses the options after the action; returns -1 to go on, or an exit status. */
@@ -224,7 +225,10 @@ static void print_ca_line(const gs_trust_ca *ca)
     day(ca->status_since, since, sizeof(since));
     printf("%-12s %-10s ИНН %-12s ОГРН %-13s %s (сертификатов: %zu)\n",
            gs_accreditation_ru(ca->status), since, ca->inn ? ca->inn : "—",
-           ca->ogrn ? ca->ogrn : "—", ca->short_name ? ca->short_name : ca->name ? ca->name : "?",
+           ca->ogrn ? ca->ogrn : "—",
+           ca->short_name ? ca->short_name
+           : ca->name     ? ca->name
+                          : "?",
            ca->cert_count);
 }
 
@@ -301,9 +305,8 @@ static void print_ca_cert(X509 *x)
 static void print_ca_full(const gs_trust_ca *ca)
 {
     printf("%s\n", ca->name ? ca->name : "?");
-    printf("  Краткое название: %s\n  ИНН: %s\n  ОГРН: %s\n",
-           ca->short_name ? ca->short_name : "—", ca->inn ? ca->inn : "—",
-           ca->ogrn ? ca->ogrn : "—");
+    printf("  Краткое название: %s\n  ИНН: %s\n  ОГРН: %s\n", ca->short_name ? ca->short_name : "—",
+           ca->inn ? ca->inn : "—", ca->ogrn ? ca->ogrn : "—");
     for (size_t i = 0; i < ca->period_count; i++) {
         char from[16], to[16];
         day(ca->periods[i].from, from, sizeof(from));
@@ -347,11 +350,10 @@ static gs_code status_one(int system, json_object *arr, time_t now)
     char root[PATH_MAX], date[16], upd[16];
     gs_status st;
     gs_status_clear(&st);
-    gs_trust_list *l = gs_trust_root(system, root, sizeof(root)) == 0
-                           ? gs_trust_store_load(root, &st)
-                           : NULL;
+    gs_trust_list *l =
+        gs_trust_root(system, root, sizeof(root)) == 0 ? gs_trust_store_load(root, &st) : NULL;
     long age = l ? gs_trust_age_days(l, now) : 0;
-    gs_code code = !l ? GS_ERR_TRUST_STORE_MISSING
+    gs_code code = !l                            ? GS_ERR_TRUST_STORE_MISSING
                    : age > GS_TRUST_MAX_AGE_DAYS ? GS_ERR_TRUST_LIST_OLD
                                                  : GS_ERR_OK;
     day(l ? l->date : 0, date, sizeof(date));
@@ -362,22 +364,26 @@ static gs_code status_one(int system, json_object *arr, time_t now)
         json_object_object_add(o, "path", json_object_new_string(root));
         json_object_object_add(o, "present", json_object_new_boolean(l != NULL));
         json_object_object_add(o, "code", json_object_new_string(gs_error_lookup(code)->name));
-        json_object_object_add(o, "version", l && l->version ? json_object_new_string(l->version)
-                                                             : NULL);
+        json_object_object_add(o, "version",
+                               l && l->version ? json_object_new_string(l->version) : NULL);
         json_object_object_add(o, "date", l ? json_object_new_string(date) : NULL);
         json_object_object_add(o, "age_days", l ? json_object_new_int64(age) : NULL);
-        json_object_object_add(o, "authorities", json_object_new_int64(l ? (int64_t)l->ca_count : 0));
+        json_object_object_add(o, "authorities",
+                               json_object_new_int64(l ? (int64_t)l->ca_count : 0));
         json_object_object_add(o, "accredited",
                                json_object_new_int64(l ? (int64_t)gs_trust_active_count(l) : 0));
         json_object_array_add(arr, o);
     } else if (!l) {
-        printf("%s (%s): нет / none\n", system ? "Системное хранилище / system store"
-                                               : "Хранилище пользователя / user store", root);
+        printf("%s (%s): нет / none\n",
+               system ? "Системное хранилище / system store"
+                      : "Хранилище пользователя / user store",
+               root);
     } else {
         printf("%s (%s):\n  версия / version %s от / dated %s (%ld дн. / days ago), обновлено / "
                "updated %s\n  УЦ / authorities %zu, аккредитованы / accredited %zu\n  источник / "
                "source %s\n",
-               system ? "Системное хранилище / system store" : "Хранилище пользователя / user store",
+               system ? "Системное хранилище / system store"
+                      : "Хранилище пользователя / user store",
                root, l->version ? l->version : "?", date, age, upd, l->ca_count,
                gs_trust_active_count(l), l->source ? l->source : "?");
     }

@@ -217,8 +217,8 @@ static gs_code judge_qualified(const verify_args *a, gs_code rc, const gs_cms_ve
     gs_trust_assess(a->trust, r->signer, r->signing_time, v);
     if (rc == GS_ERR_CERT_REVOKED)
         gs_trust_verdict_revoked(v, st->detail);
-    int signature_ok = rc == GS_ERR_OK || rc == GS_ERR_REVOCATION_UNKNOWN ||
-                       rc == GS_ERR_REVOCATION_UNREACHABLE;
+    int signature_ok =
+        rc == GS_ERR_OK || rc == GS_ERR_REVOCATION_UNKNOWN || rc == GS_ERR_REVOCATION_UNREACHABLE;
     if ((signature_ok || rc == GS_ERR_CERT_UNTRUSTED) && !v->qualified) {
         gs_fail(st, v->code, "%s: %s", gs_trust_verdict_ru(v), v->detail);
         return v->code;
@@ -463,7 +463,7 @@ static void print_json(gs_code rc, const gs_status *st, const gs_cms_verify_resu
     json_object_object_add(o, "policy", json_object_new_string(policy));
     json_object_object_add(o, "qualified", json_object_new_boolean(a->trust && v->qualified));
     json_object_object_add(o, "trust",
-                           json_object_new_string(a->trust     ? gs_chain_word(v->chain)
+                           json_object_new_string(a->trust ? gs_chain_word(v->chain)
                                                   : a->ca_dir || a->ca_file ? "ca_dir"
                                                                             : "none"));
     printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
@@ -502,7 +502,9 @@ static void print_qualified(const gs_trust_verdict *v, const verify_args *a)
     const gs_trust_ca *ca = v->ca;
     snprintf(line, sizeof(line), "%s / %s%s%s%s%s%s", v->qualified ? "да" : "нет",
              v->qualified ? "yes" : "no", ca ? " — " : "",
-             ca && ca->short_name ? ca->short_name : ca && ca->name ? ca->name : "",
+             ca && ca->short_name ? ca->short_name
+             : ca && ca->name     ? ca->name
+                                  : "",
              ca && ca->inn ? " (ИНН " : "", ca && ca->inn ? ca->inn : "", ca && ca->inn ? ")" : "");
     print_field("Квалифицированный / Qualified:", line);
 }

@@ -161,7 +161,8 @@ void gs_trust_assess(gs_trust_list *l, const gs_cert *cert, time_t at, gs_trust_
     memset(v, 0, sizeof(*v));
     if (!l) {
         v->code = GS_ERR_TRUST_STORE_MISSING;
-        snprintf(v->detail, sizeof(v->detail), "no accredited-CA store: run `gostsign trust update`");
+        snprintf(v->detail, sizeof(v->detail),
+                 "no accredited-CA store: run `gostsign trust update`");
         return;
     }
     char err[160] = "";
@@ -171,7 +172,8 @@ void gs_trust_assess(gs_trust_list *l, const gs_cert *cert, time_t at, gs_trust_
     if (!v->ca) {
         v->chain = GS_CHAIN_NOT_ACCREDITED;
         v->code = GS_ERR_CA_NOT_ACCREDITED;
-        snprintf(v->detail, sizeof(v->detail), "issuer \"%s\" is not in the list of accredited CAs (%s)",
+        snprintf(v->detail, sizeof(v->detail),
+                 "issuer \"%s\" is not in the list of accredited CAs (%s)",
                  cert->issuer.cn ? cert->issuer.cn : "?", err[0] ? err : "not found");
         return;
     }

@@ -27,8 +27,8 @@
 #define GS_TSL_MAX_SIZE        ((size_t)256 * 1024 * 1024)
 #define GS_TSL_DEFAULT_TIMEOUT 60
 /* A list older than this (by its `Дата`) gets a warning. */
-#define GS_TRUST_MAX_AGE_DAYS 30
-#define GS_TRUST_SYSTEM_DIR   "/var/lib/gostsign/trust"
+#define GS_TRUST_MAX_AGE_DAYS  30
+#define GS_TRUST_SYSTEM_DIR    "/var/lib/gostsign/trust"
 
 /* `СтатусАккредитации/Статус`. */
 typedef enum {
@@ -127,11 +127,11 @@ typedef enum {
 /* The honest status of one certificate. */
 typedef struct {
     gs_chain_state chain;
-    int qualified;            /* 1 only with an accredited chain, the fields, no problem */
-    gs_code code;             /* OK, or why it is not qualified (the first reason) */
-    const gs_trust_ca *ca;    /* the issuing authority when found (points into the list) */
-    char detail[256];         /* human detail of the reason */
-    char missing[160];        /* qualified-certificate fields that are absent, "" when none */
+    int qualified;         /* 1 only with an accredited chain, the fields, no problem */
+    gs_code code;          /* OK, or why it is not qualified (the first reason) */
+    const gs_trust_ca *ca; /* the issuing authority when found (points into the list) */
+    char detail[256];      /* human detail of the reason */
+    char missing[160];     /* qualified-certificate fields that are absent, "" when none */
 } gs_trust_verdict;
 
 /* Stable words for JSON: "not_checked", "accredited", "not_accredited", "ended", "annulled". */

@@ -59,7 +59,8 @@ static SSL_CTX *tls_context(const char *ca_file)
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (!ctx)
         return NULL;
-    int ok = ca_file ? SSL_CTX_load_verify_file(ctx, ca_file) : SSL_CTX_set_default_verify_paths(ctx);
+    int ok =
+        ca_file ? SSL_CTX_load_verify_file(ctx, ca_file) : SSL_CTX_set_default_verify_paths(ctx);
     if (!ok) {
         SSL_CTX_free(ctx);
         return NULL;
@@ -109,7 +110,8 @@ static gs_code exchange(OSSL_HTTP_REQ_CTX *rctx, const char *path, int timeout, 
     if (!body) {
         char why[200];
         ERR_error_string_n(ERR_peek_last_error(), why, sizeof(why));
-        return gs_fail(st, GS_ERR_TSL_FETCH_FAILED, "%s: no answer within %d s (%s)", path, timeout, why);
+        return gs_fail(st, GS_ERR_TSL_FETCH_FAILED, "%s: no answer within %d s (%s)", path, timeout,
+                       why);
     }
     return read_body(body, deadline, out, out_len, st);
 }

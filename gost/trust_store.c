@@ -22,10 +22,10 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
-#define INDEX_FORMAT  1
-#define INDEX_MAX     ((size_t)512 * 1024 * 1024)
-#define STORE_PREFIX  "v-"
-#define CURRENT_LINK  "current"
+#define INDEX_FORMAT 1
+#define INDEX_MAX    ((size_t)512 * 1024 * 1024)
+#define STORE_PREFIX "v-"
+#define CURRENT_LINK "current"
 
 /* dir/name into out; -1 when it does not fit. */
 static int join(char *out, size_t cap, const char *dir, const char *name)
@@ -147,8 +147,8 @@ static json_object *periods_json(const gs_trust_ca *ca)
     json_object *arr = json_object_new_array();
     for (size_t i = 0; i < ca->period_count; i++) {
         json_object *p = json_object_new_object();
-        json_object_object_add(p, "status",
-                               json_object_new_string(gs_accreditation_word(ca->periods[i].status)));
+        json_object_object_add(
+            p, "status", json_object_new_string(gs_accreditation_word(ca->periods[i].status)));
         json_object_object_add(p, "from", json_object_new_int64(ca->periods[i].from));
         json_object_object_add(p, "to", json_object_new_int64(ca->periods[i].to));
         json_object_array_add(arr, p);
@@ -199,9 +199,8 @@ static char *pem_bundle(const gs_trust_list *l, int only_active, size_t *len)
 {
     BIO *b = BIO_new(BIO_s_mem());
     for (size_t i = 0; b && i < l->ca_count; i++)
-        for (size_t j = 0; (!only_active || l->cas[i].status == GS_ACCR_ACTIVE) &&
-                           j < l->cas[i].cert_count;
-             j++)
+        for (size_t j = 0;
+             (!only_active || l->cas[i].status == GS_ACCR_ACTIVE) && j < l->cas[i].cert_count; j++)
             PEM_write_bio_X509(b, l->cas[i].certs[j]);
     char *data = NULL, *out = NULL;
     long n = b ? BIO_get_mem_data(b, &data) : -1;
@@ -398,7 +397,7 @@ static json_object *get_arr(json_object *o, const char *key)
 {
     json_object *v = NULL;
     return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_array) ? v
-                                                                                           : NULL;
+                                                                                            : NULL;
 }
 
 /* A status word back to the enum. */
@@ -538,10 +537,10 @@ gs_trust_list *gs_trust_load_default(gs_status *st)
     gs_status ust, sst;
     gs_status_clear(&ust);
     gs_status_clear(&sst);
-    gs_trust_list *u = gs_trust_root(0, user, sizeof(user)) == 0 ? gs_trust_store_load(user, &ust)
-                                                                 : NULL;
-    gs_trust_list *s = gs_trust_root(1, sys, sizeof(sys)) == 0 ? gs_trust_store_load(sys, &sst)
-                                                               : NULL;
+    gs_trust_list *u =
+        gs_trust_root(0, user, sizeof(user)) == 0 ? gs_trust_store_load(user, &ust) : NULL;
+    gs_trust_list *s =
+        gs_trust_root(1, sys, sizeof(sys)) == 0 ? gs_trust_store_load(sys, &sst) : NULL;
     if (u && s && s->date > u->date) {
         gs_trust_list_free(u);
         u = NULL;

@@ -184,9 +184,9 @@ static X509 *cert_from_base64(const char *text)
         for (size_t i = 0; i < len; i++)
             if (!isspace((unsigned char)text[i]))
                 clean[n++] = text[i];
-        int out = n % 4 == 0 && n > 0 && n < INT_MAX ? EVP_DecodeBlock(der, (unsigned char *)clean,
-                                                                       (int)n)
-                                                     : -1;
+        int out = n % 4 == 0 && n > 0 && n < INT_MAX
+                      ? EVP_DecodeBlock(der, (unsigned char *)clean, (int)n)
+                      : -1;
         if (out > 0) {
             out -= (clean[n - 1] == '=') + (clean[n - 2] == '=');
             const unsigned char *p = der;
@@ -225,7 +225,8 @@ static void parse_key(gs_trust_list *l, gs_trust_ca *ca, const xmlNode *key)
 /* Every `ПрограммноАппаратныйКомплекс/КлючиУполномоченныхЛиц/Ключ` of an authority. */
 static void parse_complexes(gs_trust_list *l, gs_trust_ca *ca, const xmlNode *node)
 {
-    xmlNode *pak = child(child(node, "ПрограммноАппаратныеКомплексы"), "ПрограммноАппаратныйКомплекс");
+    xmlNode *pak =
+        child(child(node, "ПрограммноАппаратныеКомплексы"), "ПрограммноАппаратныйКомплекс");
     for (; pak; pak = next_same(pak))
         for (xmlNode *k = child(child(pak, "КлючиУполномоченныхЛиц"), "Ключ"); k; k = next_same(k))
             parse_key(l, ca, k);
@@ -376,9 +377,9 @@ gs_trust_list *gs_tsl_parse(const uint8_t *xml, size_t len, gs_status *st)
     gs_status xst;
     gs_status_clear(&xst);
     xmlSetStructuredErrorFunc(&xst, xml_error_sink);
-    xmlDoc *doc = xmlReadMemory((const char *)xml, (int)len, "tsl.xml", NULL,
-                                XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-                                    XML_PARSE_HUGE);
+    xmlDoc *doc =
+        xmlReadMemory((const char *)xml, (int)len, "tsl.xml", NULL,
+                      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_HUGE);
     xmlSetStructuredErrorFunc(NULL, NULL);
     if (!doc) {
         gs_fail(st, GS_ERR_TSL_INVALID, "not well-formed XML (%s)",

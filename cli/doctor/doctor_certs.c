@@ -65,7 +65,10 @@ static void renew_with_text(const gs_cert *cert, const gs_trust_verdict *v, char
     const gs_trust_ca *ca = v->ca;
     const char *issuer = cert->issuer.o ? cert->issuer.o : cert->issuer.cn;
     if (ca)
-        snprintf(out, cap, "%s (ИНН %s)", ca->name ? ca->name : ca->short_name ? ca->short_name : "?",
+        snprintf(out, cap, "%s (ИНН %s)",
+                 ca->name         ? ca->name
+                 : ca->short_name ? ca->short_name
+                                  : "?",
                  ca->inn ? ca->inn : "—");
     else
         snprintf(out, cap, "%s", issuer ? issuer : "the issuing certification centre");
@@ -83,8 +86,10 @@ static void warn_expiry(doctor_check *c, const gs_cert *cert, long days, const c
     doctor_ev_str(c, "renew_with", renew_with);
     doctor_ev_str(c, "expiry_warning", days < DAYS_URGENT ? "7_days" : "30_days");
     if (days < DAYS_URGENT)
-        doctor_say(c, "%s: expires in %ld day(s) — renew now", "%s: истекает через %ld дн. — "
-                   "продлите немедленно", who, days);
+        doctor_say(c, "%s: expires in %ld day(s) — renew now",
+                   "%s: истекает через %ld дн. — "
+                   "продлите немедленно",
+                   who, days);
     else
         doctor_say(c, "%s: expires in %ld day(s)", "%s: истекает через %ld дн.", who, days);
     doctor_fix(c, "Order a new certificate from %s before it expires.",

@@ -32,8 +32,9 @@ void doctor_check_trust_list(doctor_ctx *ctx, const gs_trust_list *l, time_t now
         doctor_say(c, "No list of accredited CAs: no certificate can be called qualified",
                    "Нет списка аккредитованных УЦ: ни один сертификат нельзя назвать "
                    "квалифицированным");
-        doctor_fix(c, "Run `gostsign trust update --online` (administrators: --system, or enable "
-                      "gostsign-trust-update.timer).",
+        doctor_fix(c,
+                   "Run `gostsign trust update --online` (administrators: --system, or enable "
+                   "gostsign-trust-update.timer).",
                    "Выполните `gostsign trust update --online` (администратору: --system или "
                    "таймер gostsign-trust-update.timer).");
         return;
