@@ -130,21 +130,34 @@ static int nobody_listens(const gs_status *st, int err)
     return st->code == GS_ERR_AGENT_UNAVAILABLE && (err == ENOENT || err == ECONNREFUSED);
 }
 
+/*
+ * The agent we started reported readiness (it listens before its parent exits), so the first
+ * connect normally succeeds at once; under systemd or a slow disk we retry with naps from 1 ms,
+ * doubling up to 50 ms, never a fixed sleep before the first try.
+ */
+static int connect_after_start(const char *path, gs_status *st)
+{
+    long nap_us = 1000, waited_us = 0;
+    int fd = agent_socket_connect(path, st);
+    while (fd < 0 && st->code != GS_ERR_AGENT_SOCKET_UNSAFE &&
+           waited_us < AGENT_START_WAIT_MS * 1000L) {
+        struct timespec ts = { 0, nap_us * 1000 };
+        nanosleep(&ts, NULL);
+        waited_us += nap_us;
+        nap_us = nap_us * 2 > 50000 ? 50000 : nap_us * 2;
+        fd = agent_socket_connect(path, st);
+    }
+    return fd;
+}
+
 agent_conn *agent_connect(int autostart, gs_status *st)
 {
     char path[512];
     if (agent_socket_path(path, sizeof(path), st) != GS_ERR_OK)
         return NULL;
     int fd = agent_socket_connect(path, st);
-    if (fd < 0 && autostart && nobody_listens(st, errno) && start_agent() == 0) {
-        for (int waited = 0; fd < 0 && waited < AGENT_START_WAIT_MS; waited += 50) {
-            struct timespec ts = { 0, 50 * 1000 * 1000 };
-            nanosleep(&ts, NULL);
-            fd = agent_socket_connect(path, st);
-            if (fd < 0 && st->code == GS_ERR_AGENT_SOCKET_UNSAFE)
-                break;
-        }
-    }
+    if (fd < 0 && autostart && nobody_listens(st, errno) && start_agent() == 0)
+        fd = connect_after_start(path, st);
     if (fd < 0)
         return NULL;
     gs_status_clear(st);

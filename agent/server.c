@@ -112,6 +112,21 @@ static int refuse_when_busy(connection *c, request *r)
     return 1;
 }
 
+/*
+ * An intermediate frame of a chunked `sign` (args.chunk with more: true). It is handled on the
+ * reader thread, in arrival order, so the next frame of the same upload always finds it parked:
+ * on a worker of its own it could lose the race against its successor. Such a frame needs no
+ * PIN and no dialog (the signature waits for the last frame), only decoding and hashing.
+ */
+static int intermediate_chunk(const request *r)
+{
+    json_object *chunk, *more;
+    return r->envelope.code == GS_ERR_OK && strcmp(r->cmd, "sign") == 0 && r->args &&
+           json_object_object_get_ex(r->args, "chunk", &chunk) &&
+           json_object_object_get_ex(r->args, "more", &more) &&
+           json_object_is_type(more, json_type_boolean) && json_object_get_boolean(more);
+}
+
 /* Wraps a parsed frame into a request and hands it to a detached worker. */
 static void start_request(connection *c, json_object *msg)
 {
@@ -133,6 +148,10 @@ static void start_request(connection *c, json_object *msg)
     connection_hold(c);
     atomic_fetch_add(&c->requests, 1);
     atomic_fetch_add(&c->ag->active_requests, 1);
+    if (intermediate_chunk(r)) {
+        request_worker(r);
+        return;
+    }
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     if (pthread_create(&t, &attr, request_worker, r) != 0) {

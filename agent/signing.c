@@ -235,10 +235,12 @@ static gs_code raw_signature(sign_job *job, token_signer *signer, uint8_t **out,
     gs_code rc = sign_on_token(signer, &tbs, sig, sizeof(sig), &sig_len, st);
     if (rc == GS_ERR_OK && job->reverse)
         rc = gost_sig_convert(sig, sig_len, GOST_SIG_S_R, GOST_SIG_R_S, sig, st);
-    if (rc == GS_ERR_OK && !(*out = OPENSSL_malloc(sig_len)))
+    uint8_t *copy = rc == GS_ERR_OK ? OPENSSL_malloc(sig_len) : NULL;
+    if (rc == GS_ERR_OK && !copy)
         rc = gs_fail(st, GS_ERR_OUT_OF_MEMORY, "signature");
-    if (rc == GS_ERR_OK) {
-        memcpy(*out, sig, sig_len);
+    if (copy) {
+        memcpy(copy, sig, sig_len);
+        *out = copy;
         *out_len = sig_len;
     }
     OPENSSL_cleanse(sig, sizeof(sig));
@@ -316,6 +318,7 @@ static gs_code sign_with_pin(request *r, cert_ref *ref, sign_job *job, uint8_t *
         if (rc == GS_ERR_PIN_INCORRECT)
             explain_wrong_pin(r, ref, st);
     }
+    job->cms.sign_ctx = NULL; /* the signer lives on this stack frame only */
     if (gated)
         pin_limiter_gate_leave(ag->limiter, ref->token_id);
     secure_pin_free(pin);

@@ -78,8 +78,8 @@ token_cache *token_cache_new(const agent_config *cfg, gs_status *st)
 /* Frees the cached lists; caller holds the lock. */
 static void drop_lists(token_cache *tc)
 {
-    for (size_t i = 0; i < tc->cert_count; i++)
-        gs_cert_free(tc->parsed[i]);
+    for (size_t i = 0; tc->parsed && i < tc->cert_count; i++)
+        gs_cert_free(tc->parsed[i]); /* parsed is NULL when its allocation failed */
     free(tc->parsed);
     p11_certs_free(tc->certs, tc->cert_count);
     free(tc->tokens);

@@ -436,16 +436,16 @@ gs_code gs_cms_cosign(const gs_cms_sign_params *p, const uint8_t *existing, size
                       uint8_t **der, size_t *der_len, gs_status *st)
 {
     gs_status_clear(st);
+    if (!p || !p->cert || !p->sign || !der || !der_len)
+        return gs_fail(st, GS_ERR_BAD_REQUEST, "a signer certificate, callback and output are needed");
     int bits = 0;
     gs_code rc = gost_init(st);
-    if (rc == GS_ERR_OK && (!p || !p->cert || !p->sign || !der || !der_len))
-        rc = gs_fail(st, GS_ERR_BAD_REQUEST, "a signer certificate, callback and output are needed");
     if (rc == GS_ERR_OK)
         rc = signer_key_bits(p->cert, &bits, st);
     CMS_ContentInfo *cms = rc == GS_ERR_OK ? parse_cms(existing, existing_len, st) : NULL;
     if (rc == GS_ERR_OK && !cms)
         rc = st->code;
-    gs_cms_sign_params local = p ? *p : (gs_cms_sign_params){ 0 };
+    gs_cms_sign_params local = *p;
     const uint8_t *inside = NULL;
     size_t inside_len = 0;
     if (rc == GS_ERR_OK && attached_content(cms, &inside, &inside_len)) {

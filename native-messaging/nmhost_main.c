@@ -11,6 +11,8 @@
 #include "nmhost.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <time.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +22,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+/* How long a new connection's hello may take before the agent counts as dead. */
+#define PROBE_TIMEOUT_MS 5000
 /* The agent sends at most 8 MiB frames; anything larger means it is out of step. */
 #define AGENT_READ_LIMIT (16u * 1024u * 1024u)
 
@@ -154,6 +158,47 @@ static int open_agent(gs_status *st)
     return agent_socket_connect(path, st);
 }
 
+/*
+ * True when the agent on fd answers a hello. A killed agent's listening socket can still take
+ * a connection for a moment while the process is torn down; that connection then dies unheard,
+ * and a request sent on it would be lost. Asking first costs one round trip per connection.
+ */
+static int agent_answers(int fd)
+{
+    gs_status st;
+    json_object *probe = json_object_new_object();
+    json_object_object_add(probe, "id", json_object_new_string("nmhost-probe"));
+    json_object_object_add(probe, "cmd", json_object_new_string("hello"));
+    json_object_object_add(probe, "origin", json_object_new_string("local:gostsign-nmhost"));
+    gs_code rc = gs_frame_write(fd, probe, AGENT_READ_LIMIT, &st);
+    json_object_put(probe);
+    struct pollfd pfd = { fd, POLLIN, 0 };
+    json_object *reply = NULL;
+    if (rc == GS_ERR_OK && poll(&pfd, 1, PROBE_TIMEOUT_MS) == 1)
+        rc = gs_frame_read_fd(fd, AGENT_READ_LIMIT, &reply, &st);
+    else
+        rc = GS_ERR_AGENT_UNAVAILABLE;
+    json_object *ok = NULL;
+    int alive = rc == GS_ERR_OK && reply && json_object_object_get_ex(reply, "ok", &ok) &&
+                json_object_get_boolean(ok);
+    json_object_put(reply);
+    return alive;
+}
+
+/* A connection to an agent that answers, starting one when needed; a dying one is retried. */
+static int open_live_agent(gs_status *st)
+{
+    for (int attempt = 0; attempt < 3; attempt++) {
+        int fd = open_agent(st);
+        if (fd < 0 || agent_answers(fd))
+            return fd;
+        close(fd);
+        struct timespec nap = { 0, 20 * 1000 * 1000 }; /* let the dying process finish */
+        nanosleep(&nap, NULL);
+    }
+    return -1;
+}
+
 /* Drops a connection whose reader has ended. Caller locks. */
 static void drop_dead_connection(relay *r)
 {
@@ -177,7 +222,7 @@ static gs_code ensure_agent(relay *r, gs_status *st)
         drop_dead_connection(r);
     if (r->agent_fd >= 0)
         return GS_ERR_OK;
-    int fd = open_agent(st);
+    int fd = open_live_agent(st);
     if (fd < 0)
         return st->code ? st->code : gs_fail(st, GS_ERR_AGENT_UNAVAILABLE, "agent socket");
     r->agent_fd = fd;

@@ -14,7 +14,11 @@ PACKAGES=(
     libjson-c-dev libxml2-dev libp11-kit-dev p11-kit libassuan-dev libgpg-error-dev
     libsystemd-dev libudev-dev libusb-1.0-0-dev libpcsclite-dev
     # tests: unit framework, real PKCS#11 client, real pinentry, tmux, tools
-    libcmocka-dev opensc opensc-pkcs11 pinentry-tty tmux python3 time procps valgrind faketime
+    libcmocka-dev opensc opensc-pkcs11 pinentry-tty tmux python3 time procps valgrind
+    # a moved clock for the trust-list age and certificate expiry tests
+    faketime
+    # benchmark peers: gpg-agent beside the idle agent and an agent signature
+    gpg-agent
     # smart-card stack, and fake USB devices and a virtual reader/card for tests
     pcscd libccid umockdev vsmartcard-vpcd python3-virtualsmartcard python3-pycryptodome
     # end-to-end test in a real browser (playwright-core comes from npm, never a browser download)

@@ -45,7 +45,7 @@ run_build() {
 status=0
 echo "== normal build"
 TEST_ARGS="" run_build build || status=1
-echo "== ASan + UBSan build (without the foreign-loader suite: see meson.build)"
+echo "== ASan + UBSan build (without the foreign-loader suite: see tests/meson.build)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 TEST_ARGS="--no-suite foreign-loader" \
     run_build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug || status=1
 
@@ -73,14 +73,16 @@ if CC=clang meson setup build-fuzz -Dfuzzing=true -Dc_args=-fsanitize=fuzzer-no-
         echo "fuzz build failed"
         total_fail=$((total_fail + 1)); status=1
     fi
-    for fz in build-fuzz/fuzz_*; do
+    fuzzers_run=0
+    for fz in build-fuzz/tests/fuzz/fuzz_*; do
         [ -f "$fz" ] && [ -x "$fz" ] || continue # skip meson's fuzz_*.p object directories
+        fuzzers_run=$((fuzzers_run + 1))
         name=${fz##*/fuzz_}
         corpus=$(mktemp -d)
         cp -r "$ROOT/tests/fuzz/corpus/$name/." "$corpus/" 2>/dev/null || true
         if "$fz" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 -max_len=65536 -timeout=10 "$corpus" \
                 >"build-fuzz/$name.log" 2>&1; then
-            echo "fuzz $name: ok ($(grep -o 'stat::number_of_executed_units: [0-9]*' "build-fuzz/$name.log" | awk '{print $2}') runs)"
+            echo "fuzz $name: ok ($(grep -a -o 'stat::number_of_executed_units: [0-9]*' "build-fuzz/$name.log" | awk '{print $2}') runs)"
             total_pass=$((total_pass + 1))
         else
             echo "fuzz $name: CRASH, see build-fuzz/$name.log"; tail -40 "build-fuzz/$name.log"
@@ -88,6 +90,12 @@ if CC=clang meson setup build-fuzz -Dfuzzing=true -Dc_args=-fsanitize=fuzzer-no-
         fi
         rm -rf "$corpus"
     done
+    # every target in tests/fuzz must have run: a moved build directory must not pass silently
+    want=$(ls "$ROOT"/tests/fuzz/fuzz_*.c | wc -l)
+    if [ "$fuzzers_run" -ne "$want" ]; then
+        echo "fuzz: $fuzzers_run of $want targets ran"
+        total_fail=$((total_fail + 1)); status=1
+    fi
 fi
 
 echo "$total_pass passed, $total_fail failed"

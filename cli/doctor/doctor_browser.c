@@ -6,7 +6,11 @@
  */
 #include "doctor.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,9 +108,96 @@ static int check_browser(doctor_ctx *ctx, const char *name)
     return okp != NULL;
 }
 
+/*
+ * Other signing extensions that answer the same page APIs as gostsign's adapters (COMPAT.md):
+ * with both in one profile two extensions answer one page, and signing hangs.
+ */
+static const struct {
+    const char *id;
+    const char *name;
+} rival_extensions[] = {
+    { "iifchhfnnmpdbibifmljnfjhpififfog", "CryptoPro Extension for CAdES Browser Plug-in" },
+    { "pfhgbfnnjiafkhfdkmpiflachepdcjod", "CryptoPro Extension for CAdES Browser Plug-in" },
+    { "epebfcehmdedogndhlcacafjaacknbcm", "CryptoPro Extension for CAdES Browser Plug-in" },
+    { "jabjbhgjaidecageckilhonbggakppme", "Госплагин (плагин Госуслуг)" },
+    { "npijgiimlfmdighlfbbhjmnjicedfooc", "Госплагин (плагин Госуслуг)" },
+    { "pbefkdcndngodfeigfdgiodgnmbgcfha", "IFCPlugin (плагин Госуслуг)" },
+};
+
+/* The user's configuration folders of the Chromium family, under $XDG_CONFIG_HOME (~/.config). */
+static const char *const chromium_family_dirs[] = {
+    "chromium", "google-chrome", "yandex-browser", "microsoft-edge", "chromium-gost",
+};
+
+/* Reports one rival extension found in one browser profile. */
+static void report_rival(doctor_ctx *ctx, const char *profile, size_t rival)
+{
+    doctor_check *c = doctor_add(ctx, DOCTOR_LAYER_BROWSERS, "browsers.conflict", DOCTOR_WARN,
+                                 GS_ERR_OK);
+    doctor_ev_str(c, "profile", profile);
+    doctor_ev_str(c, "extension_id", rival_extensions[rival].id);
+    doctor_ev_str(c, "extension", rival_extensions[rival].name);
+    doctor_say(c,
+               "%s is installed in %s: it answers the same pages as gostsign, and two answers "
+               "make signing hang",
+               "В профиле %s установлено расширение «%s»: оно отвечает тем же страницам, что и "
+               "gostsign, и два ответа приводят к зависанию подписи",
+               rival_extensions[rival].name, profile);
+    doctor_fix(c,
+               "Disable one of them in the browser's extension settings (chrome://extensions): "
+               "keep %s only if you use its own plug-in; gostsign's adapter then stands down.",
+               "Отключите одно из расширений в настройках браузера (chrome://extensions); "
+               "оставляйте «%s» только если пользуетесь его собственным плагином.",
+               rival_extensions[rival].name);
+}
+
+/* Looks into every profile of one browser folder for the rival extensions' folders. */
+static void scan_profiles(doctor_ctx *ctx, const char *browser_dir)
+{
+    DIR *d = opendir(browser_dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        for (size_t r = 0; r < sizeof(rival_extensions) / sizeof(rival_extensions[0]); r++) {
+            char path[PATH_MAX];
+            struct stat sb;
+            char profile[PATH_MAX];
+            if (snprintf(profile, sizeof(profile), "%s/%s", browser_dir, e->d_name) >=
+                    (int)sizeof(profile) ||
+                snprintf(path, sizeof(path), "%s/Extensions/%s", profile, rival_extensions[r].id) >=
+                    (int)sizeof(path))
+                continue;
+            if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+                report_rival(ctx, profile, r);
+        }
+    }
+    if (d)
+        closedir(d);
+}
+
+/* Coexistence: the other vendors' extensions in the user's Chromium-family profiles. */
+static void check_rival_extensions(doctor_ctx *ctx)
+{
+    const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+    char base[PATH_MAX];
+    if (xdg && *xdg)
+        snprintf(base, sizeof(base), "%s", xdg);
+    else if (home && *home)
+        snprintf(base, sizeof(base), "%s/.config", home);
+    else
+        return;
+    for (size_t i = 0; i < sizeof(chromium_family_dirs) / sizeof(chromium_family_dirs[0]); i++) {
+        char dir[PATH_MAX + 32];
+        if (snprintf(dir, sizeof(dir), "%s/%s", base, chromium_family_dirs[i]) < (int)sizeof(dir))
+            scan_profiles(ctx, dir);
+    }
+}
+
 void doctor_layer_browsers(doctor_ctx *ctx)
 {
     int usable = 0;
+    check_rival_extensions(ctx);
     for (size_t i = 0; i < BROWSER_COUNT; i++)
         usable += check_browser(ctx, browser_names[i]);
     if (usable)

@@ -12,7 +12,10 @@ const PAGE_FIELDS = {
   hello: [],
   tokens: [],
   certificates: [],
-  sign: ['certificate', 'detached', 'data', 'digest', 'chunk', 'more', 'document'],
+  sign: ['certificate', 'detached', 'data', 'digest', 'chunk', 'more', 'document',
+    'signing_time', 'include_chain', 'api', 'cosign'],
+  sign_raw: ['digest', 'certificate', 'byte_order', 'api', 'document'],
+  verify: ['cms', 'data', 'digest'],
   authenticate: ['challenge', 'certificate'],
 };
 const PAGE_COMMANDS = new Set(Object.keys(PAGE_FIELDS));
@@ -121,10 +124,20 @@ function nativePort() {
   return native;
 }
 
+// The native id of a chunked sign of this port and page id still in flight (its next frames
+// must carry the same id to the agent), or null.
+function chunkedId(port, pageId) {
+  for (const [id, entry] of inflight) {
+    if (entry.port === port && entry.pageId === pageId && entry.chunked) return id;
+  }
+  return null;
+}
+
 // Sends one request to the host on behalf of a page (or the popup) with a fixed origin.
 function sendNative(port, pageId, origin, cmd, args) {
-  const id = nextNativeId++;
-  inflight.set(id, { port, pageId, origin });
+  const chunked = cmd === 'sign' && args && typeof args.chunk === 'string';
+  const id = (chunked && chunkedId(port, pageId)) || nextNativeId++;
+  inflight.set(id, { port, pageId, origin, chunked });
   try {
     nativePort().postMessage({ id, cmd, origin, args: args || {} });
   } catch (e) {
@@ -175,9 +188,101 @@ function onPagePort(port) {
   });
 }
 
+// The origin the extension names when it asks the agent for itself (the origins command), not
+// on behalf of a page.
+const EXTENSION_ORIGIN = 'https://gostsign.invalid';
+// The page-world adapters (CryptoPro, Gosplugin, IFCPlugin page APIs), registered for the
+// origins the agent allows, before a site's first script (docs/compat.md).
+const ADAPTERS = {
+  id: 'gostsign-adapters',
+  js: ['adapters/common.js', 'adapters/cryptopro.js', 'adapters/gosplugin.js', 'adapters/ifcplugin.js',
+    'adapters/end.js'],
+  runAt: 'document_start',
+  world: 'MAIN',
+  allFrames: false,
+  persistAcrossSessions: true,
+};
+const IS_FIREFOX = typeof browser !== 'undefined' && chrome.runtime.getURL('').startsWith('moz-extension:');
+
+// One request of the extension itself to the agent; resolves with its result.
+function askNative(cmd, args) {
+  return new Promise((resolve, reject) => {
+    const port = {
+      postMessage(msg) {
+        if ('event' in msg) return;
+        if (msg.ok) resolve(msg.result);
+        else reject(Object.assign(new Error((msg.error && msg.error.message) || 'error'), { error: msg.error }));
+      },
+    };
+    sendNative(port, 'extension', EXTENSION_ORIGIN, cmd, args || {});
+  });
+}
+
+// The content-script match pattern of an allow-list entry ("https://*.gosuslugi.ru",
+// "https://host:port"), or null for one a match pattern cannot express.
+function matchPattern(entry) {
+  const m = /^(https|http):\/\/(\*|(?:\*\.)?[a-z0-9.-]+|\[[0-9a-f:]+\])(?::(\d+|\*))?\/?$/i.exec(String(entry));
+  if (!m) return null;
+  // Firefox match patterns carry no port: the agent still checks the exact origin.
+  const port = m[3] && m[3] !== '*' && !IS_FIREFOX ? `:${m[3]}` : '';
+  return `${m[1].toLowerCase()}://${m[2].toLowerCase()}${port}/*`;
+}
+
+// True when an origin falls under an allow-list entry (exact, or a "*." pattern).
+function originMatches(entry, origin) {
+  try {
+    const o = new URL(origin);
+    const m = /^(https?):\/\/((?:\*\.)?[^:/]+)(?::(\d+|\*))?\/?$/i.exec(String(entry));
+    if (!m || `${m[1]}:` !== o.protocol) return false;
+    const port = o.port || (o.protocol === 'https:' ? '443' : '80');
+    if (m[3] && m[3] !== '*' && m[3] !== port) return false;
+    if (!m[3] && o.port) return false;
+    const host = m[2].toLowerCase();
+    if (host.startsWith('*.')) return o.hostname === host.slice(2) || o.hostname.endsWith(host.slice(1));
+    return o.hostname === host;
+  } catch (e) {
+    return false;
+  }
+}
+
+let lastOrigins = null; // the agent's last origins answer
+let refreshing = Promise.resolve();
+
+// Registers (or updates, or removes) the adapters for the origins the agent allows now. A failed
+// question keeps the registration as it is: it persists across browser restarts.
+function refreshAdapters(change) {
+  refreshing = refreshing.catch(() => {}).then(async () => {
+    const result = await askNative('origins', change || {});
+    lastOrigins = result;
+    const matches = [...new Set((result.allowed || []).map(matchPattern).filter(Boolean))];
+    const existing = await chrome.scripting.getRegisteredContentScripts({ ids: [ADAPTERS.id] });
+    if (!matches.length) {
+      if (existing.length) await chrome.scripting.unregisterContentScripts({ ids: [ADAPTERS.id] });
+    } else if (existing.length) {
+      await chrome.scripting.updateContentScripts([Object.assign({}, ADAPTERS, { matches })]);
+    } else {
+      await chrome.scripting.registerContentScripts([Object.assign({}, ADAPTERS, { matches })]);
+    }
+    return result;
+  });
+  return refreshing;
+}
+
+// Asks the agent to allow one more origin (the popup's button), then registers the adapters.
+async function allowOrigin(origin) {
+  return refreshAdapters({ add: origin });
+}
+
 // The popup's port: agent and token status for the active tab's origin.
 function onPopupPort(port) {
   port.onMessage.addListener((msg) => {
+    if (msg && msg.type === 'allow' && typeof msg.origin === 'string') {
+      allowOrigin(msg.origin).then(
+        (r) => port.postMessage({ type: 'allowed', origin: msg.origin, ok: true,
+          allowed: (r.allowed || []).some((e) => originMatches(e, msg.origin)), locked: r.locked }),
+        (e) => port.postMessage({ type: 'allowed', origin: msg.origin, ok: false, error: e.error || { message_ru: e.message } }));
+      return;
+    }
     if (!msg || msg.type !== 'status') return;
     chrome.tabs.query({ active: true, currentWindow: true }, (tabs) => {
       let origin = null;
@@ -191,6 +296,9 @@ function onPopupPort(port) {
       sendNative(port, 'hello', originIsSecure(origin) ? origin : 'https://gostsign.invalid', 'hello');
       if (origin && originIsSecure(origin)) sendNative(port, 'tokens', origin, 'tokens');
       else replyError(port, 'tokens', errorObject('ORIGIN_NOT_ALLOWED', 'the active tab is not an https page'));
+      refreshAdapters().then((r) => port.postMessage({ type: 'origins', origin, locked: Boolean(r.locked),
+        allowed: Boolean(origin) && (r.allowed || []).some((e) => originMatches(e, origin)) }),
+      () => port.postMessage({ type: 'origins', origin, unknown: true }));
     });
   });
 }
@@ -204,3 +312,9 @@ chrome.runtime.onConnect.addListener((port) => {
   if (port.name === 'gostsign-page') onPagePort(port);
   else if (port.name === 'gostsign-popup' && isExtensionPage(port.sender)) onPopupPort(port);
 });
+
+// The adapters follow the agent's allow-list: at every start of this worker, at browser start and
+// after an update (the registration itself persists, so the first page after a restart has them).
+chrome.runtime.onStartup.addListener(() => refreshAdapters().catch(() => {}));
+chrome.runtime.onInstalled.addListener(() => refreshAdapters().catch(() => {}));
+refreshAdapters().catch(() => {});

@@ -1,5 +1,7 @@
 // gostsign popup: agent status (hello) and the tokens the agent sees, asked for the active tab's
-// origin (tokens are listed only for sites on the allow-list).
+// origin (tokens are listed only for sites on the allow-list); whether the site gets the plugin
+// APIs (adapters), and a button that allows the site: it asks the browser for the host
+// permission, then the agent adds the origin to the user's list.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
@@ -20,10 +22,43 @@ function tokenItem(t) {
   return li;
 }
 
+let siteOrigin = null;
+
+// Asks the browser for the site's host permission (needs this click), then the agent to allow it.
+function allowSite() {
+  if (!siteOrigin) return;
+  const request = { origins: [`${siteOrigin}/*`] };
+  const ask = chrome.permissions && chrome.permissions.request
+    ? chrome.permissions.request(request) : Promise.resolve(true);
+  Promise.resolve(ask).then((granted) => {
+    if (!granted) {
+      line('adapters', 'Браузер не дал доступ к сайту.', 'bad');
+      return;
+    }
+    line('adapters', 'Разрешаем сайт…', 'muted');
+    port.postMessage({ type: 'allow', origin: siteOrigin });
+  }, (e) => line('adapters', `Браузер не дал доступ к сайту: ${e.message}`, 'bad'));
+}
+$('allow').addEventListener('click', allowSite);
+
 const port = chrome.runtime.connect({ name: 'gostsign-popup' });
 port.onMessage.addListener((msg) => {
   if (msg.type === 'origin') {
+    siteOrigin = msg.origin && msg.origin.startsWith('https://') ? msg.origin : null;
     line('site', msg.origin ? `Сайт: ${msg.origin}` : 'Сайт: нет', 'muted');
+  } else if (msg.type === 'origins') {
+    if (msg.unknown) {
+      line('adapters', 'Список разрешённых сайтов недоступен (нужен агент с протоколом версии 2).', 'muted');
+    } else if (msg.allowed) {
+      line('adapters', 'Сайт разрешён: он видит плагины КриптоПро и Госуслуг через gostsign (после перезагрузки страницы).', 'ok');
+    } else {
+      line('adapters', msg.locked ? 'Сайт не разрешён; список сайтов задаёт администратор.' : 'Сайт не разрешён.', 'muted');
+    }
+    $('allow').hidden = Boolean(msg.allowed || msg.locked || msg.unknown || !siteOrigin);
+  } else if (msg.type === 'allowed') {
+    if (msg.ok && msg.allowed) line('adapters', 'Сайт разрешён. Перезагрузите страницу.', 'ok');
+    else line('adapters', `Не удалось разрешить сайт: ${(msg.error && msg.error.message_ru) || 'агент отказал'}`, 'bad');
+    $('allow').hidden = Boolean(msg.ok && msg.allowed);
   } else if (msg.id === 'hello') {
     if (msg.ok) line('agent', `Агент работает: ${msg.result.agent} ${msg.result.version}`, 'ok');
     else line('agent', `Агент недоступен: ${msg.error.message_ru} (${msg.error.code})`, 'bad');

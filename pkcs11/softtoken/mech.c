@@ -101,7 +101,6 @@ static CK_RV check_mech_param(const CK_MECHANISM *m, const mech_desc *d)
 static EVP_PKEY *unsealed_private_key(st_slot *s, st_object *o, CK_RV *rv)
 {
     const gost_paramset *ps;
-    st_attr *sealed = st_obj_attr(o, ST_CKA_SEALED_VALUE);
     uint8_t raw[64];
     *rv = st_key_paramset(o, &ps);
     if (*rv != CKR_OK)
@@ -110,13 +109,9 @@ static EVP_PKEY *unsealed_private_key(st_slot *s, st_object *o, CK_RV *rv)
         *rv = CKR_USER_NOT_LOGGED_IN;
         return NULL;
     }
-    size_t n = sealed ? sealed->len - ST_NONCE_LEN - ST_TAG_LEN : 0;
-    if (!sealed || sealed->len < ST_NONCE_LEN + ST_TAG_LEN || n != (size_t)ps->key_bits / 8 ||
-        st_unseal(s->master, (const uint8_t *)"gostsign-privkey", 16, sealed->val, sealed->len,
-                  raw) != CKR_OK) {
-        *rv = CKR_DEVICE_ERROR;
+    size_t n = (size_t)ps->key_bits / 8;
+    if ((*rv = st_obj_unseal_private(s, o, raw, n)) != CKR_OK)
         return NULL;
-    }
     gs_status gst;
     EVP_PKEY *k = gost_privkey_from_raw(ps, raw, n, &gst);
     OPENSSL_cleanse(raw, sizeof raw);

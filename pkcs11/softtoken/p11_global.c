@@ -1,10 +1,13 @@
 /*
  * PKCS#11 entry points, general chapter: C_Initialize, C_Finalize, C_GetInfo, the function
  * list, slot and token information, mechanisms and C_WaitForSlotEvent; plus the stubs for the
- * functions a signing token does not offer. Like every p11_*.c file this is the top layer:
- * each C_* checks its arguments, st_enter(), one st_* call, st_leave().
+ * functions a signing token does not offer, and the PKCS#11 3.0 interface discovery. Like every
+ * p11_*.c file this is the top layer: each C_* checks its arguments, st_enter(), one st_* call,
+ * st_leave().
  */
 #include "softtoken.h"
+
+#include <string.h>
 
 /* Checks C_Initialize arguments: we lock with pthreads, so OS locking must be acceptable. */
 static CK_RV check_init_args(CK_C_INITIALIZE_ARGS_PTR a)
@@ -320,11 +323,79 @@ static CK_FUNCTION_LIST st_functions = {
     C_WaitForSlotEvent,
 };
 
-/* The one exported symbol applications look up (p11-kit, pkcs11-tool, dlopen users). */
+/* The symbol PKCS#11 2.x applications look up (p11-kit, pkcs11-tool, dlopen users). */
 CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR ppFunctionList)
 {
     if (!ppFunctionList)
         return CKR_ARGUMENTS_BAD;
     *ppFunctionList = &st_functions;
     return CKR_OK;
+}
+
+/* ---- PKCS#11 3.0 interface discovery: "PKCS 11" (the 2.40 function list) and our own ---- */
+
+static CK_CHAR pkcs11_name[] = "PKCS 11";
+static CK_CHAR vendor_name[] = ST_VENDOR_INTERFACE;
+
+/* The vendor repair call: restores a damaged token file from its previous good copy. */
+static CK_RV repair_token(CK_SLOT_ID slotID)
+{
+    CK_RV rv = st_enter();
+    if (rv != CKR_OK)
+        return rv;
+    rv = st_slot_repair(slotID);
+    st_leave();
+    return rv;
+}
+
+static st_vendor_functions st_vendor = { { 1, 0 }, repair_token };
+
+/* Fork: a child calls C_Initialize again (not fork-safe in the 3.0 sense), so no flags. The
+ * standard interface comes first: C_GetInterface(NULL, ...) gives it. */
+static CK_INTERFACE st_interfaces[] = {
+    { pkcs11_name, &st_functions, 0 },
+    { vendor_name, &st_vendor, 0 },
+};
+#define NINTERFACES (sizeof st_interfaces / sizeof st_interfaces[0])
+
+/* Lists the interfaces, with the usual size query; needs no C_Initialize. */
+CK_RV C_GetInterfaceList(CK_INTERFACE_PTR pInterfacesList, CK_ULONG_PTR pulCount)
+{
+    if (!pulCount)
+        return CKR_ARGUMENTS_BAD;
+    CK_ULONG have = *pulCount;
+    *pulCount = NINTERFACES;
+    if (!pInterfacesList)
+        return CKR_OK;
+    if (have < NINTERFACES)
+        return CKR_BUFFER_TOO_SMALL;
+    for (size_t i = 0; i < NINTERFACES; i++)
+        pInterfacesList[i] = st_interfaces[i];
+    return CKR_OK;
+}
+
+/* True when an interface matches the name, version and flags asked for (NULL: any). */
+static int interface_matches(const CK_INTERFACE *in, const CK_UTF8CHAR *name,
+                             const CK_VERSION *version, CK_FLAGS flags)
+{
+    const CK_VERSION *have = in->pFunctionList; /* every list starts with its version */
+    if (name && strcmp((const char *)name, (const char *)in->pInterfaceName) != 0)
+        return 0;
+    if (version && (version->major != have->major || version->minor != have->minor))
+        return 0;
+    return (in->flags & flags) == flags;
+}
+
+/* One interface by name, version and flags; needs no C_Initialize. */
+CK_RV C_GetInterface(CK_UTF8CHAR_PTR pInterfaceName, CK_VERSION_PTR pVersion,
+                     CK_INTERFACE_PTR_PTR ppInterface, CK_FLAGS flags)
+{
+    if (!ppInterface)
+        return CKR_ARGUMENTS_BAD;
+    for (size_t i = 0; i < NINTERFACES; i++)
+        if (interface_matches(&st_interfaces[i], pInterfaceName, pVersion, flags)) {
+            *ppInterface = &st_interfaces[i];
+            return CKR_OK;
+        }
+    return CKR_ARGUMENTS_BAD;
 }

@@ -186,6 +186,8 @@ CK_RV st_login(CK_SESSION_HANDLE h, CK_USER_TYPE who, const CK_UTF8CHAR *pin, CK
         rv = CKR_ARGUMENTS_BAD;
     if (rv == CKR_OK)
         rv = login_allowed(s, who);
+    if (rv == CKR_OK) /* no PIN of that length exists: refused before it costs a retry */
+        rv = pin_len_ok(pin, len);
     if (rv != CKR_OK)
         return rv;
     uint8_t master[ST_KEY_LEN];
@@ -290,7 +292,7 @@ static CK_RV reinit_token(st_slot *s, const CK_UTF8CHAR *pin, CK_ULONG len, cons
         st_token_free(&s->tok);
         s->tok = t;
     }
-    return st_slot_end_write(s, rv);
+    return st_slot_end_pin_write(s, rv);
 }
 
 /* C_InitToken: creates a token in the spare slot or re-initialises one (never a damaged one). */
@@ -329,7 +331,7 @@ CK_RV st_init_pin(CK_SESSION_HANDLE h, const CK_UTF8CHAR *pin, CK_ULONG len)
         rv = wrap_master(&s->tok, 0, pin, len, s->master, s->tok.user_wrap);
         s->tok.user_pin_set = 1;
         s->tok.user_tries = ST_MAX_TRIES;
-        rv = st_slot_end_write(s, rv);
+        rv = st_slot_end_pin_write(s, rv);
     }
     return rv;
 }
@@ -343,8 +345,8 @@ CK_RV st_set_pin(CK_SESSION_HANDLE h, const CK_UTF8CHAR *old_pin, CK_ULONG old_l
     CK_RV rv = st_session_check(h, &ss, &s);
     if (rv == CKR_OK && !(ss->flags & CKF_RW_SESSION))
         rv = CKR_SESSION_READ_ONLY;
-    if (rv == CKR_OK && !old_pin)
-        rv = CKR_ARGUMENTS_BAD;
+    if (rv == CKR_OK) /* before verify_pin counts a retry */
+        rv = pin_len_ok(old_pin, old_len);
     if (rv == CKR_OK)
         rv = pin_len_ok(new_pin, new_len);
     int is_so = rv == CKR_OK && s->login == CKU_SO;
@@ -356,7 +358,7 @@ CK_RV st_set_pin(CK_SESSION_HANDLE h, const CK_UTF8CHAR *old_pin, CK_ULONG old_l
     if (rv == CKR_OK && (rv = st_slot_begin_write(s)) == CKR_OK) {
         rv = wrap_master(&s->tok, is_so, new_pin, new_len, master,
                          is_so ? s->tok.so_wrap : s->tok.user_wrap);
-        rv = st_slot_end_write(s, rv);
+        rv = st_slot_end_pin_write(s, rv);
     }
     OPENSSL_cleanse(master, sizeof master);
     return rv;

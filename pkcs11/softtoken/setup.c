@@ -7,6 +7,9 @@
  * issues a legal-entity employee certificate (INN, INNLE, OGRN, SNILS, title, ...) for the
  * token's key, stores it on the token with the key's CKA_ID and writes ca.pem and cert.pem.
  * Demo only: the CA key lies unprotected in the output directory.
+ *
+ * --repair restores damaged token files from their previous good copies through the module's
+ * vendor interface ("gostsign softtoken"), for an administrator or a later `gostsign` command.
  */
 #define OPENSSL_API_COMPAT 10101
 #include <dlfcn.h>
@@ -25,10 +28,12 @@
 #include <openssl/x509v3.h>
 
 #include "gost.h"
+#include "softtoken.h"
 
 #define DEMO_LABEL "gostsign demo"
 
 static CK_FUNCTION_LIST_PTR F;
+static void *module_handle;
 
 /* Prints a failure and exits: this is a one-shot set-up command. */
 static void die(const char *what, CK_RV rv)
@@ -66,6 +71,7 @@ static void load_module(const char *path)
     if (!path)
         path = getenv("SOFTTOKEN_MODULE") ? getenv("SOFTTOKEN_MODULE") : def;
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    module_handle = h;
     CK_C_GetFunctionList gfl = h ? (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList") : NULL;
     if (!gfl || gfl(&F) != CKR_OK) {
         fprintf(stderr, "gostsign-softtoken-setup: cannot load %s\n", path);
@@ -267,18 +273,68 @@ static int usage(void)
 {
     fprintf(stderr, "usage: gostsign-softtoken-setup --out DIR [--module PATH] [--pin-file F] "
                     "[--so-pin-file F]\n"
+                    "       gostsign-softtoken-setup --repair [--module PATH]\n"
                     "Creates the DEMO token \"" DEMO_LABEL "\" (demo PINs: user 12345678, "
                     "SO 87654321) in $GOSTSIGN_SOFTTOKEN_DIR\n"
                     "with a GOST-2012-256 key, a test CA (DIR/ca.pem, DIR/ca-key.pem) and an "
-                    "employee certificate (DIR/cert.pem).\n");
+                    "employee certificate (DIR/cert.pem).\n"
+                    "--repair restores damaged token files from their previous good copy.\n");
     return 2;
 }
 
 /* Parses options, builds the demo token, CA and certificate. */
+/* The module's vendor interface (repair), or exits. */
+static const st_vendor_functions *vendor_functions(void)
+{
+    typedef CK_RV (*get_fn)(CK_UTF8CHAR_PTR, CK_VERSION_PTR, CK_INTERFACE_PTR_PTR, CK_FLAGS);
+    get_fn get = (get_fn)dlsym(module_handle, "C_GetInterface");
+    CK_INTERFACE_PTR in = NULL;
+    if (!get)
+        die("C_GetInterface lookup", CKR_FUNCTION_NOT_SUPPORTED);
+    ck("C_GetInterface", get((CK_UTF8CHAR_PTR)ST_VENDOR_INTERFACE, NULL, &in, 0));
+    return in->pFunctionList;
+}
+
+/* --repair: restores every damaged token file that has a good previous copy; 0 when none is
+ * left damaged. */
+static int repair_tokens(void)
+{
+    const st_vendor_functions *v = vendor_functions();
+    CK_SLOT_ID ids[64];
+    CK_ULONG n = 64;
+    int left = 0;
+    ck("C_GetSlotList", F->C_GetSlotList(CK_TRUE, ids, &n));
+    for (CK_ULONG i = 0; i < n; i++) {
+        CK_TOKEN_INFO ti;
+        if (F->C_GetTokenInfo(ids[i], &ti) != CKR_TOKEN_NOT_RECOGNIZED)
+            continue;
+        CK_RV rv = v->repair_token(ids[i]);
+        printf("slot %lu: %s\n", (unsigned long)ids[i],
+               rv == CKR_OK ? "restored from the previous copy" : "cannot be repaired");
+        left += rv != CKR_OK;
+    }
+    return left ? 1 : 0;
+}
+
+/* The repair mode: the module, its vendor interface, every damaged token. */
+static int repair_main(const char *module)
+{
+    load_module(module);
+    ck("C_Initialize", F->C_Initialize(NULL));
+    int rc = repair_tokens();
+    F->C_Finalize(NULL);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     const char *out = NULL, *module = NULL, *pin_file = NULL, *so_file = NULL;
+    int repair = 0;
     for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--repair")) {
+            repair = 1;
+            continue;
+        }
         const char **dst = !strcmp(argv[i], "--out")           ? &out
                            : !strcmp(argv[i], "--module")      ? &module
                            : !strcmp(argv[i], "--pin-file")    ? &pin_file
@@ -288,6 +344,8 @@ int main(int argc, char **argv)
             return usage();
         *dst = argv[++i];
     }
+    if (repair)
+        return repair_main(module);
     if (!out)
         return usage();
     char pin[128], so_pin[128];

@@ -240,6 +240,7 @@ static CK_RV slots_open(void)
         return CKR_GENERAL_ERROR;
     if (pipe2(g_st.wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
         return CKR_GENERAL_ERROR;
+    st_clean_stale_temps();
     add_new_files(0);
     ensure_spare();
     return CKR_OK;
@@ -310,15 +311,43 @@ CK_RV st_slot_begin_write(st_slot *s)
     return rv;
 }
 
-/* Ends a read-modify-write: saves when rv is CKR_OK, releases the lock. */
-CK_RV st_slot_end_write(st_slot *s, CK_RV rv)
+/* Ends a read-modify-write: saves (keeping the previous copy) or not, releases the lock. */
+static CK_RV end_write(st_slot *s, CK_RV rv, st_previous keep)
 {
     if (rv == CKR_OK)
-        rv = st_token_save(s);
+        rv = st_token_save(s, keep);
     if (rv != CKR_OK) /* memory may hold unsaved changes: reload from the file next time */
         s->fid.size = -1;
     st_dir_unlock();
     return rv;
+}
+
+/* Ends a read-modify-write: saves when rv is CKR_OK, releases the lock. */
+CK_RV st_slot_end_write(st_slot *s, CK_RV rv)
+{
+    return end_write(s, rv, ST_KEEP_PREVIOUS);
+}
+
+/* Ends a write that changed PIN wraps: no previous copy survives that the old PIN opens. */
+CK_RV st_slot_end_pin_write(st_slot *s, CK_RV rv)
+{
+    return end_write(s, rv, ST_FORGET_PREVIOUS);
+}
+
+/* Restores a damaged token file from its previous good copy (the vendor repair call). */
+CK_RV st_slot_repair(CK_SLOT_ID id)
+{
+    st_slots_rescan();
+    st_slot *s = st_slot_get(id);
+    if (!s)
+        return CKR_SLOT_ID_INVALID;
+    if (s->kind != SLOT_FILE || !s->present)
+        return CKR_TOKEN_NOT_PRESENT;
+    if (st_dir_lock(1) != 0)
+        return CKR_DEVICE_ERROR;
+    CK_RV rv = st_token_repair(s->name);
+    st_dir_unlock();
+    return rv == CKR_OK ? st_slot_sync(s) : rv;
 }
 
 /*

@@ -19,6 +19,32 @@
 #include <p11-kit/pkcs11.h>
 #include <p11-kit/pkcs11x.h>
 
+/* PKCS#11 3.0 interface discovery (C_GetInterfaceList, C_GetInterface), which Debian 12's
+ * p11-kit headers (0.24) predate: the layout and flag value of the 3.0 specification. */
+#ifndef CKF_INTERFACE_FORK_SAFE
+typedef struct CK_INTERFACE {
+    CK_CHAR *pInterfaceName;
+    CK_VOID_PTR pFunctionList;
+    CK_FLAGS flags;
+} CK_INTERFACE;
+typedef CK_INTERFACE *CK_INTERFACE_PTR;
+typedef CK_INTERFACE_PTR *CK_INTERFACE_PTR_PTR;
+#define CKF_INTERFACE_FORK_SAFE 0x00000001UL
+#endif
+
+/* The vendor interface "gostsign softtoken" (C_GetInterface), for gostsign's own tools. Like a
+ * PKCS#11 function list it starts with its version (1.0). */
+#define ST_VENDOR_INTERFACE "gostsign softtoken"
+typedef struct {
+    CK_VERSION version;
+    /* Restores the slot's damaged token file from its previous good copy (README). */
+    CK_RV (*repair_token)(CK_SLOT_ID slot);
+} st_vendor_functions;
+
+CK_RV C_GetInterfaceList(CK_INTERFACE_PTR pInterfacesList, CK_ULONG_PTR pulCount);
+CK_RV C_GetInterface(CK_UTF8CHAR_PTR pInterfaceName, CK_VERSION_PTR pVersion,
+                     CK_INTERFACE_PTR_PTR ppInterface, CK_FLAGS flags);
+
 #include <openssl/evp.h>
 
 #include "gost.h"
@@ -182,12 +208,19 @@ CK_RV st_obj_set(st_object *o, CK_ATTRIBUTE_TYPE t, const void *v, CK_ULONG len)
 void st_obj_unset(st_object *o, CK_ATTRIBUTE_TYPE t);
 void st_obj_free(st_object *o);
 
-/* store.c: the token file format, atomic writes, the directory lock */
+/* format.c: the token file format */
+CK_RV st_token_parse(const uint8_t *data, size_t len, st_token *tok);
+CK_RV st_token_serialise(const st_token *t, uint8_t **out, size_t *len);
+void st_token_free(st_token *tok);
+
+/* store.c: token files: atomic writes, loading, the directory lock, recovery */
 int st_dir_lock(int exclusive);
 void st_dir_unlock(void);
-CK_RV st_token_save(st_slot *s);
+typedef enum { ST_KEEP_PREVIOUS, ST_FORGET_PREVIOUS } st_previous;
+CK_RV st_token_save(st_slot *s, st_previous keep);
+CK_RV st_token_repair(const char *name);
+void st_clean_stale_temps(void);
 CK_RV st_token_load(st_slot *s);
-void st_token_free(st_token *tok);
 int st_file_stat(const char *name, st_file_id *fid);
 
 /* session_table.c: the session table and the login its sessions share */
@@ -203,6 +236,8 @@ void st_slots_rescan(void);
 CK_RV st_slot_sync(st_slot *s);
 CK_RV st_slot_begin_write(st_slot *s);
 CK_RV st_slot_end_write(st_slot *s, CK_RV rv);
+CK_RV st_slot_end_pin_write(st_slot *s, CK_RV rv);
+CK_RV st_slot_repair(CK_SLOT_ID id);
 CK_RV st_initialize(void);
 void st_finalize(void);
 CK_RV st_slot_wait_event(CK_FLAGS flags, CK_SLOT_ID *slot);
@@ -240,6 +275,7 @@ CK_RV st_obj_template_wants_token(const CK_ATTRIBUTE *t, CK_ULONG n, int *is_tok
 CK_RV st_key_paramset(const st_object *o, const gost_paramset **out);
 CK_RV st_obj_check_key(st_object *o, CK_KEY_TYPE kt, CK_OBJECT_CLASS cls);
 CK_RV st_obj_seal_private(st_slot *s, st_object *o, const uint8_t *raw, size_t len);
+CK_RV st_obj_unseal_private(const st_slot *s, const st_object *o, uint8_t *raw, size_t len);
 CK_RV st_obj_pub_defaults(st_object *o, int local, CK_MECHANISM_TYPE gen);
 CK_RV st_obj_priv_defaults(st_object *o, int local, CK_MECHANISM_TYPE gen);
 CK_RV st_obj_build(st_slot *s, st_object *o, CK_OBJECT_CLASS cls, const CK_ATTRIBUTE *t,

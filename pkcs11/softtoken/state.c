@@ -110,7 +110,9 @@ void st_log(const char *fmt, ...)
 void st_pad(char *dst, size_t len, const char *src)
 {
     memset(dst, ' ', len);
-    size_t n = src ? strlen(src) : 0;
+    if (!src)
+        return; /* an empty field stays all blanks */
+    size_t n = strlen(src);
     memcpy(dst, src, n < len ? n : len);
 }
 

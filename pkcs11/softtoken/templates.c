@@ -127,6 +127,8 @@ static int bool_value_honoured(const attr_rule *r, const CK_ATTRIBUTE *a)
 {
     if (!(r->flags & (A_ONLY_TRUE | A_ONLY_FALSE)))
         return 1;
+    if (!a->pValue || a->ulValueLen != sizeof(CK_BBOOL))
+        return 0; /* check_attr refused such a boolean already; never read it */
     int v = *(const CK_BBOOL *)a->pValue != CK_FALSE;
     return (r->flags & A_ONLY_TRUE) ? v : !v;
 }
@@ -242,16 +244,61 @@ CK_RV st_obj_check_key(st_object *o, CK_KEY_TYPE kt, CK_OBJECT_CLASS cls)
     return h ? CKR_OK : st_obj_set(o, CKA_GOSTR3411_PARAMS, der, dlen);
 }
 
+#define LEGACY_AAD     "gostsign-privkey" /* files written before the binding below */
+#define LEGACY_AAD_LEN 16
+
+/* Appends an attribute's bytes (or nothing) to the AAD being built. */
+static size_t aad_add(const st_object *o, CK_ATTRIBUTE_TYPE t, uint8_t *aad, size_t at, size_t cap)
+{
+    st_attr *a = st_obj_attr(o, t);
+    if (!a || a->len > cap - at - 1)
+        return at;
+    aad[at++] = (uint8_t)a->len;
+    memcpy(aad + at, a->val, a->len);
+    return at + a->len;
+}
+
+/*
+ * The AAD a private value is sealed with: a tag, then the key's read-only identity (key type,
+ * curve and digest parameters), so editing those in the file makes the value fail to open
+ * instead of being used on another curve.
+ */
+static size_t bound_aad(const st_object *o, uint8_t *aad, size_t cap)
+{
+    static const char tag[] = "gostsign-privkey-v2";
+    size_t at = sizeof tag - 1;
+    memcpy(aad, tag, at);
+    at = aad_add(o, CKA_KEY_TYPE, aad, at, cap);
+    at = aad_add(o, CKA_GOSTR3410_PARAMS, aad, at, cap);
+    return aad_add(o, CKA_GOSTR3411_PARAMS, aad, at, cap);
+}
+
 /* Seals a raw private value under the master key into ST_CKA_SEALED_VALUE. */
 CK_RV st_obj_seal_private(st_slot *s, st_object *o, const uint8_t *raw, size_t len)
 {
-    uint8_t sealed[64 + ST_NONCE_LEN + ST_TAG_LEN];
+    uint8_t sealed[64 + ST_NONCE_LEN + ST_TAG_LEN], aad[256];
     if (len > 64)
         return CKR_ATTRIBUTE_VALUE_INVALID;
-    CK_RV rv = st_seal(s->master, (const uint8_t *)"gostsign-privkey", 16, raw, len, sealed);
+    CK_RV rv = st_seal(s->master, aad, bound_aad(o, aad, sizeof aad), raw, len, sealed);
     if (rv == CKR_OK)
         rv = st_obj_set(o, ST_CKA_SEALED_VALUE, sealed, len + ST_NONCE_LEN + ST_TAG_LEN);
     return rv;
+}
+
+/* Opens a private value (len bytes into raw): the bound seal, or one from an older file. */
+CK_RV st_obj_unseal_private(const st_slot *s, const st_object *o, uint8_t *raw, size_t len)
+{
+    st_attr *sealed = st_obj_attr(o, ST_CKA_SEALED_VALUE);
+    uint8_t aad[256];
+    if (!sealed || sealed->len != len + ST_NONCE_LEN + ST_TAG_LEN)
+        return CKR_DEVICE_ERROR;
+    if (st_unseal(s->master, aad, bound_aad(o, aad, sizeof aad), sealed->val, sealed->len, raw) ==
+        CKR_OK)
+        return CKR_OK;
+    return st_unseal(s->master, (const uint8_t *)LEGACY_AAD, LEGACY_AAD_LEN, sealed->val,
+                     sealed->len, raw) == CKR_OK
+               ? CKR_OK
+               : CKR_DEVICE_ERROR;
 }
 
 /* Common defaults every object gets. */

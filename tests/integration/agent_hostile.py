@@ -246,7 +246,10 @@ def case_upload_bounds():
         c.close()
     time.sleep(1)
     grown = (rss_kib() - before) // 1024
-    check(grown < 64, "100 abandoned uploads of 3 MiB grew the agent by %d MiB" % grown)
+    # AddressSanitizer keeps freed memory in quarantine, so the figure says nothing there; the
+    # normal build's run of this test judges it.
+    if not os.environ.get("ASAN_OPTIONS"):
+        check(grown < 64, "100 abandoned uploads of 3 MiB grew the agent by %d MiB" % grown)
     print("ok: 100 abandoned 3 MiB uploads: the agent grew by %d MiB (freed on close)" % grown)
     c = Conn()
     codes = []

@@ -34,4 +34,16 @@ mkdir -p "$HOME/.var/app/org.mozilla.firefox"
 doctor "$WORK/flatpak.json" --no-p11-kit
 verdict "$WORK/flatpak.json" browsers.sandbox warn NMHOST_NOT_REGISTERED "Debian packages" browser=firefox
 ok "Flatpak Firefox: confinement warning"
+# another vendor's extension for the same page APIs in a profile: a conflict warning naming it
+mkdir -p "$XDG_CONFIG_HOME/chromium/Default/Extensions/jabjbhgjaidecageckilhonbggakppme/1.0"
+mkdir -p "$XDG_CONFIG_HOME/google-chrome/Profile 1/Extensions/iifchhfnnmpdbibifmljnfjhpififfog"
+doctor "$WORK/conflict.json" --no-p11-kit
+verdict "$WORK/conflict.json" browsers.conflict warn OK "Disable one of them" \
+    extension_id=jabjbhgjaidecageckilhonbggakppme
+verdict "$WORK/conflict.json" browsers.conflict warn OK "Disable one of them" \
+    extension_id=iifchhfnnmpdbibifmljnfjhpififfog
+rm -rf "$XDG_CONFIG_HOME/chromium/Default/Extensions" "$XDG_CONFIG_HOME/google-chrome"
+doctor "$WORK/noconflict.json" --no-p11-kit
+no_verdict "$WORK/noconflict.json" browsers.conflict warn
+ok "the Gosuslugi plugin's or CryptoPro's extension in a profile: a conflict warning with the fix"
 echo "$PASSED passed, 0 failed"

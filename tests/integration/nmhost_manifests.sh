@@ -90,7 +90,9 @@ python3 - "$WORK/gostsign.xpi" <<'PY' || fail "firefox package"
 import json, sys, zipfile
 z = zipfile.ZipFile(sys.argv[1])
 assert sorted(z.namelist()) == sorted(["manifest.json", "background.js", "content.js", "page-api.js",
-                                       "popup.html", "popup.js"]), z.namelist()
+                                       "popup.html", "popup.js", "adapters/common.js",
+                                       "adapters/cryptopro.js", "adapters/gosplugin.js",
+                                       "adapters/ifcplugin.js", "adapters/end.js"]), z.namelist()
 m = json.loads(z.read("manifest.json"))
 assert m["browser_specific_settings"]["gecko"]["id"] == "gostsign@gostsign.ru", m
 assert m["background"] == {"scripts": ["background.js"]} and "key" not in m, m

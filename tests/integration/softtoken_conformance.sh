@@ -54,4 +54,46 @@ done
 p11 --token-label $TOKEN -l --pin $USER_PIN -O --type privkey 2>/dev/null | grep -q refused &&
     fail "a refused key pair was stored"
 ok "pkcs11-tool --keypairgen --extractable / --always-auth: CKR_ATTRIBUTE_VALUE_INVALID"
+# PKCS#11 3.0 discovery (issue 13.7): OpenSC's pkcs11-spy, a 3.0-aware loader, reaches the
+# module through C_GetInterface("PKCS 11") and pkcs11-tool works through it.
+spy=$(ls /usr/lib/*/pkcs11/pkcs11-spy.so 2>/dev/null | head -1)
+if [ -n "$spy" ]; then
+    PKCS11SPY="$SOFTTOKEN_MODULE" PKCS11SPY_OUTPUT="$WORK/spy.log" \
+        pkcs11-tool --module "$spy" --token-label $TOKEN -O >"$WORK/spied" 2>&1 ||
+        { cat "$WORK/spied"; fail "pkcs11-tool through pkcs11-spy"; }
+    awk '/C_GetInterface/ { f = 1 } f && /Returned:/ { print; exit }' "$WORK/spy.log" | grep -q CKR_OK ||
+        { cat "$WORK/spy.log"; fail "C_GetInterface not reached or failed"; }
+    grep -q "Public Key Object" "$WORK/spied" || fail "no objects through the interface"
+    ok "pkcs11-spy loads the module through C_GetInterface"
+fi
+# Token files (issue 13.6). A writer killed mid-write leaves ".NAME.PID.tmp": the next module
+# start removes it once that process is gone, and keeps a live writer's.
+sh -c 'exit 0' & dead=$!
+wait $dead
+stale="$GOSTSIGN_SOFTTOKEN_DIR/.$(basename "$(token_file)").$dead.tmp"
+live="$GOSTSIGN_SOFTTOKEN_DIR/.$(basename "$(token_file)").$$.tmp"
+echo partial >"$stale"
+echo partial >"$live"
+p11 -L >/dev/null 2>&1 || fail "pkcs11-tool -L with stale temporary files"
+[ ! -e "$stale" ] || fail "stale temporary file left"
+[ -e "$live" ] || fail "a live writer's temporary file was removed"
+rm -f "$live"
+ok "stale .NAME.PID.tmp removed at load, a live writer's kept"
+
+# A damaged file is refused (never silently replaced) with a message that names its previous
+# good copy; gostsign-softtoken-setup --repair restores that copy and keeps the damaged file.
+f=$(token_file)
+size=$(stat -c %s "$f")
+printf '\x55' | dd of="$f" bs=1 seek=$((size / 2)) conv=notrunc status=none
+cp "$f" "$WORK/damaged"
+if p11 --token-label $TOKEN -O >"$WORK/out" 2>"$WORK/err"; then fail "damaged token opened"; fi
+grep -q "previous good copy" "$WORK/err" || { cat "$WORK/err"; fail "no word of the previous copy"; }
+cmp -s "$f" "$WORK/damaged" || fail "the damaged file was changed without --repair"
+"$SOFTTOKEN_SETUP" --repair --module "$SOFTTOKEN_MODULE" >"$WORK/repair" 2>&1 ||
+    { cat "$WORK/repair"; fail "gostsign-softtoken-setup --repair"; }
+grep -q "restored from the previous copy" "$WORK/repair" || { cat "$WORK/repair"; fail "nothing restored"; }
+cmp -s "$GOSTSIGN_SOFTTOKEN_DIR/.$(basename "$f").damaged" "$WORK/damaged" || fail "damaged file not kept"
+p11 --token-label $TOKEN -l --pin $USER_PIN -O 2>/dev/null | grep -q "Private Key Object" ||
+    fail "repaired token unusable"
+ok "damaged file refused, named previous copy restored by --repair"
 echo "$PASSED passed, 0 failed"

@@ -312,7 +312,7 @@ static void test_only_documented_fields(void **state)
         char id_text[NM_ID_TEXT_MAX];
         assert_int_equal(decide(cases[i].body, &out, id_text), NM_REPLY);
         assert_string_equal(reply_code(out), cases[i].code);
-        json_object *err, *detail;
+        json_object *err = NULL, *detail = NULL;
         assert_true(json_object_object_get_ex(out, "error", &err) &&
                     json_object_object_get_ex(err, "detail", &detail));
         assert_non_null(strstr(json_object_get_string(detail), cases[i].field));

@@ -24,6 +24,7 @@
 #include "gost.h"
 
 static CK_FUNCTION_LIST_PTR F;
+static void *module; /* the dlopen handle */
 static char dir[256];
 static CK_SLOT_ID slot;
 static CK_UTF8CHAR SO_PIN[] = "87654321";
@@ -43,6 +44,7 @@ static int load_module(void **state)
     (void)state;
     const char *path = getenv("SOFTTOKEN_MODULE");
     void *h = path ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
+    module = h;
     CK_C_GetFunctionList gfl = h ? (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList") : NULL;
     if (!gfl || gfl(&F) != CKR_OK)
         return -1;
@@ -1008,6 +1010,189 @@ static void test_templates_honoured_or_refused(void **state)
     F->C_CloseSession(s);
 }
 
+/* The PKCS#11 3.0 discovery types (Debian 12's p11-kit headers predate them). */
+typedef struct {
+    CK_CHAR *name;
+    CK_VOID_PTR functions;
+    CK_FLAGS flags;
+} interface_30;
+typedef CK_RV (*get_interface_list_fn)(interface_30 *list, CK_ULONG *count);
+typedef CK_RV (*get_interface_fn)(CK_UTF8CHAR *name, CK_VERSION *version, interface_30 **out,
+                                  CK_FLAGS flags);
+
+/* Issue 13.7: C_GetInterfaceList / C_GetInterface (PKCS#11 3.0, 5.2) beside C_GetFunctionList:
+ * the "PKCS 11" interface with the same 2.40 function list; nothing else is exported. */
+static void test_interfaces(void **state)
+{
+    (void)state;
+    get_interface_list_fn list = (get_interface_list_fn)dlsym(module, "C_GetInterfaceList");
+    get_interface_fn get = (get_interface_fn)dlsym(module, "C_GetInterface");
+    assert_non_null(list);
+    assert_non_null(get);
+    assert_null(dlsym(module, "C_Sign")); /* reached through the list only */
+    CK_ULONG n = 0;
+    assert_int_equal(list(NULL, &n), CKR_OK);
+    assert_true(n >= 1);
+    interface_30 all[8];
+    CK_ULONG small = 0;
+    assert_int_equal(list(all, &small), CKR_BUFFER_TOO_SMALL);
+    assert_int_equal(small, n);
+    assert_int_equal(list(all, &n), CKR_OK);
+    assert_string_equal((char *)all[0].name, "PKCS 11");
+    assert_ptr_equal(all[0].functions, F);
+    interface_30 *one = NULL;
+    assert_int_equal(get(NULL, NULL, &one, 0), CKR_OK);
+    assert_ptr_equal(one->functions, F);
+    CK_VERSION v240 = { 2, 40 }, v30 = { 3, 0 };
+    assert_int_equal(get((CK_UTF8CHAR *)"PKCS 11", &v240, &one, 0), CKR_OK);
+    assert_ptr_equal(one->functions, F);
+    assert_int_equal(((CK_FUNCTION_LIST *)one->functions)->version.minor, 40);
+    assert_int_equal(get((CK_UTF8CHAR *)"PKCS 11", &v30, &one, 0), CKR_ARGUMENTS_BAD);
+    assert_int_equal(get((CK_UTF8CHAR *)"Vendor X", NULL, &one, 0), CKR_ARGUMENTS_BAD);
+    assert_int_equal(get(NULL, NULL, &one, 1 /* CKF_INTERFACE_FORK_SAFE */), CKR_ARGUMENTS_BAD);
+    assert_int_equal(get(NULL, NULL, NULL, 0), CKR_ARGUMENTS_BAD);
+}
+
+/* dir/.NAME.what for the only token file NAME of the test directory. */
+static void side_path(const char *what, char *out, size_t cap)
+{
+    char path[512];
+    token_path(path, sizeof path);
+    const char *name = strrchr(path, '/') + 1;
+    snprintf(out, cap, "%s/.%s.%s", dir, name, what);
+}
+
+/* True when a file exists. */
+static int exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+/* The module's "gostsign softtoken" vendor interface functions. */
+typedef struct {
+    CK_VERSION version;
+    CK_RV (*repair_token)(CK_SLOT_ID slot);
+} vendor_functions;
+
+/* Issue 13.6: every write keeps the previous good copy (".NAME.prev"), except PIN changes,
+ * whose old wraps must not survive; a damaged file is still refused and left alone, and the
+ * vendor repair call restores the copy, keeping the damaged file as ".NAME.damaged". */
+static void test_token_file_recovery(void **state)
+{
+    (void)state;
+    char path[512], prev[600], damaged[600];
+    token_path(path, sizeof path);
+    side_path("prev", prev, sizeof prev);
+    side_path("damaged", damaged, sizeof damaged);
+    assert_false(exists(prev)); /* C_InitPIN was the last write */
+    CK_SESSION_HANDLE s = open_rw(1);
+    CK_OBJECT_CLASS data = CKO_DATA;
+    CK_BBOOL yes = CK_TRUE;
+    CK_ATTRIBUTE t[] = { { CKA_CLASS, &data, sizeof data }, { CKA_TOKEN, &yes, sizeof yes } };
+    CK_OBJECT_HANDLE h;
+    assert_int_equal(F->C_CreateObject(s, t, 2, &h), CKR_OK);
+    assert_true(exists(prev));
+    static uint8_t buf[65536];
+    size_t n = slurp(path, buf, sizeof buf);
+    buf[n / 2] ^= 0x01;
+    spit(path, buf, n);
+    CK_TOKEN_INFO ti;
+    assert_int_equal(F->C_GetTokenInfo(slot, &ti), CKR_TOKEN_NOT_RECOGNIZED);
+    CK_RV(*get)
+    (CK_UTF8CHAR *, CK_VERSION *, void **, CK_FLAGS) =
+        (CK_RV(*)(CK_UTF8CHAR *, CK_VERSION *, void **, CK_FLAGS))dlsym(module, "C_GetInterface");
+    struct {
+        CK_CHAR *name;
+        vendor_functions *fl;
+        CK_FLAGS flags;
+    } *in = NULL;
+    assert_int_equal(get((CK_UTF8CHAR *)"gostsign softtoken", NULL, (void **)&in, 0), CKR_OK);
+    assert_int_equal(in->fl->version.major, 1);
+    assert_int_equal(in->fl->repair_token(slot), CKR_OK);
+    assert_int_equal(F->C_GetTokenInfo(slot, &ti), CKR_OK);
+    assert_true(exists(damaged));
+    assert_int_equal(slurp(damaged, buf + 32768, 32768), n);
+    /* the repaired token works; the object of the lost last write is gone */
+    CK_SESSION_HANDLE s2 = open_rw(0); /* the login of s survives: same token generation */
+    CK_ATTRIBUTE lab = { CKA_LABEL, buf, 8 };
+    assert_int_equal(F->C_GetAttributeValue(s2, h, &lab, 1), CKR_OBJECT_HANDLE_INVALID);
+    assert_int_equal(in->fl->repair_token(slot), CKR_OK); /* not damaged: nothing to do */
+    CK_UTF8CHAR newpin[] = "87651234";
+    assert_int_equal(F->C_CreateObject(s2, t, 2, &h), CKR_OK);
+    assert_true(exists(prev));
+    assert_int_equal(F->C_SetPIN(s2, USER_PIN, PLEN(USER_PIN), newpin, PLEN(newpin)), CKR_OK);
+    assert_false(exists(prev)); /* it would still open with the old PIN */
+    assert_int_equal(in->fl->repair_token(4242), CKR_SLOT_ID_INVALID);
+    F->C_CloseSession(s2);
+    F->C_CloseSession(s);
+}
+
+/* Issue 13.6: temporary files of writers killed mid-write are removed when the module starts
+ * (only those whose process is gone), and a PIN of impossible length (empty, too short) is
+ * refused with CKR_PIN_LEN_RANGE before the retry counter is touched. */
+static void test_stale_temps_and_empty_pin(void **state)
+{
+    (void)state;
+    pid_t dead = fork();
+    if (dead == 0)
+        _exit(0);
+    assert_true(dead > 0);
+    waitpid(dead, NULL, 0);
+    char stale[600], alive[600];
+    snprintf(stale, sizeof stale, "%s/.x.token.%ld.tmp", dir, (long)dead);
+    snprintf(alive, sizeof alive, "%s/.x.token.%ld.tmp", dir, (long)getpid());
+    spit(stale, (const uint8_t *)"partial", 7);
+    spit(alive, (const uint8_t *)"partial", 7);
+    assert_int_equal(F->C_Finalize(NULL), CKR_OK);
+    assert_int_equal(F->C_Initialize(NULL), CKR_OK);
+    assert_false(exists(stale));
+    assert_true(exists(alive));
+    unlink(alive);
+
+    CK_SESSION_HANDLE s = open_rw(0);
+    CK_UTF8CHAR three[] = "123";
+    assert_int_equal(F->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR) "", 0), CKR_PIN_LEN_RANGE);
+    assert_int_equal(F->C_Login(s, CKU_USER, three, 3), CKR_PIN_LEN_RANGE);
+    assert_int_equal(F->C_Login(s, CKU_SO, (CK_UTF8CHAR_PTR) "", 0), CKR_PIN_LEN_RANGE);
+    assert_int_equal(F->C_SetPIN(s, (CK_UTF8CHAR_PTR) "", 0, USER_PIN, PLEN(USER_PIN)),
+                     CKR_PIN_LEN_RANGE);
+    assert_false(token_flags() & (CKF_USER_PIN_COUNT_LOW | CKF_SO_PIN_COUNT_LOW));
+    F->C_CloseSession(s);
+}
+
+/* Issue 13.6, "bind what can be bound": a private value opens only with the key type and
+ * curve it was sealed for. Someone who can write the file switches both keys of a pair from
+ * CryptoPro-A to CryptoPro-B and fixes the (unkeyed) checksum: the key no longer signs. */
+static void test_private_value_bound_to_curve(void **state)
+{
+    (void)state;
+    CK_SESSION_HANDLE s = open_rw(1);
+    CK_OBJECT_HANDLE pub, priv;
+    gen_pair(s, 256, CK_TRUE, &pub, &priv);
+    F->C_CloseSession(s);
+    char path[512];
+    token_path(path, sizeof path);
+    static uint8_t buf[65536];
+    size_t n = slurp(path, buf, sizeof buf);
+    static const uint8_t a[] = { 0x06, 0x07, 0x2a, 0x85, 0x03, 0x02, 0x02, 0x23, 0x01 };
+    int switched = 0;
+    for (uint8_t *p = buf; (p = memmem(p, (size_t)(buf + n - p), a, sizeof a)) != NULL; p++) {
+        p[sizeof a - 1] = 0x02; /* 1.2.643.2.2.35.2, CryptoPro-B */
+        switched++;
+    }
+    assert_int_equal(switched, 2);
+    unsigned int dl = 0;
+    assert_int_equal(EVP_Digest(buf, n - 32, buf + n - 32, &dl, gost_digest_md(256), NULL), 1);
+    spit(path, buf, n);
+    s = open_rw(1);
+    CK_MECHANISM m = { CKM_GOSTR3410_WITH_GOSTR3411_2012_256, NULL, 0 };
+    CK_OBJECT_HANDLE key = find_private_key(s);
+    assert_int_not_equal(key, CK_INVALID_HANDLE);
+    assert_int_equal(F->C_SignInit(s, &m, key), CKR_DEVICE_ERROR);
+    F->C_CloseSession(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1031,6 +1216,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_private_handles_die_at_logout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_return_code_precedence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_templates_honoured_or_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_interfaces, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_file_recovery, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_temps_and_empty_pin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_private_value_bound_to_curve, setup, teardown),
     };
     return cmocka_run_group_tests(tests, load_module, NULL);
 }
