@@ -347,7 +347,7 @@ static int trust_show(const trust_args *a)
 /* One store for `status`: text lines or a JSON object; returns the store's code. */
 static gs_code status_one(int system, json_object *arr, time_t now)
 {
-    char root[PATH_MAX], date[16], upd[16];
+    char root[PATH_MAX] = "?", date[16], upd[16];
     gs_status st;
     gs_status_clear(&st);
     gs_trust_list *l =
