@@ -498,6 +498,7 @@ static int show_chain(const char *path, chain_options *o)
     sk_X509_pop_free(chain, X509_free);
     gs_cert_free(cert);
     gs_trust_list_free(l);
+    o->ca_file = NULL; /* it pointed at this frame's bundle path */
     return (int)first;
 }
 

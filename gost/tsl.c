@@ -339,7 +339,7 @@ static gs_trust_list *list_from_doc(xmlDoc *doc, gs_status *st)
     char *date = child_text(root, "Дата");
     l->date = parse_time(date);
     free(date);
-    for (xmlNode *c = child(root, "УдостоверяющийЦентр"); c; c = next_same(c))
+    for (xmlNode *c = child(root, "УдостоверяющийЦентр"); c && l->ca_count < n; c = next_same(c))
         parse_ca(l, &l->cas[l->ca_count++], c);
     return l;
 }
