@@ -19,9 +19,14 @@ int cmd_import(int argc, char **argv);
 int cmd_errors(int argc, char **argv);
 int cmd_paramsets(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_trust(int argc, char **argv);
 
 /* Prints a failure in Russian and English with its code, detail and fix; returns the exit code. */
 int cli_report(const gs_status *st);
+
+/* Warns on stderr when the accredited-CA list is older than GS_TRUST_MAX_AGE_DAYS at `now`;
+ * returns 1 then, else 0. */
+int cli_warn_trust_age(const gs_trust_list *l, time_t now);
 
 /* Shortcut for usage errors: prints the message and the usage line, returns GS_ERR_USAGE. */
 int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -52,17 +52,24 @@ static void print_token(json_object *t)
            strcmp(field(t, "pin_pad"), "true") == 0 ? "  [PIN pad]" : "");
 }
 
-/* One certificate: id, then owner with organisation, INN/OGRN, validity, status, token. */
+/* One certificate: id, then owner with organisation, INN/OGRN, validity and days left, status,
+ * token, and whether it is qualified (status.qualified; the reason when it is not). */
 static void print_certificate(json_object *c)
 {
-    json_object *subj = NULL, *val = NULL, *status = NULL;
+    json_object *subj = NULL, *val = NULL, *status = NULL, *q = NULL;
     json_object_object_get_ex(c, "subject", &subj);
     json_object_object_get_ex(c, "validity", &val);
     json_object_object_get_ex(c, "status", &status);
-    printf("%s\n  %s, %s (ИНН %s, ИНН ЮЛ %s, ОГРН %s)\n  до / until %s  [%s]  token %s\n",
-           field(c, "id"), field(subj, "cn"), field(subj, "o"), field(subj, "inn"),
-           field(subj, "innle"), field(subj, "ogrn"), field(val, "not_after"),
-           field(status, "code"), field(c, "token"));
+    int qualified =
+        json_object_object_get_ex(status, "qualified", &q) && json_object_get_boolean(q);
+    printf(
+        "%s\n  %s, %s (ИНН %s, ИНН ЮЛ %s, ОГРН %s)\n  до / until %s (дней / days left %s)  [%s]  "
+        "token %s\n  квалифицированный / qualified: %s%s%s\n",
+        field(c, "id"), field(subj, "cn"), field(subj, "o"), field(subj, "inn"),
+        field(subj, "innle"), field(subj, "ogrn"), field(val, "not_after"),
+        field(status, "days_left"), field(status, "code"), field(c, "token"),
+        qualified ? "да / yes" : "нет / no", qualified ? "" : " — ",
+        qualified ? "" : field(status, "qualified_message_ru"));
 }
 
 /* The shape of `tokens` and `certs`: ask the agent for a list, print it as JSON or by lines. */

@@ -31,9 +31,10 @@ static void print_cert_help(void)
            "  --json    print the certificate model as JSON\n"
            "  --check   exit with the error number of the first problem (expired, not yet\n"
            "            valid, GOST R 34.10-2001 key) instead of 0\n"
-           "  --chain   show the chain to a root of --ca-dir and each link's status (valid,\n"
-           "            expired, not trusted, revoked, revocation unknown); exit status is\n"
-           "            the first problem's error number\n"
+           "  --chain   show the chain to a root of --ca-dir, or of the accredited-CA store\n"
+           "            (`gostsign trust update`) without it, and each link's status (valid,\n"
+           "            expired, not trusted, revoked, revocation unknown), then whether the\n"
+           "            certificate is qualified; exit status is the first problem's number\n"
            "  --crl FILE  CRL for the links it was issued for; --online asks OCSP and the\n"
            "            CRL distribution points (--timeout S per request)\n",
            CERT_USAGE);
@@ -202,17 +203,42 @@ static void print_sign_tools(const gs_cert *cert)
         print_row(labels[i], cert->issuer_sign_tool[i]);
 }
 
+/* The qualified verdict line: only a certificate of an accredited CA with the qualified fields
+ * and no problem is called qualified; otherwise the line names the failing condition. */
+static void print_qualified(const gs_trust_verdict *v, const gs_trust_list *l)
+{
+    const gs_trust_ca *ca = v->ca;
+    const char *ca_name = ca && ca->short_name ? ca->short_name : ca && ca->name ? ca->name : "";
+    if (v->qualified)
+        printf("Квалифицированный: да — %s (%s, ИНН %s; список версии %s)\n",
+               gs_trust_verdict_ru(v), ca_name, ca && ca->inn ? ca->inn : "—",
+               l && l->version ? l->version : "?");
+    else
+        printf("Квалифицированный: нет — %s%s%s%s\n", gs_trust_verdict_ru(v),
+               v->detail[0] ? " (" : "", v->detail, v->detail[0] ? ")" : "");
+}
+
 /* Overall verdict with error-table codes; returns the first problem (or OK). */
 static gs_code print_status(const gs_cert *cert, time_t now)
 {
     gs_code problems[MAX_PROBLEMS];
     size_t n = gs_cert_problems(cert, now, problems, MAX_PROBLEMS);
-    if (n == 0)
-        printf("Статус: действителен для квалифицированной подписи\n");
+    gs_trust_list *l = gs_trust_acquire_default();
+    gs_trust_verdict v;
+    gs_trust_assess(l, cert, now, &v);
+    if (n == 0 && v.qualified)
+        printf("Статус: действителен, квалифицированный сертификат\n");
+    else if (n == 0)
+        printf("Статус: действителен по срокам и алгоритму, но не квалифицированный: %s\n",
+               gs_trust_verdict_ru(&v));
     for (size_t i = 0; i < n && i < MAX_PROBLEMS; i++) {
         const gs_error_info *e = gs_error_lookup(problems[i]);
         printf("Статус: %s (%s)\n", e->message_ru, e->name);
     }
+    print_qualified(&v, l);
+    if (l)
+        cli_warn_trust_age(l, now);
+    gs_trust_release(l);
     return n ? problems[0] : GS_ERR_OK;
 }
 
@@ -247,10 +273,11 @@ static gs_code print_json(const gs_cert *cert, time_t now)
     return first;
 }
 
-/* Options of `cert show --chain` (issue 7). */
+/* Options of `cert show --chain` (issue 7); ca_file: the accredited-CA store (issue 15). */
 typedef struct {
     const char *ca_dir, *crl;
     int online, timeout;
+    const char *ca_file;
 } chain_options;
 
 /* One link's verdict: the first of revoked, expired / not yet valid, not trusted, revocation
@@ -260,11 +287,12 @@ typedef struct {
     char trust[160], revocation[400];
 } link_status;
 
-/* Trust store from the directory (hashed links), or an empty store. */
-static X509_STORE *chain_store(const char *ca_dir)
+/* Trust store from the directory (hashed links) or the store's bundle, or an empty store. */
+static X509_STORE *chain_store(const char *ca_dir, const char *ca_file)
 {
     X509_STORE *store = X509_STORE_new();
-    if (store && ca_dir && !X509_STORE_load_path(store, ca_dir)) {
+    if (store && ((ca_dir && !X509_STORE_load_path(store, ca_dir)) ||
+                  (ca_file && !X509_STORE_load_file(store, ca_file)))) {
         X509_STORE_free(store);
         store = NULL;
     }
@@ -276,7 +304,7 @@ static X509_STORE *chain_store(const char *ca_dir)
  * error and the depth where it occurred (-1 when verified). */
 static STACK_OF(X509) * build_chain(X509 *cert, const chain_options *o, int *err, int *err_depth)
 {
-    X509_STORE *store = chain_store(o->ca_dir);
+    X509_STORE *store = chain_store(o->ca_dir, o->ca_file);
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
     STACK_OF(X509) *chain = NULL;
     *err = X509_V_ERR_UNSPECIFIED;
@@ -409,29 +437,68 @@ static void print_link(int i, X509 *x, const link_status *ls, time_t now)
     gs_cert_free(c);
 }
 
-/* `cert show --chain`: every link from the certificate up to its root, with its status. */
-static int show_chain(const char *path, const chain_options *o)
+/* The heading of the chain report: which trust the links were checked against. */
+static void print_chain_heading(const chain_options *o, const gs_trust_list *l)
+{
+    if (o->ca_dir)
+        printf("Цепочка сертификатов / Certificate chain\n");
+    else if (l)
+        printf("Цепочка сертификатов / Certificate chain (список аккредитованных УЦ / accredited "
+               "CAs, версия %s)\n",
+               l->version ? l->version : "?");
+    else
+        printf("Цепочка сертификатов / Certificate chain (нет списка аккредитованных УЦ и "
+               "--ca-dir: доверие не проверяется / no accredited-CA store, no --ca-dir: trust not "
+               "checked)\n");
+}
+
+/* Walks the links; returns the first problem and whether a link was revoked. */
+static gs_code report_links(STACK_OF(X509) * chain, int err, int depth, const chain_options *o,
+                            time_t now, int *revoked)
+{
+    gs_code first = GS_ERR_OK;
+    for (int i = 0; chain && i < sk_X509_num(chain); i++) {
+        link_status ls = link_verdict(chain, i, err, depth, o, now);
+        print_link(i, sk_X509_value(chain, i), &ls, now);
+        *revoked |= ls.code == GS_ERR_CERT_REVOKED;
+        if (first == GS_ERR_OK)
+            first = ls.code;
+    }
+    return first;
+}
+
+/* `cert show --chain`: every link from the certificate up to its root, with its status, then
+ * the qualified verdict against the accredited-CA store (without --ca-dir). */
+static int show_chain(const char *path, chain_options *o)
 {
     gs_status st;
     gs_status_clear(&st);
     gs_cert *cert = gs_cert_load_file(path, &st);
     if (!cert)
         return cli_report(&st);
-    int err = 0, depth = 0;
+    gs_trust_list *l = o->ca_dir ? NULL : gs_trust_load_default(&st);
+    char bundle[4096];
+    if (l && gs_trust_bundle_path(l, bundle, sizeof(bundle)) == 0)
+        o->ca_file = bundle;
+    int err = 0, depth = 0, revoked = 0;
     STACK_OF(X509) *chain = build_chain(cert->x509, o, &err, &depth);
     time_t now = time(NULL);
-    gs_code first = GS_ERR_OK;
-    printf("Цепочка сертификатов / Certificate chain%s\n",
-           o->ca_dir ? ""
-                     : " (без --ca-dir: доверие не проверяется / no --ca-dir: trust not checked)");
-    for (int i = 0; chain && i < sk_X509_num(chain); i++) {
-        link_status ls = link_verdict(chain, i, err, depth, o, now);
-        print_link(i, sk_X509_value(chain, i), &ls, now);
-        if (first == GS_ERR_OK)
-            first = ls.code;
+    print_chain_heading(o, l);
+    gs_code first = report_links(chain, err, depth, o, now, &revoked);
+    if (l) {
+        gs_trust_verdict v;
+        gs_trust_assess(l, cert, now, &v);
+        if (revoked)
+            gs_trust_verdict_revoked(&v, "a link of the chain is revoked");
+        print_qualified(&v, l);
+        if (!v.qualified && (first == GS_ERR_OK || first == GS_ERR_CERT_UNTRUSTED))
+            first = v.code;
+        cli_warn_trust_age(l, now);
     }
     sk_X509_pop_free(chain, X509_free);
     gs_cert_free(cert);
+    gs_trust_list_free(l);
+    o->ca_file = NULL; /* it pointed at this frame's bundle path */
     return (int)first;
 }
 
@@ -472,7 +539,7 @@ static int cert_show(int argc, char **argv)
                                           { "timeout", required_argument, NULL, 'T' },
                                           { NULL, 0, NULL, 0 } };
     int json = 0, check = 0, chain = 0, c;
-    chain_options co = { NULL, NULL, 0, 0 };
+    chain_options co = { NULL, NULL, 0, 0, NULL };
     optind = 1;
     while ((c = getopt_long(argc, argv, "jch", opts, NULL)) != -1) {
         if (c == 'h') {

@@ -24,6 +24,8 @@ typedef struct {
     gs_revocation_opts revocation; /* issue 7: online revocation */
     gs_policy policy;              /* issue 7: relying-party policy */
     int json;
+    gs_trust_list *trust; /* issue 15: the accredited-CA store, when no --ca-dir/--ca-file */
+    char trust_bundle[4096];
 } verify_args;
 
 /* --help text: states plainly what is and is not checked without --ca-dir. */
@@ -33,8 +35,9 @@ static void print_verify_help(void)
            "Verifies a CMS SignedData (CAdES-BES) signature, PEM or DER (.p7s, .sig):\n"
            "the signature value, the signed digest of the content, the signer certificate\n"
            "(signer identifier and signingCertificateV2), its validity at the signing time\n"
-           "(GOST R 34.10-2001 refused), and, with --ca-dir/--ca-file, the chain to a trusted\n"
-           "root at the signing time and, with --crl, revocation.\n\n"
+           "(GOST R 34.10-2001 refused), the chain to a trusted root at the signing time\n"
+           "and, with --crl or --online, revocation. Trusted are the accredited CAs of the\n"
+           "store (`gostsign trust update`), or --ca-dir/--ca-file when given.\n\n"
            "  --content FILE  the signed file (detached signatures; read in constant memory)\n"
            "  --ca-dir DIR    trust directory with hashed links (`openssl rehash DIR`)\n"
            "  --ca-file FILE  PEM bundle of trusted root/intermediate certificates\n"
@@ -52,10 +55,15 @@ static void print_verify_help(void)
            "                  (else POLICY_CLASS_MISSING)\n"
            "  --max-skew S    signingTime within S seconds of now (else SIGNING_TIME_SKEW)\n"
            "  --json          print the verdict as JSON on stdout (also on failure)\n\n"
-           "Without --ca-dir or --ca-file the chain is NOT checked: the command still verifies\n"
-           "everything else and exits 0 for a valid signature, but prints\n"
-           "\"Цепочка / Chain: НЕ ПРОВЕРЕНА / NOT CHECKED\" and a warning, because then anyone\n"
-           "could have issued the certificate. Pass --ca-dir to know who signed.\n\n"
+           "With the accredited-CA store (and no --ca-dir/--ca-file) the signature is valid\n"
+           "only when the signer's certificate is qualified: it chains to a CA accredited\n"
+           "when the certificate was issued and at the signing time, and carries the\n"
+           "qualified-certificate fields; otherwise the exit status names the reason\n"
+           "(CA_NOT_ACCREDITED, CA_ACCREDITATION_ENDED, CERT_NOT_QUALIFIED, CERT_REVOKED).\n"
+           "Without a store and without --ca-dir/--ca-file the chain is NOT checked: the\n"
+           "command still verifies everything else and exits 0 for a valid signature, but\n"
+           "prints \"Цепочка / Chain: НЕ ПРОВЕРЕНА / NOT CHECKED\" and a warning, because then\n"
+           "anyone could have issued the certificate.\n\n"
            "Exit status: 0 when valid, otherwise the error number (see `gostsign errors`).\n",
            VERIFY_USAGE);
 }
@@ -170,16 +178,66 @@ static int parse_verify_args(int argc, char **argv, verify_args *a)
     }
     if (optind != argc - 1)
         return cli_usage_error(VERIFY_USAGE, "give exactly one signature file");
-    if (a->crl && !a->ca_dir && !a->ca_file)
-        return cli_usage_error(VERIFY_USAGE, "--crl needs --ca-dir or --ca-file to check it");
     if (a->policy.max_skew_seconds < -1 || a->revocation.timeout_seconds < 0)
         return cli_usage_error(VERIFY_USAGE, "--max-skew and --timeout take whole seconds");
     if (a->policy.require_class == (gs_protection_class)-1)
         return cli_usage_error(VERIFY_USAGE, "--require-class: KC1, KC2, KC3, KB1, KB2 or KA1");
-    if (online_requested(a) && !a->ca_dir && !a->ca_file)
-        return cli_usage_error(VERIFY_USAGE, "--online/--ocsp/--crl-dp need --ca-dir or --ca-file");
     a->sig = argv[optind];
     return -1;
+}
+
+/* Without --ca-dir/--ca-file: the accredited-CA store becomes the trust (issue 15). Revocation
+ * needs one of the two, since it trusts the issuer from the verified chain. */
+static int attach_trust(verify_args *a)
+{
+    if (!a->ca_dir && !a->ca_file) {
+        gs_status st;
+        a->trust = gs_trust_load_default(&st);
+        if (a->trust &&
+            gs_trust_bundle_path(a->trust, a->trust_bundle, sizeof(a->trust_bundle)) == 0)
+            a->ca_file = a->trust_bundle;
+    }
+    if (a->crl && !a->ca_dir && !a->ca_file)
+        return cli_usage_error(VERIFY_USAGE, "--crl needs a trust store (`gostsign trust update`) "
+                                             "or --ca-dir/--ca-file to check it");
+    if (online_requested(a) && !a->ca_dir && !a->ca_file)
+        return cli_usage_error(VERIFY_USAGE, "--online/--ocsp/--crl-dp need a trust store or "
+                                             "--ca-dir/--ca-file");
+    return -1;
+}
+
+/* The qualified verdict of the signer against the store at the signing time: a valid signature
+ * by a certificate that is not qualified is refused with the reason. */
+static gs_code judge_qualified(const verify_args *a, gs_code rc, const gs_cms_verify_result *r,
+                               gs_trust_verdict *v, gs_status *st)
+{
+    memset(v, 0, sizeof(*v));
+    if (!a->trust || !r->signer)
+        return rc;
+    gs_trust_assess(a->trust, r->signer, r->signing_time, v);
+    if (rc == GS_ERR_CERT_REVOKED)
+        gs_trust_verdict_revoked(v, st->detail);
+    int signature_ok =
+        rc == GS_ERR_OK || rc == GS_ERR_REVOCATION_UNKNOWN || rc == GS_ERR_REVOCATION_UNREACHABLE;
+    if ((signature_ok || rc == GS_ERR_CERT_UNTRUSTED) && !v->qualified) {
+        gs_fail(st, v->code, "%s: %s", gs_trust_verdict_ru(v), v->detail);
+        return v->code;
+    }
+    return rc;
+}
+
+/* The line that says which trust was used. */
+static void trust_label(const verify_args *a, char *out, size_t cap)
+{
+    char date[16] = "?";
+    struct tm tm;
+    if (a->trust && gmtime_r(&a->trust->date, &tm))
+        strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+    if (a->trust)
+        snprintf(out, cap, "список аккредитованных УЦ / accredited CAs, версия %s от %s",
+                 a->trust->version ? a->trust->version : "?", date);
+    else
+        snprintf(out, cap, "%s", a->ca_dir ? a->ca_dir : a->ca_file);
 }
 
 /* Reads the signature file into memory. */
@@ -280,11 +338,12 @@ static void print_checks(const gs_cms_verify_result *r, const verify_args *a)
              r->has_signing_cert_v2 ? ", signingCertificateV2 OK"
                                     : ", без / no signingCertificateV2");
     print_field("Подпись / Signature:", line);
+    char trust[300];
+    trust_label(a, trust, sizeof(trust));
     if (r->chain_checked)
-        snprintf(line, sizeof(line), "проверена / verified (%s)",
-                 a->ca_dir ? a->ca_dir : a->ca_file);
+        snprintf(line, sizeof(line), "проверена / verified (%s)", trust);
     else
-        snprintf(line, sizeof(line), "НЕ ПРОВЕРЕНА / NOT CHECKED (no --ca-dir given)");
+        snprintf(line, sizeof(line), "НЕ ПРОВЕРЕНА / NOT CHECKED (no trust store, no --ca-dir)");
     print_field("Цепочка / Chain:", line);
     if (r->crl_checked)
         snprintf(line, sizeof(line), "не отозван / not revoked (%s)", a->crl);
@@ -363,10 +422,12 @@ static json_object *json_source(const gs_cms_verify_result *r, const gs_revocati
  * detail, signer (the certificate model or null), signing_time (ISO 8601 or null),
  * signing_time_stated, attached, digest_bits, chain ("verified" | "not_checked" | "failed"),
  * crl_file ("good" | "revoked" | "not_checked" | "failed"), crl and ocsp ({status, source,
- * cached, this_update, next_update}), policy ("satisfied" | "not_checked" | "failed").
+ * cached, this_update, next_update}), policy ("satisfied" | "not_checked" | "failed"),
+ * qualified (true only with the accredited-CA store and a qualified signer), trust ("ca_dir",
+ * "none", or the store's chain word: "accredited", "not_accredited", "ended", "annulled").
  */
 static void print_json(gs_code rc, const gs_status *st, const gs_cms_verify_result *r,
-                       const verify_args *a)
+                       const verify_args *a, const gs_trust_verdict *v)
 {
     const gs_error_info *e = gs_error_lookup(rc);
     json_object *o = json_object_new_object();
@@ -400,6 +461,11 @@ static void print_json(gs_code rc, const gs_status *st, const gs_cms_verify_resu
                          : r->chain_checked || !(a->ca_dir || a->ca_file) ? "failed"
                                                                           : "not_checked";
     json_object_object_add(o, "policy", json_object_new_string(policy));
+    json_object_object_add(o, "qualified", json_object_new_boolean(a->trust && v->qualified));
+    json_object_object_add(o, "trust",
+                           json_object_new_string(a->trust ? gs_chain_word(v->chain)
+                                                  : a->ca_dir || a->ca_file ? "ca_dir"
+                                                                            : "none"));
     printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
                                                          JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(o);
@@ -427,54 +493,89 @@ static gs_code run_verify(const verify_args *a, const uint8_t *sig, size_t sig_l
     return rc;
 }
 
+/* The qualified line under the checks, when the store was the trust. */
+static void print_qualified(const gs_trust_verdict *v, const verify_args *a)
+{
+    if (!a->trust)
+        return;
+    char line[600];
+    const gs_trust_ca *ca = v->ca;
+    snprintf(line, sizeof(line), "%s / %s%s%s%s%s%s", v->qualified ? "да" : "нет",
+             v->qualified ? "yes" : "no", ca ? " — " : "",
+             ca && ca->short_name ? ca->short_name
+             : ca && ca->name     ? ca->name
+                                  : "",
+             ca && ca->inn ? " (ИНН " : "", ca && ca->inn ? ca->inn : "", ca && ca->inn ? ")" : "");
+    print_field("Квалифицированный / Qualified:", line);
+}
+
+/* Everything printed after a verification; returns the exit status. */
+static int print_outcome(gs_code rc, const gs_status *st, const gs_cms_verify_result *res,
+                         const verify_args *a, const gs_trust_verdict *v)
+{
+    if (is_revocation_warning(rc) && res->signer) {
+        printf("Подпись верна, но статус отзыва не подтверждён / Signature verifies, but the "
+               "revocation status is NOT confirmed\n");
+        print_signer(res->signer);
+        print_checks(res, a);
+        print_issue7_checks(res, a);
+        print_qualified(v, a);
+    }
+    if (rc != GS_ERR_OK) {
+        int status = cli_report(st);
+        char *who = res->signer ? gs_cert_owner_summary(res->signer) : NULL;
+        if (who)
+            fprintf(stderr, "  signer: %s\n", who);
+        if (a->trust && res->signer && !v->qualified)
+            fprintf(stderr, "  не квалифицированный / not qualified: %s\n", gs_trust_verdict_ru(v));
+        free(who);
+        return status;
+    }
+    printf("Подпись действительна / Signature is valid\n");
+    print_signer(res->signer);
+    print_checks(res, a);
+    print_issue7_checks(res, a);
+    print_qualified(v, a);
+    if (!res->chain_checked)
+        fprintf(stderr, "gostsign: ВНИМАНИЕ: цепочка сертификатов не проверена (нет списка "
+                        "аккредитованных УЦ и --ca-dir): выполните `gostsign trust update`\n"
+                        "gostsign: WARNING: certificate chain NOT checked (no accredited-CA store, "
+                        "no --ca-dir): the signer's identity is not confirmed\n");
+    return 0;
+}
+
 /* `gostsign verify`: exit 0 only for a valid signature, printing the signer and the checks. */
 int cmd_verify(int argc, char **argv)
 {
     verify_args a;
     int early = parse_verify_args(argc, argv, &a);
-    if (early >= 0)
+    if (early < 0)
+        early = attach_trust(&a);
+    if (early >= 0) {
+        gs_trust_list_free(a.trust);
         return early;
+    }
     gs_status st;
     gs_status_clear(&st);
     uint8_t *sig = NULL;
     size_t sig_len = 0;
-    if (read_sig_file(a.sig, &sig, &sig_len, &st) != GS_ERR_OK)
+    if (read_sig_file(a.sig, &sig, &sig_len, &st) != GS_ERR_OK) {
+        gs_trust_list_free(a.trust);
         return cli_report(&st);
+    }
     gs_cms_verify_result res;
     memset(&res, 0, sizeof(res));
     gs_code rc = run_verify(&a, sig, sig_len, &res, &st);
     free(sig);
     if (rc == GS_ERR_OK && !res.signer) /* gs_cms_verify gives OK only with the signer found */
         rc = cli_cannot_happen(&st, "a valid signature without its signer certificate");
-    if (a.json) {
-        print_json(rc, &st, &res, &a);
-        gs_cms_verify_result_clear(&res);
-        return (int)rc;
-    }
-    if (is_revocation_warning(rc) && res.signer) {
-        printf("Подпись верна, но статус отзыва не подтверждён / Signature verifies, but the "
-               "revocation status is NOT confirmed\n");
-        print_signer(res.signer);
-        print_checks(&res, &a);
-        print_issue7_checks(&res, &a);
-    }
-    if (rc != GS_ERR_OK) {
-        int status = cli_report(&st);
-        char *who = res.signer ? gs_cert_owner_summary(res.signer) : NULL;
-        if (who)
-            fprintf(stderr, "  signer: %s\n", who);
-        free(who);
-        gs_cms_verify_result_clear(&res);
-        return status;
-    }
-    printf("Подпись действительна / Signature is valid\n");
-    print_signer(res.signer);
-    print_checks(&res, &a);
-    print_issue7_checks(&res, &a);
-    if (!res.chain_checked)
-        fprintf(stderr, "gostsign: ВНИМАНИЕ: цепочка сертификатов не проверена (нет --ca-dir)\n"
-                        "gostsign: WARNING: certificate chain NOT checked (no --ca-dir): the "
-                        "signer's identity is not confirmed\n");
+    gs_trust_verdict v;
+    rc = judge_qualified(&a, rc, &res, &v, &st);
+    if (a.trust)
+        cli_warn_trust_age(a.trust, time(NULL));
+    int status = a.json ? (print_json(rc, &st, &res, &a, &v), (int)rc)
+                        : print_outcome(rc, &st, &res, &a, &v);
     gs_cms_verify_result_clear(&res);
-    return 0;
+    gs_trust_list_free(a.trust);
+    return status;
 }

@@ -26,6 +26,7 @@ static const subcommand subcommands[] = {
     { "browser", cmd_browser, "register the browser connector: install|uninstall|status" },
     { "token", cmd_token, "tokens, their certificates, and signing on a token (PIN via pinentry)" },
     { "paramsets", cmd_paramsets, "list GOST R 34.10-2012 parameter sets and their OIDs" },
+    { "trust", cmd_trust, "accredited CAs: update|list|show|status (the Ministry's list)" },
     { "errors", cmd_errors, "list error codes (--markdown for docs/errors.md)" },
     { "doctor", cmd_doctor,
       "check token, drivers, modules, certificates, agent, browsers (--json)" },

@@ -29,3 +29,18 @@ int cli_usage_error(const char *usage, const char *fmt, ...)
     fprintf(stderr, "usage: %s\n", usage);
     return GS_ERR_USAGE;
 }
+
+/* The same warning for every command that relies on the store (trust, verify, cert show). */
+int cli_warn_trust_age(const gs_trust_list *l, time_t now)
+{
+    long age = gs_trust_age_days(l, now);
+    if (age <= GS_TRUST_MAX_AGE_DAYS)
+        return 0;
+    fprintf(stderr,
+            "gostsign: ВНИМАНИЕ: список аккредитованных УЦ устарел (%ld дн.): выполните "
+            "`gostsign trust update --online`\n"
+            "gostsign: WARNING: the list of accredited CAs is %ld days old (TRUST_LIST_OLD): run "
+            "`gostsign trust update --online`\n",
+            age, age);
+    return 1;
+}

@@ -770,8 +770,8 @@ static json_object *status_to_json(const gs_cert *cert, time_t now)
     return obj;
 }
 
-/* The whole model as JSON; see qcert.h for the field list. */
-json_object *gs_cert_to_json(const gs_cert *cert, time_t now)
+/* The whole model as JSON, without the trust fields; see qcert.h for the field list. */
+json_object *gs_cert_model_json(const gs_cert *cert, time_t now)
 {
     json_object *obj = json_object_new_object();
     json_object_object_add(obj, "version",

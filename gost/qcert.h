@@ -128,6 +128,16 @@ const char *gs_oid_label_ru(const char *dotted_oid);
  *   status: {code, usable, days_left, checked_at, problems: [{code, number, message,
  *            message_ru}]}   (code is "OK" or the first problem's error-table name)
  */
+json_object *gs_cert_model_json(const gs_cert *cert, time_t now);
+/*
+ * The model above plus, in status, the verdict against the accredited-CA store of the process
+ * (gost/trust.h, gs_trust_acquire_default): qualified (true only for a certificate of an
+ * accredited CA with the qualified fields and no problem), chain ("accredited",
+ * "not_accredited", "ended", "annulled", "not_checked"), qualified_code, qualified_message,
+ * qualified_message_ru, qualified_detail, missing_fields, authority {name, short_name, inn, ogrn,
+ * accreditation, accreditation_since} or null, trust_list {version, date} or null.
+ * Defined in cert_json.c.
+ */
 json_object *gs_cert_to_json(const gs_cert *cert, time_t now);
 
 /* Short human line for the owner: "CN, O (ИНН ..., ОГРН ...)". Caller frees. */

@@ -11,10 +11,12 @@ PACKAGES=(
     # GOST crypto: OpenSSL 3 and the GOST engine
     openssl libssl-dev libengine-gost-openssl
     # libraries
-    libjson-c-dev libp11-kit-dev p11-kit libassuan-dev libgpg-error-dev
+    libjson-c-dev libxml2-dev libp11-kit-dev p11-kit libassuan-dev libgpg-error-dev
     libsystemd-dev libudev-dev libusb-1.0-0-dev libpcsclite-dev
     # tests: unit framework, real PKCS#11 client, real pinentry, tmux, tools
     libcmocka-dev opensc opensc-pkcs11 pinentry-tty tmux python3 time procps valgrind
+    # a moved clock for the trust-list age and certificate expiry tests
+    faketime
     # benchmark peers: gpg-agent beside the idle agent and an agent signature
     gpg-agent
     # smart-card stack, and fake USB devices and a virtual reader/card for tests

@@ -1,7 +1,9 @@
 /*
  * Doctor layer 7: the certificates on the tokens: a private key next to each, validity and days
- * left (warning under 30), GOST-2001 refused, the chain to the trust directory (--ca-dir) and,
- * when the certificate names a CRL or OCSP source, its revocation status. INN/OGRN are shown.
+ * left (warnings under 30 and under 7 days, naming the CA to renew with), GOST-2001 refused, the
+ * chain to the trust directory (--ca-dir) or, without it, the qualified verdict against the
+ * accredited-CA store, and, when the certificate names a CRL or OCSP source, its revocation
+ * status. INN/OGRN are shown. The store and the clock are checked in doctor_clock.c.
  */
 #include "doctor_pkcs11.h"
 #include "gost.h"
@@ -12,7 +14,8 @@
 
 #include <openssl/x509_vfy.h>
 
-#define DAYS_WARN 30
+#define DAYS_WARN   30
+#define DAYS_URGENT 7
 
 /* Owner fields admins compare with their records. */
 static void add_owner_evidence(doctor_check *c, const gs_cert *cert, const p11_cert *pc,
@@ -48,14 +51,54 @@ static const char *fix_ru_for(gs_code code)
     case GS_ERR_CERT_GOST2001:
     case GS_ERR_UNSUPPORTED_ALGORITHM:
         return "Получите сертификат с ключом ГОСТ Р 34.10-2012.";
+    case GS_ERR_CERT_EXPIRED:
+        return "Проверьте дату и время компьютера (`timedatectl`); если они верны, получите новый "
+               "квалифицированный сертификат в удостоверяющем центре.";
     default:
         return "Получите новый квалифицированный сертификат в удостоверяющем центре.";
     }
 }
 
+/* The CA to renew with: the authority as the accredited list names it, else the issuer. */
+static void renew_with_text(const gs_cert *cert, const gs_trust_verdict *v, char *out, size_t cap)
+{
+    const gs_trust_ca *ca = v->ca;
+    const char *issuer = cert->issuer.o ? cert->issuer.o : cert->issuer.cn;
+    if (ca)
+        snprintf(out, cap, "%s (ИНН %s)",
+                 ca->name         ? ca->name
+                 : ca->short_name ? ca->short_name
+                                  : "?",
+                 ca->inn ? ca->inn : "—");
+    else
+        snprintf(out, cap, "%s", issuer ? issuer : "the issuing certification centre");
+}
+
+/* Under 30 days: a warning naming the CA; under 7 days the same, said louder. */
+static void warn_expiry(doctor_check *c, const gs_cert *cert, long days, const char *who,
+                        const char *renew_with)
+{
+    (void)cert;
+    if (!c)
+        return;
+    c->status = DOCTOR_WARN;
+    c->code = GS_ERR_CERT_EXPIRES_SOON;
+    doctor_ev_str(c, "renew_with", renew_with);
+    doctor_ev_str(c, "expiry_warning", days < DAYS_URGENT ? "7_days" : "30_days");
+    if (days < DAYS_URGENT)
+        doctor_say(c, "%s: expires in %ld day(s) — renew now",
+                   "%s: истекает через %ld дн. — "
+                   "продлите немедленно",
+                   who, days);
+    else
+        doctor_say(c, "%s: expires in %ld day(s)", "%s: истекает через %ld дн.", who, days);
+    doctor_fix(c, "Order a new certificate from %s before it expires.",
+               "Закажите новый сертификат в %s до окончания срока.", renew_with);
+}
+
 /* The first blocking problem (GOST-2001, other algorithm, time) as status and texts. */
 static void judge_validity(doctor_check *c, const gs_cert *cert, const p11_cert *pc, time_t now,
-                           const char *who)
+                           const char *who, const char *renew_with)
 {
     gs_code problems[8];
     size_t n = gs_cert_problems(cert, now, problems, 8);
@@ -71,8 +114,17 @@ static void judge_validity(doctor_check *c, const gs_cert *cert, const p11_cert 
         c->code = e->code;
         doctor_say(c, "%s: %s", "%s: %s", who, e->message_en);
         snprintf(c->message_ru, sizeof(c->message_ru), "%s: %s", who, e->message_ru);
-        doctor_fix(c, "%s", "%s", e->fix);
-        snprintf(c->fix_ru, sizeof(c->fix_ru), "%s", fix_ru_for(problems[0]));
+        if (problems[0] == GS_ERR_CERT_EXPIRED)
+            doctor_fix(c,
+                       "Check the computer's date and time (`timedatectl`); if they are right, "
+                       "order a new qualified certificate from %s.",
+                       "Проверьте дату и время компьютера (`timedatectl`); если они верны, "
+                       "закажите новый сертификат в %s.",
+                       renew_with);
+        else
+            doctor_fix(c, "%s", "%s", e->fix);
+        if (problems[0] != GS_ERR_CERT_EXPIRED)
+            snprintf(c->fix_ru, sizeof(c->fix_ru), "%s", fix_ru_for(problems[0]));
         return;
     }
     if (!pc->has_private_key) {
@@ -86,11 +138,7 @@ static void judge_validity(doctor_check *c, const gs_cert *cert, const p11_cert 
         return;
     }
     if (days < DAYS_WARN) {
-        c->status = DOCTOR_WARN;
-        c->code = GS_ERR_CERT_EXPIRED;
-        doctor_say(c, "%s: expires in %ld day(s)", "%s: истекает через %ld дн.", who, days);
-        doctor_fix(c, "Order a new certificate from the certification centre now.",
-                   "Закажите новый сертификат в удостоверяющем центре заранее.");
+        warn_expiry(c, cert, days, who, renew_with);
         return;
     }
     doctor_say(c, "%s: valid, %ld day(s) left", "%s: действует, осталось %ld дн.", who, days);
@@ -161,14 +209,29 @@ static void check_revocation(doctor_check *c, const gs_cert *cert, X509 *issuer,
                      : "Проверьте сеть и доступ к списку отзыва или OCSP удостоверяющего центра.");
 }
 
+/* Without --ca-dir: the qualified verdict against the store; not qualified is a warning. */
+static void check_qualified(doctor_check *c, const gs_trust_verdict *v, const char *who)
+{
+    doctor_ev_str(c, "chain", gs_chain_word(v->chain));
+    doctor_ev_bool(c, "qualified", v->qualified);
+    if (v->qualified || v->code == GS_ERR_TRUST_STORE_MISSING || !c || c->status != DOCTOR_OK)
+        return;
+    const gs_error_info *e = gs_error_lookup(v->code);
+    c->status = DOCTOR_WARN;
+    c->code = v->code;
+    doctor_say(c, "%s: not a qualified certificate: %s%.0s",
+               "%s: не квалифицированный сертификат: %.0s%s", who, gs_trust_verdict_en(v),
+               gs_trust_verdict_ru(v));
+    doctor_ev_str(c, "qualified_detail", v->detail);
+    doctor_fix(c, "%s", "%s", e->fix);
+}
+
 /* The chain to the trust directory; an untrusted chain fails the certificate. */
 static void check_chain(doctor_ctx *ctx, doctor_check *c, X509_STORE *store, const gs_cert *cert,
                         const char *who)
 {
-    if (!store) {
-        doctor_ev_str(c, "chain", "not_checked");
+    if (!store)
         return;
-    }
     X509 *issuer = NULL;
     char err[256] = "";
     if (!verify_chain(store, cert->x509, &issuer, err, sizeof(err))) {
@@ -194,8 +257,8 @@ static void check_chain(doctor_ctx *ctx, doctor_check *c, X509_STORE *store, con
 }
 
 /* One certificate: identity, validity, key, chain. CA certificates are listed but not judged. */
-static void check_cert(doctor_ctx *ctx, X509_STORE *store, const p11_cert *pc, const p11_token *t,
-                       time_t now)
+static void check_cert(doctor_ctx *ctx, X509_STORE *store, gs_trust_list *l, const p11_cert *pc,
+                       const p11_token *t, time_t now, time_t *earliest)
 {
     gs_status st;
     gs_cert *cert = gs_cert_parse(pc->der, pc->der_len, &st);
@@ -221,14 +284,24 @@ static void check_cert(doctor_ctx *ctx, X509_STORE *store, const p11_cert *pc, c
         doctor_say(c, "%s: a CA certificate (not used for signing)",
                    "%s: сертификат УЦ (для подписи не используется)", who ? who : "?");
     } else {
-        judge_validity(c, cert, pc, now, who ? who : "?");
+        gs_trust_verdict v;
+        char renew[300];
+        gs_trust_assess(l, cert, now, &v);
+        renew_with_text(cert, &v, renew, sizeof(renew));
+        judge_validity(c, cert, pc, now, who ? who : "?", renew);
+        if (!store)
+            check_qualified(c, &v, who ? who : "?");
         check_chain(ctx, c, store, cert, who ? who : "?");
+        if (!*earliest || cert->not_before < *earliest)
+            *earliest = cert->not_before;
     }
     free(who);
     gs_cert_free(cert);
 }
 
-void doctor_layer_certs(doctor_ctx *ctx, p11_client *client, const p11_token *tokens, size_t count)
+/* The certificates of the tokens, then the clock against them (see doctor_clock.c). */
+static void check_token_certs(doctor_ctx *ctx, p11_client *client, const p11_token *tokens,
+                              size_t count, gs_trust_list *l, time_t now, time_t *earliest)
 {
     p11_cert *certs = NULL;
     size_t n = 0;
@@ -254,16 +327,26 @@ void doctor_layer_certs(doctor_ctx *ctx, p11_client *client, const p11_token *to
         return;
     }
     X509_STORE *store = ctx->opts.ca_dir ? trust_store(ctx->opts.ca_dir) : NULL;
-    if (!ctx->opts.ca_dir) {
+    if (!ctx->opts.ca_dir && !l) {
         doctor_check *c = doctor_add(ctx, DOCTOR_LAYER_CERTIFICATES, "certificates.chain",
                                      DOCTOR_SKIP, GS_ERR_OK);
-        doctor_say(c, "Chain not checked: no trust directory given (--ca-dir)",
-                   "Цепочка не проверялась: не задан каталог доверенных сертификатов (--ca-dir)");
+        doctor_say(c, "Chain not checked: no accredited-CA store and no trust directory (--ca-dir)",
+                   "Цепочка не проверялась: нет списка аккредитованных УЦ и каталога (--ca-dir)");
     }
-    time_t now = time(NULL);
     for (size_t i = 0; i < n; i++)
-        check_cert(ctx, store, &certs[i],
-                   certs[i].token_index < count ? &tokens[certs[i].token_index] : NULL, now);
+        check_cert(ctx, store, l, &certs[i],
+                   certs[i].token_index < count ? &tokens[certs[i].token_index] : NULL, now,
+                   earliest);
     X509_STORE_free(store);
     p11_certs_free(certs, n);
+}
+
+void doctor_layer_certs(doctor_ctx *ctx, p11_client *client, const p11_token *tokens, size_t count)
+{
+    gs_trust_list *l = gs_trust_acquire_default();
+    time_t now = time(NULL), earliest = 0;
+    doctor_check_trust_list(ctx, l, now);
+    check_token_certs(ctx, client, tokens, count, l, now, &earliest);
+    doctor_check_clock(ctx, l, now, earliest);
+    gs_trust_release(l);
 }

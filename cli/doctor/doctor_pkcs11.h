@@ -5,6 +5,8 @@
 #include "pkcs11_client.h"
 #include "doctor.h"
 
+#include <time.h>
+
 #define DOCTOR_MAX_TOKENS 16
 
 /* One module file the doctor checks, and the tokens it shows when loaded alone. */
@@ -31,5 +33,11 @@ void doctor_layer_modules(doctor_ctx *ctx, doctor_modules *ms);
 void doctor_layer_tokens(doctor_ctx *ctx, p11_client *client, p11_token **tokens, size_t *count);
 /* Layer 7: certificates on those tokens. */
 void doctor_layer_certs(doctor_ctx *ctx, p11_client *client, const p11_token *tokens, size_t count);
+
+/* Layer 7's ground (doctor_clock.c): the accredited-CA store, and the clock against the list's
+ * date, the earliest start of the tokens' certificates (0: none) and NTP. */
+void doctor_check_trust_list(doctor_ctx *ctx, const gs_trust_list *l, time_t now);
+void doctor_check_clock(doctor_ctx *ctx, const gs_trust_list *l, time_t now,
+                        time_t earliest_not_before);
 
 #endif

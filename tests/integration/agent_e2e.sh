@@ -54,6 +54,12 @@ CERT=$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); print(c[0]["
 [ "$(stat -c %a "$GOSTSIGN_AGENT_SOCKET")" = 600 ] || fail "socket mode is not 0600"
 [ "$(stat -c %a "$WORK/run")" = 700 ] || fail "socket directory mode is not 0700"
 ok "agent started on demand; certificate $CERT listed; socket 0600 in a 0700 directory"
+python3 -c 'import json, sys
+s = json.load(open(sys.argv[1]))[0]["status"]
+assert s["qualified"] is False and s["chain"] == "not_checked", s
+assert s["qualified_code"] == "TRUST_STORE_MISSING", s' "$WORK/certs.json" ||
+    fail "the certificates reply lacks the honest status"
+ok "the agent's certificates reply: status.qualified false, status.chain not_checked (no store)"
 
 # --- a signature that openssl accepts, detached and attached
 head -c 2000000 /dev/urandom >"$WORK/doc.bin"

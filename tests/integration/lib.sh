@@ -9,6 +9,8 @@ trap 'rm -rf "$WORK"' EXIT
 # The agent keeps its wrong-PIN counters under $XDG_STATE_HOME: one fresh place per test, so no
 # test inherits another's pause (demo tokens of every test share one serial).
 export XDG_STATE_HOME=$WORK/state
+# The accredited-CA store of the user (gostsign trust): a fresh, empty place per test.
+export XDG_DATA_HOME=$WORK/data
 PASSED=0
 
 # openssl with the GOST engine, independent of the user's openssl.cnf.
