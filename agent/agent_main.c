@@ -230,6 +230,7 @@ int main(int argc, char **argv)
     char path[512];
     gs_code rc = o.socket ? (snprintf(path, sizeof(path), "%s", o.socket), GS_ERR_OK)
                           : agent_socket_path(path, sizeof(path), &st);
+    dialog_defaults_capture(&ag.dialog);
     int ready_fd = o.daemon ? daemonize_early() : -1;
     if (rc == GS_ERR_OK)
         rc = agent_init(&ag, &o, &st);

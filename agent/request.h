@@ -75,6 +75,14 @@ void request_reply_result(request *r, json_object *result);
 void request_reply_error(request *r, gs_code code, const char *detail);
 void request_event(request *r, const char *event, json_object *data);
 
+/*
+ * Where the request's PIN dialog goes: the terminal, locale and display the request names (a
+ * local program's own, or the browser's display set by gostsign-nmhost), else the agent's
+ * startup ones. The strings stay owned by the request and the agent.
+ */
+struct pinentry_request;
+void request_dialog_place(const request *r, struct pinentry_request *req);
+
 /* Registry of requests in flight, for cancel. */
 void request_register(request *r);
 void request_unregister(request *r);

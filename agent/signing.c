@@ -144,6 +144,7 @@ static gs_code ask_pin(request *r, const cert_ref *ref, const char *desc, secure
     pinentry_request req = { .program = r->conn->ag->cfg.pinentry,
                              .description = desc,
                              .timeout_seconds = seconds_left(r) };
+    request_dialog_place(r, &req);
     return pinentry_ask(&req, pin, st);
 }
 
@@ -159,6 +160,7 @@ static pinentry_pinpad *pinpad_show(request *r, const cert_ref *ref, const char 
     pinentry_request req = { .program = r->conn->ag->cfg.pinentry,
                              .description = desc,
                              .timeout_seconds = seconds_left(r) };
+    request_dialog_place(r, &req);
     pinentry_pinpad *pad = NULL;
     gs_status ignored;
     pinentry_pinpad_open(&req, &pad, &ignored);

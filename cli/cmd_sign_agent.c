@@ -81,6 +81,8 @@ static json_object *chunk_args(const agent_sign_args *a, const uint8_t *buf, siz
             json_object_object_add(args, "certificate", json_object_new_string(a->cert));
         json_object_object_add(args, "detached", json_object_new_boolean(!a->attached));
     }
+    if (!more)
+        agent_dialog_args(args); /* the last frame starts the PIN dialog */
     json_object_object_add(args, "document", json_object_new_string(name));
     return args;
 }
@@ -197,7 +199,8 @@ static gs_code sign_batch(agent_conn *c, const agent_sign_args *a, gs_status *st
         json_object_object_add(args, "batch", json_object_get(items));
         if (a->cert)
             json_object_object_add(args, "certificate", json_object_new_string(a->cert));
-        rc = agent_call(c, "sign", CLI_ORIGIN, args, print_event, NULL, &result, st);
+        rc = agent_call(c, "sign", CLI_ORIGIN, agent_dialog_args(args), print_event, NULL, &result,
+                        st);
     }
     if (rc == GS_ERR_OK && json_object_object_get_ex(result, "signatures", &sigs)) {
         for (size_t i = 0; rc == GS_ERR_OK && i < json_object_array_length(sigs); i++) {

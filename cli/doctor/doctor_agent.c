@@ -187,7 +187,8 @@ static void run_test_sign(doctor_ctx *ctx)
     json_object_object_add(args, "detached", json_object_new_boolean(1));
     json_object_object_add(args, "document", json_object_new_string("gostsign doctor test"));
     gs_code rc =
-        conn ? agent_call(conn, "sign", DOCTOR_ORIGIN, args, NULL, NULL, &r, &st) : st.code;
+        conn ? agent_call(conn, "sign", DOCTOR_ORIGIN, agent_dialog_args(args), NULL, NULL, &r, &st)
+             : st.code;
     if (!conn)
         json_object_put(args);
     if (rc == GS_ERR_OK)
