@@ -62,7 +62,8 @@ struct agent {
 void request_accept(request *r);
 
 /* Handles one request on a worker thread and sends its reply. Takes over r. */
-void dispatch_request(request *r);
+/* True when the request was `shutdown`: the caller stops the agent. */
+bool dispatch_request(request *r);
 
 /* PIN-gated commands (signing.c). They return a result object or fail through st. */
 gs_code command_sign(request *r, json_object **result, gs_status *st);

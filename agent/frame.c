@@ -323,6 +323,7 @@ json_object *gs_reply_error(json_object *id, gs_code code, const char *detail)
     json_object_object_add(err, "message", json_object_new_string(info->message_en));
     json_object_object_add(err, "message_ru", json_object_new_string(info->message_ru));
     json_object_object_add(err, "fix", json_object_new_string(info->fix));
+    json_object_object_add(err, "fix_ru", json_object_new_string(info->fix_ru));
     if (detail && *detail)
         json_object_object_add(err, "detail", json_object_new_string(detail));
     json_object_object_add(reply, "ok", json_object_new_boolean(0));

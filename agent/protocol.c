@@ -81,16 +81,24 @@ static const proto_field cancel_fields[] = {
     { NULL, 0, false, NULL, false },
 };
 
+static const proto_field unpause_fields[] = {
+    { "token", PROTO_STRING, true, NULL, false },
+    { NULL, 0, false, NULL, false },
+};
+
 static const proto_command commands[] = {
-    { "hello", false, no_fields },
-    { "tokens", true, no_fields },
-    { "certificates", true, no_fields },
-    { "sign", true, sign_fields },
-    { "authenticate", true, authenticate_fields },
-    { "cancel", false, cancel_fields },
-    { "sign_raw", true, sign_raw_fields },
-    { "verify", true, verify_fields },
-    { "origins", false, origins_fields },
+    { "hello", false, no_fields, false },
+    { "tokens", true, no_fields, false },
+    { "certificates", true, no_fields, false },
+    { "sign", true, sign_fields, false },
+    { "authenticate", true, authenticate_fields, false },
+    { "cancel", false, cancel_fields, false },
+    { "sign_raw", true, sign_raw_fields, false },
+    { "verify", true, verify_fields, false },
+    { "origins", false, origins_fields, false },
+    /* `gostsign agent stop` and `gostsign agent unpause TOKEN`: the user at the terminal */
+    { "shutdown", false, no_fields, true },
+    { "unpause", false, unpause_fields, true },
 };
 
 const proto_command *proto_command_find(const char *name)

@@ -36,6 +36,7 @@ typedef struct proto_command {
     const char *name;
     bool needs_origin;         /* the origin must be on the allow-list */
     const proto_field *fields; /* ends with a { NULL } entry */
+    bool local_only;           /* only for local programs (origin local:), never for web pages */
 } proto_command;
 
 /* The command of this name, or NULL. */

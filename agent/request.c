@@ -68,7 +68,19 @@ void request_reply_result(request *r, json_object *result)
 
 void request_reply_error(request *r, gs_code code, const char *detail)
 {
-    connection_send(r->conn, gs_reply_error(r->id, code, detail));
+    json_object *reply = gs_reply_error(r->id, code, detail), *err;
+    if (reply && r->error_fields && json_object_object_get_ex(reply, "error", &err)) {
+        json_object_object_foreach(r->error_fields, key, value)
+            json_object_object_add(err, key, json_object_get(value));
+    }
+    connection_send(r->conn, reply);
+}
+
+void request_error_field(request *r, const char *key, json_object *value)
+{
+    if (!r->error_fields)
+        r->error_fields = json_object_new_object();
+    json_object_object_add(r->error_fields, key, value);
 }
 
 void request_event(request *r, const char *event, json_object *data)

@@ -266,7 +266,7 @@ static nm_action check_envelope(json_object *req, json_object **out, char *id_te
     }
     /* only the documented commands and fields of the protocol table leave for the agent */
     const proto_command *pc = proto_command_find(cmd);
-    if (!pc)
+    if (!pc || pc->local_only) /* the agent's local admin commands are not for pages */
         gs_fail(&st, GS_ERR_UNKNOWN_COMMAND, "%.64s", cmd);
     else
         proto_check_fields(json_object_object_get_ex(req, "args", &args) ? args : NULL, pc->fields,

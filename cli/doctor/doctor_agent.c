@@ -207,9 +207,7 @@ static void run_test_sign(doctor_ctx *ctx)
                    e->message_en);
         snprintf(c ? c->message_ru : text, c ? sizeof(c->message_ru) : sizeof(text),
                  "Тестовая подпись не удалась: %s", e->message_ru);
-        doctor_fix(c, "%s", "%s", e->fix);
-        if (c)
-            snprintf(c->fix_ru, sizeof(c->fix_ru), "См. docs/errors.md, код %s.", e->name);
+        doctor_fix(c, "%s%.0s", "%.0s%s", e->fix, e->fix_ru);
     }
     json_object_put(r);
     agent_disconnect(conn);

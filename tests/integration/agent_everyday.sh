@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Everyday use of the agent (issue 14): wrong-PIN replies carry retries_left / resume_at as
+# fields, `gostsign agent stop | restart | unpause TOKEN` (unpause only for the user at the
+# terminal, never for a page), output paths checked before the PIN, an on-demand agent that
+# leaves the caller's pipes alone, one language per message.
+. "$(dirname "$0")/lib.sh"
+
+PROTO="python3 $SOURCE_ROOT/tests/integration/agent_proto.py"
+export GOSTSIGN_SOFTTOKEN_DIR=$WORK/tokens
+export GOSTSIGN_SOFTTOKEN_KDF_ITERATIONS=2000
+export GOSTSIGN_AGENT_SOCKET=$WORK/run/agent.sock
+export GS_TEST_PINENTRY_SCRIPT=$WORK/pinentry.script
+export GS_TEST_PINENTRY_RECORD=$WORK/pinentry.record
+export XDG_CONFIG_HOME=$WORK/config
+export LANG=C.UTF-8 LC_ALL= LC_MESSAGES=
+mkdir -p "$GOSTSIGN_SOFTTOKEN_DIR" "$WORK/run" "$XDG_CONFIG_HOME/gostsign"
+chmod 700 "$WORK/run"
+"$SOFTTOKEN_SETUP" --module "$SOFTTOKEN_MODULE" --out "$WORK/demo" >"$WORK/setup.log" 2>&1 ||
+    { cat "$WORK/setup.log"; fail "demo token setup"; }
+cat >"$XDG_CONFIG_HOME/gostsign/agent.json" <<JSON
+{"modules": ["$SOFTTOKEN_MODULE"], "pinentry": "$SCRIPTED_PINENTRY", "pin_max_failures": 2,
+ "pin_cooldown_seconds": 900, "request_timeout_seconds": 30, "allowed_origins": ["https://lk.example.ru"]}
+JSON
+cat >"$WORK/agent-wrapper" <<WRAP
+#!/bin/sh
+exec "$GOSTSIGN_AGENT" --system-config /nonexistent --socket "$GOSTSIGN_AGENT_SOCKET" "\$@"
+WRAP
+chmod +x "$WORK/agent-wrapper"
+export GOSTSIGN_AGENT_BIN=$WORK/agent-wrapper
+script() { printf '%s\n' "$@" >"$GS_TEST_PINENTRY_SCRIPT"; rm -f "$GS_TEST_PINENTRY_SCRIPT.next"; }
+agent_pid() { pgrep -f -- "--socket $GOSTSIGN_AGENT_SOCKET" | head -1; }
+stop_agent() { local p; p=$(agent_pid); [ -z "$p" ] || { kill "$p"; sleep 0.3; }; }
+trap 'stop_agent; rm -rf "$WORK"' EXIT
+# field REPLY_FILE PATH: one value of the last reply, e.g. "error.resume_at" ("" when absent)
+field() {
+    python3 -c 'import json,sys
+m=[json.loads(l) for l in open(sys.argv[1]) if "\"ok\"" in l][-1]
+for k in sys.argv[2].split("."):
+    m=m.get(k) if isinstance(m,dict) else None
+print("" if m is None else m)' "$1" "$2"
+}
+sign_req='{"id":1,"cmd":"sign","origin":"local:test","args":{"data":"aGVsbG8="}}'
+
+# --- an agent started on demand leaves the caller's pipes alone (item 11)
+timeout 20 sh -c '"$GOSTSIGN" certs 2>&1 | cat' >"$WORK/certs.txt" ||
+    fail "\`gostsign certs | cat\` did not finish: the agent kept the pipe open"
+timeout 20 python3 -c 'import subprocess,sys; r=subprocess.run([sys.argv[1],"agent","status"],capture_output=True,timeout=15); sys.exit(r.returncode)' "$GOSTSIGN" ||
+    fail "subprocess.run(capture_output=True) hung or failed"
+if grep -q "listening on" "$WORK/certs.txt"; then fail "the agent wrote into the command's output"; fi
+[ "$(ps -o sid= -p "$(agent_pid)" | tr -d ' ')" != "$(ps -o sid= -p $$ | tr -d ' ')" ] ||
+    fail "the agent stayed in the caller's session"
+if readlink "/proc/$(agent_pid)/fd/2" | grep -q '^pipe:'; then fail "the agent kept the caller's stderr pipe"; fi
+ok "an agent started on demand is detached: no output of its own, no pipe kept, own session"
+CERT=$("$GOSTSIGN" certs --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+TOKEN=$("$GOSTSIGN" tokens --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+
+# --- wrong PINs: machine-readable state in the error (item 3)
+script "pin 00000000"
+$PROTO "$GOSTSIGN_AGENT_SOCKET" "$sign_req" >"$WORK/r1"
+[ "$(field "$WORK/r1" error.code)" = PIN_INCORRECT ] || fail "no PIN_INCORRECT: $(cat "$WORK/r1")"
+[ "$(field "$WORK/r1" error.agent_attempts_left)" = 1 ] || fail "no agent_attempts_left: $(cat "$WORK/r1")"
+[ -z "$(field "$WORK/r1" error.resume_at)" ] || fail "resume_at without a pause"
+[ -n "$(field "$WORK/r1" error.fix_ru)" ] || fail "no fix_ru in the reply"
+script "pin 00000000"
+$PROTO "$GOSTSIGN_AGENT_SOCKET" "$sign_req" >"$WORK/r2"
+[ "$(field "$WORK/r2" error.agent_attempts_left)" = 0 ] || fail "attempts left after the 2nd: $(cat "$WORK/r2")"
+field "$WORK/r2" error.resume_at | grep -Eq '^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$' ||
+    fail "no resume_at once the pause started: $(cat "$WORK/r2")"
+$PROTO "$GOSTSIGN_AGENT_SOCKET" "$sign_req" >"$WORK/r3"
+[ "$(field "$WORK/r3" error.code)" = PIN_LIMITER ] || fail "no PIN_LIMITER: $(cat "$WORK/r3")"
+[ -n "$(field "$WORK/r3" error.resume_at)" ] || fail "PIN_LIMITER without resume_at"
+ok "wrong-PIN replies carry agent_attempts_left, resume_at and fix_ru as fields"
+
+# --- unpause: the user at the terminal only (item 4)
+expect_status "$(error_number USAGE)" "$GOSTSIGN" agent unpause "$TOKEN" </dev/null
+grep -q "terminal" "$WORK/err" || fail "unpause without a terminal not explained: $(cat "$WORK/err")"
+$PROTO "$GOSTSIGN_AGENT_SOCKET" '{"id":1,"cmd":"unpause","origin":"https://lk.example.ru","args":{"token":"'"$TOKEN"'"}}' >"$WORK/u1"
+[ "$(field "$WORK/u1" error.code)" = BAD_REQUEST ] || [ "$(field "$WORK/u1" error.code)" = ORIGIN_NOT_ALLOWED ] ||
+    fail "a page could unpause: $(cat "$WORK/u1")"
+expect_status 0 "$GOSTSIGN" agent unpause --yes "$TOKEN"
+grep -q "$TOKEN" "$WORK/out" || fail "unpause did not name the token"
+script "pin 12345678"
+$PROTO "$GOSTSIGN_AGENT_SOCKET" "$sign_req" >"$WORK/r4"
+[ "$(field "$WORK/r4" ok)" = True ] || fail "signing still paused after unpause: $(cat "$WORK/r4")"
+ok "unpause: refused without a terminal and for pages, ends the pause with --yes"
+
+# --- stop and restart (item 4)
+expect_status 0 "$GOSTSIGN" agent stop
+[ -z "$(agent_pid)" ] || fail "the agent still runs after stop"
+expect_status "$(error_number AGENT_UNAVAILABLE)" "$GOSTSIGN" agent status
+expect_status 0 "$GOSTSIGN" agent stop
+expect_status 0 "$GOSTSIGN" agent restart
+grep -q "agent running" "$WORK/out" || fail "restart did not report the agent: $(cat "$WORK/out")"
+old=$(agent_pid)
+expect_status 0 "$GOSTSIGN" agent restart
+[ -n "$(agent_pid)" ] && [ "$(agent_pid)" != "$old" ] || fail "restart kept the old agent"
+ok "agent stop, status and restart"
