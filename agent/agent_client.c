@@ -173,6 +173,15 @@ long agent_next_id(agent_conn *c)
     return c->next_id++;
 }
 
+int agent_conn_peer_pid(const agent_conn *c)
+{
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+    if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+        return -1;
+    return (int)cred.pid;
+}
+
 const char *agent_conn_path(const agent_conn *c)
 {
     return c->path;

@@ -62,6 +62,9 @@ json_object *agent_dialog_args(json_object *args);
 /* A fresh request id for this connection. */
 long agent_next_id(agent_conn *c);
 
+/* The process id of the agent at the other end (SO_PEERCRED), or -1. */
+int agent_conn_peer_pid(const agent_conn *c);
+
 /* The socket path the client uses. */
 const char *agent_conn_path(const agent_conn *c);
 

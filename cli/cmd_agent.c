@@ -5,6 +5,8 @@
 #include "agent.h"
 #include "cli.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -119,19 +121,16 @@ static int agent_status(void)
     return rc == GS_ERR_OK ? 0 : cli_report(&st);
 }
 
-/* Waits (up to 5 s) until nobody answers on the socket any more. */
-static int wait_agent_gone(void)
+/* Waits (up to 5 s) until the agent process has exited. */
+static int wait_agent_gone(int pid)
 {
-    for (int i = 0; i < 100; i++) {
-        gs_status st;
-        agent_conn *c = agent_connect(0, &st);
-        if (!c)
+    for (int i = 0; pid > 0 && i < 100; i++) {
+        if (kill(pid, 0) != 0 && errno == ESRCH)
             return 0;
-        agent_disconnect(c);
         struct timespec nap = { 0, 50 * 1000 * 1000 };
         nanosleep(&nap, NULL);
     }
-    return -1;
+    return pid > 0 ? -1 : 0;
 }
 
 /* `agent stop`: asks the agent to exit (a local-only command) and waits until it has. */
@@ -146,10 +145,11 @@ static int agent_stop(int quiet)
         return 0;
     }
     json_object *r = NULL;
+    int pid = c ? agent_conn_peer_pid(c) : -1;
     gs_code rc = c ? agent_call(c, "shutdown", CLI_ORIGIN, NULL, NULL, NULL, &r, &st) : st.code;
     agent_disconnect(c);
     json_object_put(r);
-    if (rc == GS_ERR_OK && wait_agent_gone() != 0)
+    if (rc == GS_ERR_OK && wait_agent_gone(pid) != 0)
         rc = gs_fail(&st, GS_ERR_TIMEOUT, "the agent did not stop within 5 s");
     if (rc != GS_ERR_OK)
         return cli_report(&st);

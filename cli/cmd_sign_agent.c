@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -218,6 +219,65 @@ static gs_code sign_batch(agent_conn *c, const agent_sign_args *a, gs_status *st
     return rc;
 }
 
+/* Checks that OUT can be written (its folder exists and takes files, it is no folder itself). */
+static gs_code check_output_file(const char *path, gs_status *st)
+{
+    char buf[4096];
+    snprintf(buf, sizeof(buf), "%s", path);
+    const char *dir = dirname(buf);
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return gs_fail(st, GS_ERR_IO_ERROR, "%s: is a directory", path);
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return gs_fail(st, GS_ERR_IO_ERROR, "%s: no such directory for the signature", dir);
+    if (access(dir, W_OK) != 0 || (access(path, F_OK) == 0 && access(path, W_OK) != 0))
+        return gs_fail(st, GS_ERR_IO_ERROR, "%s: %s", path, strerror(errno));
+    return GS_ERR_OK;
+}
+
+/* Creates --out-dir and its parents when missing (as mkdir -p), then checks it takes files. */
+static gs_code prepare_out_dir(const char *dir, gs_status *st)
+{
+    char buf[4096];
+    int n = snprintf(buf, sizeof(buf), "%s", dir);
+    if (n <= 0 || (size_t)n >= sizeof(buf))
+        return gs_fail(st, GS_ERR_IO_ERROR, "--out-dir is too long");
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return gs_fail(st, GS_ERR_IO_ERROR, "%s: %s", buf, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+        return gs_fail(st, GS_ERR_IO_ERROR, "%s: %s", buf, strerror(errno));
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return gs_fail(st, GS_ERR_IO_ERROR, "%s: not a directory", dir);
+    if (access(dir, W_OK) != 0)
+        return gs_fail(st, GS_ERR_IO_ERROR, "%s: %s", dir, strerror(errno));
+    return GS_ERR_OK;
+}
+
+/* Every input readable and every output writable, before the agent asks for the PIN. */
+static gs_code check_paths(const agent_sign_args *a, gs_status *st)
+{
+    for (int i = 0; i < a->file_count; i++)
+        if (access(a->files[i], R_OK) != 0)
+            return gs_fail(st, GS_ERR_IO_ERROR, "%s: %s", a->files[i], strerror(errno));
+    if (!a->batch)
+        return check_output_file(a->out, st);
+    gs_code rc = prepare_out_dir(a->out_dir, st);
+    for (int i = 0; rc == GS_ERR_OK && i < a->file_count; i++) {
+        char name_buf[4096], out[8200];
+        snprintf(name_buf, sizeof(name_buf), "%s", a->files[i]);
+        snprintf(out, sizeof(out), "%s/%s.p7s", a->out_dir, basename(name_buf));
+        rc = check_output_file(out, st);
+    }
+    return rc;
+}
+
 /* Parses the agent-path options; returns -1 to continue or an exit status. */
 static int parse_agent_sign_args(int argc, char **argv, agent_sign_args *a)
 {
@@ -274,6 +334,8 @@ int cmd_sign_agent(int argc, char **argv)
         return cli_usage_error(AGENT_SIGN_USAGE, "give a file to sign");
     gs_status st;
     gs_status_clear(&st);
+    if (check_paths(&a, &st) != GS_ERR_OK)
+        return cli_report(&st);
     agent_conn *c = agent_connect(1, &st);
     gs_code rc = !c ? st.code : a.batch ? sign_batch(c, &a, &st) : sign_streamed(c, &a, &st);
     agent_disconnect(c);

@@ -95,3 +95,37 @@ old=$(agent_pid)
 expect_status 0 "$GOSTSIGN" agent restart
 [ -n "$(agent_pid)" ] && [ "$(agent_pid)" != "$old" ] || fail "restart kept the old agent"
 ok "agent stop, status and restart"
+
+# --- paths and the token are checked before any PIN or password dialog (item 10)
+echo "document" >"$WORK/doc.txt"
+: >"$GS_TEST_PINENTRY_RECORD"
+script "pin 12345678"
+expect_status "$(error_number IO_ERROR)" "$GOSTSIGN" sign --cert "$CERT" "$WORK/doc.txt" -o /nonexistent/x.p7s
+grep -q "/nonexistent" "$WORK/err" || fail "the missing folder is not named: $(cat "$WORK/err")"
+[ ! -s "$GS_TEST_PINENTRY_RECORD" ] || fail "the PIN was asked although -o cannot be written"
+echo "second" >"$WORK/doc2.txt"
+expect_status 0 "$GOSTSIGN" sign --batch --cert "$CERT" "$WORK/doc.txt" "$WORK/doc2.txt" --out-dir "$WORK/new/sigs"
+[ -s "$WORK/new/sigs/doc.txt.p7s" ] && [ -s "$WORK/new/sigs/doc2.txt.p7s" ] || fail "--out-dir was not created and filled"
+printf 'not a pfx' >"$WORK/x.p12"
+: >"$GS_TEST_PINENTRY_RECORD"
+expect_status "$(error_number TOKEN_NOT_FOUND)" "$GOSTSIGN" import --module "$SOFTTOKEN_MODULE" --token "no such token" "$WORK/x.p12"
+[ ! -s "$GS_TEST_PINENTRY_RECORD" ] || fail "the file's password was asked although the token is missing"
+ok "sign -o to a missing folder and import to a missing token fail before any dialog; --out-dir is created"
+
+# --- one language per message, chosen by the locale (item 9)
+LANG=ru_RU.UTF-8 "$GOSTSIGN" sign --cert "$CERT" "$WORK/doc.txt" -o /nonexistent/x.p7s 2>"$WORK/ru.err" || true
+grep -q "ошибка IO_ERROR" "$WORK/ru.err" || fail "no Russian message under LANG=ru_RU: $(cat "$WORK/ru.err")"
+if grep -q "error IO_ERROR\|  fix:" "$WORK/ru.err"; then fail "English mixed into the Russian report"; fi
+LANG=en_US.UTF-8 "$GOSTSIGN" sign --cert "$CERT" "$WORK/doc.txt" -o /nonexistent/x.p7s 2>"$WORK/en.err" || true
+grep -q "error IO_ERROR" "$WORK/en.err" || fail "no English message under LANG=en_US"
+if grep -q "[а-яА-Я]" "$WORK/en.err"; then fail "Russian mixed into the English report: $(cat "$WORK/en.err")"; fi
+ok "the CLI reports in one language, by LANG / LC_MESSAGES"
+
+# --- every subcommand answers --help with a page and exit 0 (item 12)
+for cmd in digest cert verify sign tokens certs agent import browser token paramsets errors doctor; do
+    "$GOSTSIGN" "$cmd" --help >"$WORK/help.out" 2>&1 || fail "gostsign $cmd --help exited $?"
+    [ "$(wc -l <"$WORK/help.out")" -ge 4 ] || fail "gostsign $cmd --help is too short: $(cat "$WORK/help.out")"
+    grep -q "Usage: gostsign $cmd" "$WORK/help.out" || fail "gostsign $cmd --help has no usage line"
+done
+"$GOSTSIGN" --help | grep -q "sign .*token" || fail "gostsign --help does not say sign uses the token"
+ok "every subcommand answers --help with a page and exit 0"
