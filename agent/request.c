@@ -73,6 +73,8 @@ void request_reply_error(request *r, gs_code code, const char *detail)
         json_object_object_foreach(r->error_fields, key, value)
             json_object_object_add(err, key, json_object_get(value));
     }
+    if (!r->origin || strncmp(r->origin, "local:", 6) != 0)
+        gs_reply_for_page(reply); /* a web page learns no local paths or commands */
     connection_send(r->conn, reply);
 }
 

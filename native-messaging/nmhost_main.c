@@ -44,6 +44,7 @@ typedef struct {
 static void to_browser(relay *r, json_object *msg)
 {
     gs_status st;
+    gs_reply_for_page(msg); /* our own errors name no socket or path to the page */
     pthread_mutex_lock(&r->out_lock);
     gs_code rc = gs_frame_write(STDOUT_FILENO, msg, GS_FRAME_MAX_TO_BROWSER, &st);
     pthread_mutex_unlock(&r->out_lock);
