@@ -49,11 +49,37 @@ static void print_token(json_object *t)
 {
     json_object *pin = NULL;
     json_object_object_get_ex(t, "pin", &pin);
-    printf("%s  \"%s\" %s %s, serial %s%s%s%s\n", field(t, "id"), field(t, "label"),
-           field(t, "manufacturer"), field(t, "model"), field(t, "serial"),
-           strcmp(field(pin, "locked"), "true") == 0 ? "  [PIN заблокирован / locked]" : "",
-           strcmp(field(pin, "final_try"), "true") == 0 ? "  [последняя попытка / final try]" : "",
+    printf(cli_text("%s  \"%s\" %s %s, серийный номер %s%s%s%s\n",
+                    "%s  \"%s\" %s %s, serial %s%s%s%s\n"),
+           field(t, "id"), field(t, "label"), field(t, "manufacturer"), field(t, "model"),
+           field(t, "serial"),
+           strcmp(field(pin, "locked"), "true") == 0
+               ? cli_text("  [PIN заблокирован]", "  [PIN locked]")
+               : "",
+           strcmp(field(pin, "final_try"), "true") == 0
+               ? cli_text("  [последняя попытка]", "  [final try]")
+               : "",
            strcmp(field(t, "pin_pad"), "true") == 0 ? "  [PIN pad]" : "");
+}
+
+/* Appends "LABEL VALUE" to the id list when the certificate has that number. */
+static void add_id(char *out, size_t cap, const char *label, const char *value)
+{
+    if (!value || !*value)
+        return;
+    size_t len = strlen(out);
+    snprintf(out + len, cap - len, "%s%s %s", len ? ", " : "", label, value);
+}
+
+/* The INN / OGRN numbers the certificate has, as " (ИНН ..., ОГРН ...)", or "" without any. */
+static void registration_ids(json_object *subj, char *out, size_t cap)
+{
+    char ids[160] = "";
+    add_id(ids, sizeof(ids), cli_text("ИНН", "INN"), field(subj, "inn"));
+    add_id(ids, sizeof(ids), cli_text("ИНН ЮЛ", "INN of the legal entity"), field(subj, "innle"));
+    add_id(ids, sizeof(ids), cli_text("ОГРН", "OGRN"), field(subj, "ogrn"));
+    add_id(ids, sizeof(ids), cli_text("ОГРНИП", "OGRNIP"), field(subj, "ogrnip"));
+    snprintf(out, cap, ids[0] ? " (%s)" : "%s", ids);
 }
 
 /* One certificate: id, then owner with organisation, INN/OGRN, validity, status, token. */
@@ -63,9 +89,12 @@ static void print_certificate(json_object *c)
     json_object_object_get_ex(c, "subject", &subj);
     json_object_object_get_ex(c, "validity", &val);
     json_object_object_get_ex(c, "status", &status);
-    printf("%s\n  %s, %s (ИНН %s, ИНН ЮЛ %s, ОГРН %s)\n  до / until %s  [%s]  token %s\n",
-           field(c, "id"), field(subj, "cn"), field(subj, "o"), field(subj, "inn"),
-           field(subj, "innle"), field(subj, "ogrn"), field(val, "not_after"),
+    char ids[200];
+    registration_ids(subj, ids, sizeof(ids));
+    const char *o = field(subj, "o");
+    printf(cli_text("%s\n  %s%s%s%s\n  действует до %s  [%s]  токен %s\n",
+                    "%s\n  %s%s%s%s\n  valid until %s  [%s]  token %s\n"),
+           field(c, "id"), field(subj, "cn"), *o ? ", " : "", o, ids, field(val, "not_after"),
            field(status, "code"), field(c, "token"));
 }
 
@@ -93,13 +122,16 @@ static int list_command(int argc, char **argv, const char *cmd, const char *empt
 int cmd_tokens(int argc, char **argv)
 {
     return list_command(argc, argv, "tokens",
-                        "Токены не найдены / no tokens found (see `gostsign doctor`)", print_token);
+                        cli_text("Токены не найдены (см. `gostsign doctor`)",
+                                 "no tokens found (see `gostsign doctor`)"),
+                        print_token);
 }
 
 int cmd_certs(int argc, char **argv)
 {
     return list_command(argc, argv, "certificates",
-                        "Сертификаты не найдены / no certificates found", print_certificate);
+                        cli_text("Сертификаты не найдены", "no certificates found"),
+                        print_certificate);
 }
 
 #define AGENT_USAGE "gostsign agent status | stop | restart | unpause TOKEN [--yes]"

@@ -186,6 +186,8 @@ static void run_test_sign(doctor_ctx *ctx)
     json_object_object_add(args, "data", json_object_new_string((const char *)b64));
     json_object_object_add(args, "detached", json_object_new_boolean(1));
     json_object_object_add(args, "document", json_object_new_string("gostsign doctor test"));
+    if (ctx->opts.test_cert)
+        json_object_object_add(args, "certificate", json_object_new_string(ctx->opts.test_cert));
     gs_code rc =
         conn ? agent_call(conn, "sign", DOCTOR_ORIGIN, agent_dialog_args(args), NULL, NULL, &r, &st)
              : st.code;

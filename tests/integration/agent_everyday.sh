@@ -129,3 +129,56 @@ for cmd in digest cert verify sign tokens certs agent import browser token param
 done
 "$GOSTSIGN" --help | grep -q "sign .*token" || fail "gostsign --help does not say sign uses the token"
 ok "every subcommand answers --help with a page and exit 0"
+
+# --- certificates: empty INN/OGRN not printed; an import shows up without a restart (item 5)
+LANG=ru_RU.UTF-8 "$GOSTSIGN" certs >"$WORK/certs.ru"
+if grep -Eq "(ИНН|ИНН ЮЛ|ОГРН|ОГРНИП) *[,)]" "$WORK/certs.ru"; then fail "an empty INN/OGRN is printed: $(cat "$WORK/certs.ru")"; fi
+grep -q "ОГРН 1" "$WORK/certs.ru" || fail "the OGRN the certificate has is not printed: $(cat "$WORK/certs.ru")"
+bash "$SOURCE_ROOT/tests/data/make-test-pki.sh" "$WORK/pki" >/dev/null
+ossl pkcs12 -export -engine gost -inkey "$WORK/pki/employee.key" -in "$WORK/pki/employee.pem" \
+    -passout pass:secret -out "$WORK/employee.p12" 2>/dev/null || fail "openssl pkcs12 -export"
+printf 'secret\n' >"$WORK/pw"
+LABEL=$("$GOSTSIGN" tokens --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["label"])')
+script "pin 12345678"
+expect_status 0 "$GOSTSIGN" import --module "$SOFTTOKEN_MODULE" --token "$LABEL" --password-file "$WORK/pw" "$WORK/employee.p12"
+sleep 2.1 # the agent's lists are re-read once older than 2 s: PKCS#11 has no event for new objects
+"$GOSTSIGN" certs --json >"$WORK/certs2.json"
+[ "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$WORK/certs2.json")" = 2 ] ||
+    fail "the imported certificate is not listed without a restart: $(cat "$WORK/certs2.json")"
+ok "empty INN/OGRN are not printed; a certificate imported while the agent runs is listed"
+NEW=$(python3 -c 'import json,sys; print([c["id"] for c in json.load(open(sys.argv[1])) if c["id"] != sys.argv[2]][0])' "$WORK/certs2.json" "$CERT")
+
+# --- two certificates: the user chooses, clients that cannot choose get CERT_CHOICE_REQUIRED (item 6)
+expect_status "$(error_number CERT_CHOICE_REQUIRED)" "$GOSTSIGN" sign "$WORK/doc.txt" -o "$WORK/c.p7s" </dev/null
+$PROTO "$GOSTSIGN_AGENT_SOCKET" "$sign_req" >"$WORK/r5"
+[ "$(field "$WORK/r5" error.code)" = CERT_CHOICE_REQUIRED ] || fail "no CERT_CHOICE_REQUIRED: $(cat "$WORK/r5")"
+script "pin 12345678"
+printf "2\n" | command script -qec "$GOSTSIGN sign $WORK/doc.txt -o $WORK/chosen.p7s" /dev/null >"$WORK/choose.out" 2>&1 ||
+    fail "choosing at the terminal failed: $(cat "$WORK/choose.out")"
+grep -q "choose the certificate" "$WORK/choose.out" || fail "no chooser shown: $(cat "$WORK/choose.out")"
+[ -s "$WORK/chosen.p7s" ] || fail "no signature after choosing"
+ok "two certificates: CERT_CHOICE_REQUIRED without a terminal, a chooser at the terminal"
+
+# --- one certificate id everywhere, unambiguous prefixes accepted (item 7)
+script "pin 12345678"
+expect_status 0 "$GOSTSIGN" sign --cert "${NEW:0:8}" "$WORK/doc.txt" -o "$WORK/prefix.p7s"
+"$GOSTSIGN" verify --content "$WORK/doc.txt" --ca-file "$WORK/pki/ca.pem" "$WORK/prefix.p7s" >/dev/null ||
+    fail "the prefix did not pick the imported certificate"
+expect_status "$(error_number CERT_NOT_FOUND)" "$GOSTSIGN" sign --cert ffffffff "$WORK/doc.txt" -o "$WORK/x.p7s"
+expect_status 0 "$GOSTSIGN" cert show "${NEW:0:10}"
+grep -q "Иванов Иван Иванович" "$WORK/out" || fail "cert show ID did not show the token's certificate: $(cat "$WORK/out")"
+"$GOSTSIGN" token certs --module "$SOFTTOKEN_MODULE" >"$WORK/tcerts"
+grep -qi "$NEW" "$WORK/tcerts" || fail "token certs does not show the thumbprint: $(cat "$WORK/tcerts")"
+ok "the SHA-1 thumbprint (or a unique prefix) names a certificate in sign, cert show and token certs"
+
+# --- doctor --test-sign --cert (item 6)
+script "pin 12345678"
+"$GOSTSIGN" doctor --json --no-p11-kit --module "$SOFTTOKEN_MODULE" --test-sign --cert "${CERT:0:8}" >"$WORK/doctor.json" || true
+python3 - "$WORK/doctor.json" "$CERT" <<'PY' || fail "doctor --test-sign --cert: $(cat "$WORK/doctor.json" | head -c 3000)"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+c = [c for l in doc["layers"] for c in l["checks"] if c["id"] == "test_sign.signature"][0]
+assert c["status"] == "ok", c
+assert c["evidence"]["certificate"] == sys.argv[2], c
+PY
+ok "doctor --test-sign --cert ID signs with that certificate"
