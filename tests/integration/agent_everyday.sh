@@ -182,3 +182,35 @@ assert c["status"] == "ok", c
 assert c["evidence"]["certificate"] == sys.argv[2], c
 PY
 ok "doctor --test-sign --cert ID signs with that certificate"
+
+# --- doctor checks agent.json strictly and the PIN dialog (item 13)
+mkdir -p "$WORK/cfg2/gostsign"
+printf '{"modules": ["%s"], "pinentry": "%s",}\n' "$SOFTTOKEN_MODULE" "$SCRIPTED_PINENTRY" >"$WORK/cfg2/gostsign/agent.json"
+XDG_CONFIG_HOME=$WORK/cfg2 "$GOSTSIGN" doctor --json --no-p11-kit >"$WORK/d1.json" || true
+printf '{"modules": ["%s"], "pinentry": "pinentry-nonexistent-xyz"}\n' "$SOFTTOKEN_MODULE" >"$WORK/cfg2/gostsign/agent.json"
+XDG_CONFIG_HOME=$WORK/cfg2 "$GOSTSIGN" doctor --json --no-p11-kit >"$WORK/d2.json" || true
+printf '{"modules": ["%s"], "pinentry": "%s"}\n' "$SOFTTOKEN_MODULE" "$SCRIPTED_PINENTRY" >"$WORK/cfg2/gostsign/agent.json"
+XDG_CONFIG_HOME=$WORK/cfg2 "$GOSTSIGN" doctor --json --no-p11-kit >"$WORK/d3.json" || true
+python3 - "$WORK" <<'PY' || fail "doctor config/pinentry checks"
+import json, sys
+w = sys.argv[1]
+def check(name, cid):
+    doc = json.load(open(w + "/" + name))
+    return [c for l in doc["layers"] for c in l["checks"] if c["id"] == cid]
+c = check("d1.json", "agent.config")
+assert c and c[0]["status"] == "fail" and c[0]["code"] == "BAD_JSON", c
+c = check("d2.json", "agent.pinentry")
+assert c and c[0]["status"] == "fail" and c[0]["code"] == "PINENTRY_FAILED", c
+c = check("d3.json", "agent.pinentry")
+assert c and c[0]["status"] == "ok", c
+PY
+ok "doctor: a trailing comma in agent.json fails agent.config; a missing pinentry fails agent.pinentry"
+
+# --- meson installs the man pages, and they render (item 12)
+meson introspect --installed "$BUILD_ROOT" >"$WORK/installed.json"
+for page in gostsign gostsign-agent gostsign-nmhost; do
+    grep -q "man1/$page.1" "$WORK/installed.json" || fail "meson does not install $page.1"
+    MANWIDTH=80 man -l "$SOURCE_ROOT/docs/man/$page.1" 2>/dev/null | grep -q "SYNOPSIS" ||
+        fail "$page.1 does not render"
+done
+ok "meson installs man pages for gostsign, gostsign-agent and gostsign-nmhost"
