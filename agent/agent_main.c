@@ -267,7 +267,8 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sd_notify(0, "READY=1");
-    fprintf(stderr, "gostsign-agent %s listening on %s\n", GOSTSIGN_VERSION, path);
+    if (!o.daemon) /* an agent started on demand says nothing into its caller's output */
+        fprintf(stderr, "gostsign-agent %s listening on %s\n", GOSTSIGN_VERSION, path);
     agent_serve(&ag);
     agent_shutdown(&ag);
     hotplug_stop(ag.hotplug);

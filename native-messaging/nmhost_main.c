@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The agent sends at most 8 MiB frames; anything larger means it is out of step. */
@@ -136,15 +138,9 @@ static void *agent_reader(void *arg)
     return NULL;
 }
 
-/*
- * An fd connected to the agent, starting the agent on demand through the shared client
- * (agent_connect with autostart), which knows how to find and launch gostsign-agent.
- */
-static int open_agent(gs_status *st)
+/* One connection attempt: the socket, or a fresh agent started on demand. */
+static int connect_once(const char *path, gs_status *st)
 {
-    char path[512];
-    if (agent_socket_path(path, sizeof(path), st) != GS_ERR_OK)
-        return -1;
     int fd = agent_socket_connect(path, st);
     if (fd >= 0 || st->code == GS_ERR_AGENT_SOCKET_UNSAFE)
         return fd; /* another user's socket: never start an agent beside it, never use it */
@@ -153,6 +149,48 @@ static int open_agent(gs_status *st)
         return -1;
     agent_disconnect(c);
     return agent_socket_connect(path, st);
+}
+
+/*
+ * Whether the agent on fd answers `hello`. An agent that was just killed can still accept a
+ * connection into its backlog while its process is torn down; such a connection dies unanswered,
+ * and a page request sent on it would fail although a new agent is a moment away.
+ */
+static bool connection_answers(int fd)
+{
+    gs_status st;
+    json_object *hello = json_object_new_object(), *reply = NULL;
+    json_object_object_add(hello, "id", json_object_new_string("nmhost-probe"));
+    json_object_object_add(hello, "cmd", json_object_new_string("hello"));
+    struct timeval limit = { 5, 0 }, none = { 0, 0 }; /* a hung agent must not hang the host */
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
+    bool ok = gs_frame_write(fd, hello, 4096, &st) == GS_ERR_OK &&
+              gs_frame_read_fd(fd, AGENT_READ_LIMIT, &reply, &st) == GS_ERR_OK && reply;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof(none));
+    json_object_put(hello);
+    json_object_put(reply);
+    return ok;
+}
+
+/*
+ * An fd connected to a live agent, starting the agent on demand through the shared client
+ * (agent_connect with autostart), which knows how to find and launch gostsign-agent.
+ */
+static int open_agent(gs_status *st)
+{
+    char path[512];
+    if (agent_socket_path(path, sizeof(path), st) != GS_ERR_OK)
+        return -1;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        int fd = connect_once(path, st);
+        if (fd < 0 || connection_answers(fd))
+            return fd;
+        close(fd);
+        struct timespec nap = { 0, 100 * 1000 * 1000 };
+        nanosleep(&nap, NULL);
+    }
+    gs_fail(st, GS_ERR_AGENT_UNAVAILABLE, "the agent does not answer");
+    return -1;
 }
 
 /* Drops a connection whose reader has ended. Caller locks. */

@@ -47,6 +47,9 @@ timeout 20 sh -c '"$GOSTSIGN" certs 2>&1 | cat' >"$WORK/certs.txt" ||
 timeout 20 python3 -c 'import subprocess,sys; r=subprocess.run([sys.argv[1],"agent","status"],capture_output=True,timeout=15); sys.exit(r.returncode)' "$GOSTSIGN" ||
     fail "subprocess.run(capture_output=True) hung or failed"
 if grep -q "listening on" "$WORK/certs.txt"; then fail "the agent wrote into the command's output"; fi
+"$GOSTSIGN" agent stop >/dev/null
+"$GOSTSIGN" certs >"$WORK/certs.file" 2>&1 # a file, not a pipe: still nothing of the agent's
+if grep -q "listening on" "$WORK/certs.file"; then fail "the agent wrote into the command's output file"; fi
 [ "$(ps -o sid= -p "$(agent_pid)" | tr -d ' ')" != "$(ps -o sid= -p $$ | tr -d ' ')" ] ||
     fail "the agent stayed in the caller's session"
 if readlink "/proc/$(agent_pid)/fd/2" | grep -q '^pipe:'; then fail "the agent kept the caller's stderr pipe"; fi
