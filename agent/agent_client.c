@@ -186,6 +186,15 @@ long agent_next_id(agent_conn *c)
     return c->next_id++;
 }
 
+int agent_conn_peer_pid(const agent_conn *c)
+{
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+    if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+        return -1;
+    return (int)cred.pid;
+}
+
 const char *agent_conn_path(const agent_conn *c)
 {
     return c->path;
@@ -275,4 +284,49 @@ gs_code agent_call(agent_conn *c, const char *cmd, const char *origin, json_obje
                    agent_event_fn on_event, void *ctx, json_object **result, gs_status *st)
 {
     return agent_call_id(c, agent_next_id(c), cmd, origin, args, on_event, ctx, result, st);
+}
+
+/* Adds one string field when the value is set and short enough for the protocol. */
+static void add_place(json_object *args, const char *key, const char *value)
+{
+    if (value && *value && strlen(value) < 256)
+        json_object_object_add(args, key, json_object_new_string(value));
+}
+
+/* The terminal of this process: $GPG_TTY as gpg does, else the first of stdin/stderr/stdout. */
+static const char *own_terminal(void)
+{
+    const char *env = getenv("GPG_TTY");
+    if (env && *env && strncmp(env, "/dev/", 5) == 0)
+        return env;
+    static const int fds[] = { STDIN_FILENO, STDERR_FILENO, STDOUT_FILENO };
+    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+        if (isatty(fds[i]))
+            return ttyname(fds[i]);
+    return NULL;
+}
+
+/* The first locale variable that is set, as setlocale would pick LC_CTYPE. */
+static const char *own_ctype(void)
+{
+    const char *vars[] = { "LC_ALL", "LC_CTYPE", "LANG" };
+    for (size_t i = 0; i < 3; i++)
+        if (getenv(vars[i]) && *getenv(vars[i]))
+            return getenv(vars[i]);
+    return NULL;
+}
+
+json_object *agent_dialog_args(json_object *args)
+{
+    if (!args)
+        args = json_object_new_object();
+    const char *tty = own_terminal();
+    if (tty) {
+        add_place(args, "ttyname", tty);
+        add_place(args, "ttytype", getenv("TERM"));
+    }
+    add_place(args, "lc_ctype", own_ctype());
+    add_place(args, "display", getenv("DISPLAY"));
+    add_place(args, "wayland_display", getenv("WAYLAND_DISPLAY"));
+    return args;
 }

@@ -51,8 +51,19 @@ gs_code agent_call_id(agent_conn *c, long id, const char *cmd, const char *origi
 gs_code agent_send_only(agent_conn *c, long id, const char *cmd, const char *origin,
                         json_object *args, gs_status *st);
 
+/*
+ * Adds where this program runs to the args of a PIN-gated request (docs/protocol.md, "Where the
+ * PIN dialog appears"): its terminal (ttyname, ttytype, lc_ctype) and its display, so the agent's
+ * pinentry-tty/-curses draws on the user's terminal as gpg-agent's does. Returns args (created
+ * when NULL). Local programs only: the agent refuses a terminal from web pages.
+ */
+json_object *agent_dialog_args(json_object *args);
+
 /* A fresh request id for this connection. */
 long agent_next_id(agent_conn *c);
+
+/* The process id of the agent at the other end (SO_PEERCRED), or -1. */
+int agent_conn_peer_pid(const agent_conn *c);
 
 /* The socket path the client uses. */
 const char *agent_conn_path(const agent_conn *c);

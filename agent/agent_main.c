@@ -21,7 +21,9 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <syslog.h>
 #include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
 
 #define AGENT_USAGE                                                                                \
     "gostsign-agent [--socket PATH] [--system-config FILE] [--user-config FILE] [--daemon]"
@@ -83,6 +85,25 @@ static int parse_options(int argc, char **argv, agent_options *o)
 }
 
 /*
+ * The on-demand agent must not keep its caller's terminal or pipe as stderr: `gostsign certs |
+ * cat` or a subprocess with captured output would wait for it to close (and read "listening
+ * on ..."). A log file the caller chose stays; anything else becomes the journal, else /dev/null.
+ */
+static void detach_stderr(void)
+{
+    struct stat sb;
+    if (fstat(STDERR_FILENO, &sb) == 0 && S_ISREG(sb.st_mode))
+        return;
+    int fd = sd_journal_stream_fd("gostsign-agent", LOG_INFO, 0);
+    if (fd < 0)
+        fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        dup2(fd, STDERR_FILENO);
+        close(fd);
+    }
+}
+
+/*
  * Detaches for on-demand starts while the process is still single-threaded (forking after
  * threads exist can leave the child blocked on a lock another thread held). The original
  * process waits on a pipe and exits only when the daemon is listening (status 0) or has failed
@@ -113,9 +134,9 @@ static int daemonize_early(void)
     if (fd >= 0) {
         dup2(fd, STDIN_FILENO);
         dup2(fd, STDOUT_FILENO);
-        /* stderr stays: under systemd it is the journal; otherwise the caller's choice */
         close(fd);
     }
+    detach_stderr();
     return ready[1];
 }
 
@@ -230,6 +251,7 @@ int main(int argc, char **argv)
     char path[512];
     gs_code rc = o.socket ? (snprintf(path, sizeof(path), "%s", o.socket), GS_ERR_OK)
                           : agent_socket_path(path, sizeof(path), &st);
+    dialog_defaults_capture(&ag.dialog);
     int ready_fd = o.daemon ? daemonize_early() : -1;
     if (rc == GS_ERR_OK)
         rc = agent_init(&ag, &o, &st);
@@ -245,7 +267,8 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sd_notify(0, "READY=1");
-    fprintf(stderr, "gostsign-agent %s listening on %s\n", GOSTSIGN_VERSION, path);
+    if (!o.daemon) /* an agent started on demand says nothing into its caller's output */
+        fprintf(stderr, "gostsign-agent %s listening on %s\n", GOSTSIGN_VERSION, path);
     agent_serve(&ag);
     agent_shutdown(&ag);
     hotplug_stop(ag.hotplug);

@@ -217,16 +217,58 @@ static gs_code check_config_safe(int fd, const char *path, gs_status *st)
     return GS_ERR_OK;
 }
 
+/* Largest configuration file read: far more than any real one. */
+#define CONFIG_MAX_BYTES (256 * 1024)
+
+/*
+ * Strict JSON (RFC 8259): a trailing comma, a truncated file or text after the object is a
+ * BAD_JSON that names the file and the position, never a silently half-read configuration.
+ */
+static gs_code parse_strict(int fd, const char *path, json_object **out, gs_status *st)
+{
+    char *buf = malloc(CONFIG_MAX_BYTES + 1);
+    size_t len = 0;
+    ssize_t n = 1;
+    while (buf && len < CONFIG_MAX_BYTES &&
+           ((n = read(fd, buf + len, CONFIG_MAX_BYTES - len)) > 0 || (n < 0 && errno == EINTR)))
+        len += n > 0 ? (size_t)n : 0;
+    if (!buf || n < 0) {
+        free(buf);
+        return gs_fail(st, buf ? GS_ERR_IO_ERROR : GS_ERR_OUT_OF_MEMORY, "%s", path);
+    }
+    json_tokener *tok = json_tokener_new();
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+    *out = tok ? json_tokener_parse_ex(tok, buf, (int)len) : NULL;
+    enum json_tokener_error jerr = tok ? json_tokener_get_error(tok) : json_tokener_error_depth;
+    size_t used = tok ? json_tokener_get_parse_end(tok) : 0;
+    while (used < len && strchr(" \t\r\n", buf[used]))
+        used++;
+    json_tokener_free(tok);
+    free(buf);
+    if (*out && jerr == json_tokener_success && used == len)
+        return GS_ERR_OK;
+    json_object_put(*out);
+    *out = NULL;
+    return gs_fail(st, GS_ERR_BAD_JSON, "%s: %s at byte %zu", path,
+                   jerr == json_tokener_continue  ? "the file ends inside the JSON (truncated?)"
+                   : jerr != json_tokener_success ? json_tokener_error_desc(jerr)
+                                                  : "text after the JSON object",
+                   used);
+}
+
 /* Parses an opened, checked file; the fd (not the path again) so the checked file is the one read.
  */
 static gs_code apply_fd(agent_config *cfg, int fd, int is_system, const char *path, gs_status *st)
 {
-    json_object *root = json_object_from_fd(fd);
-    if (!root || !json_object_is_type(root, json_type_object)) {
+    json_object *root = NULL;
+    gs_code rc = parse_strict(fd, path, &root, st);
+    if (rc != GS_ERR_OK)
+        return rc;
+    if (!json_object_is_type(root, json_type_object)) {
         json_object_put(root);
         return gs_fail(st, GS_ERR_BAD_JSON, "%s is not a JSON object", path);
     }
-    gs_code rc = apply_json(cfg, root, is_system, path, st);
+    rc = apply_json(cfg, root, is_system, path, st);
     json_object_put(root);
     return rc;
 }

@@ -23,8 +23,21 @@
 /* Frames from clients to the agent: generous, chunks are far smaller. */
 #define AGENT_FRAME_LIMIT      (8u * 1024u * 1024u)
 
+/*
+ * Where the agent itself was started: its terminal, locale and display, the PIN dialog's
+ * defaults when a request names none (gpg-agent's "startup tty").
+ */
+typedef struct {
+    char ttyname[128];
+    char ttytype[64];
+    char lc_ctype[64];
+    char display[256];
+    char wayland_display[256];
+} dialog_defaults;
+
 struct agent {
     agent_config cfg;
+    dialog_defaults dialog;
     pin_limiter *limiter;
     token_cache *tokens;
     struct hotplug_monitor *hotplug; /* udev events for tokens (NULL without udev) */
@@ -49,7 +62,8 @@ struct agent {
 void request_accept(request *r);
 
 /* Handles one request on a worker thread and sends its reply. Takes over r. */
-void dispatch_request(request *r);
+/* True when the request was `shutdown`: the caller stops the agent. */
+bool dispatch_request(request *r);
 
 /* PIN-gated commands (signing.c). They return a result object or fail through st. */
 gs_code command_sign(request *r, json_object **result, gs_status *st);
@@ -57,6 +71,9 @@ gs_code command_authenticate(request *r, json_object **result, gs_status *st);
 gs_code command_sign_raw(request *r, json_object **result, gs_status *st);
 /* `verify` (verification.c): no PIN, no dialog. */
 gs_code command_verify(request *r, json_object **result, gs_status *st);
+
+/* Reads the startup terminal, locale and display from this process (before it detaches). */
+void dialog_defaults_capture(dialog_defaults *d);
 
 /* Server lifecycle (server.c). */
 gs_code agent_listen(agent *ag, const char *path, gs_status *st);

@@ -170,6 +170,66 @@ static gs_code command_origins(request *r, json_object **result, gs_status *st)
     return GS_ERR_OK;
 }
 
+/* `shutdown` (`gostsign agent stop`): the agent exits once this reply went out. */
+static gs_code command_shutdown(request *r, json_object **result, gs_status *st)
+{
+    (void)st;
+    r->stop_after_reply = true;
+    *result = json_object_new_object();
+    json_object_object_add(*result, "stopping", json_object_new_boolean(1));
+    return GS_ERR_OK;
+}
+
+/* Whether a token of the `tokens` list is the one the user named: id, serial or label. */
+static bool token_matches(json_object *t, const char *name)
+{
+    static const char *const keys[] = { "id", "serial", "label" };
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        json_object *v;
+        if (json_object_object_get_ex(t, keys[i], &v) && json_object_is_type(v, json_type_string) &&
+            strcmp(json_object_get_string(v), name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The limiter key of the named token: a present token's id, else the name itself (an id). */
+static gs_code unpause_key(request *r, const char *name, char *key, size_t cap, gs_status *st)
+{
+    json_object *list = NULL, *id;
+    gs_code rc = token_cache_tokens_json(r->conn->ag->tokens, &list, st);
+    snprintf(key, cap, "%s", name);
+    size_t n = rc == GS_ERR_OK ? json_object_array_length(list) : 0, found = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *t = json_object_array_get_idx(list, i);
+        if (token_matches(t, name) && json_object_object_get_ex(t, "id", &id) && ++found == 1)
+            snprintf(key, cap, "%s", json_object_get_string(id));
+    }
+    json_object_put(list);
+    if (found > 1)
+        return gs_fail(st, GS_ERR_BAD_REQUEST, "several tokens are named so: give the token id");
+    gs_status_clear(st);
+    return GS_ERR_OK;
+}
+
+/* `unpause` (`gostsign agent unpause TOKEN`): ends the agent's wrong-PIN pause for a token. */
+static gs_code command_unpause(request *r, json_object **result, gs_status *st)
+{
+    json_object *v;
+    if (!r->args || !json_object_object_get_ex(r->args, "token", &v) || !*json_object_get_string(v))
+        return gs_fail(st, GS_ERR_BAD_REQUEST, "unpause needs args.token");
+    char key[256];
+    gs_code rc = unpause_key(r, json_object_get_string(v), key, sizeof(key), st);
+    if (rc == GS_ERR_OK)
+        rc = pin_limiter_clear(r->conn->ag->limiter, key, st);
+    if (rc != GS_ERR_OK)
+        return rc;
+    *result = json_object_new_object();
+    json_object_object_add(*result, "token", json_object_new_string(key));
+    json_object_object_add(*result, "unpaused", json_object_new_boolean(1));
+    return GS_ERR_OK;
+}
+
 /* The handler of every command of the protocol table. */
 static const struct {
     const char *name;
@@ -184,11 +244,15 @@ static const struct {
     { "sign_raw", command_sign_raw },
     { "verify", command_verify },
     { "origins", command_origins },
+    { "shutdown", command_shutdown },
+    { "unpause", command_unpause },
 };
 
 /* Runs the checked command; every path ends in a result or a failure in st. */
 static gs_code run_command(request *r, json_object **result, gs_status *st)
 {
+    if (r->command->local_only && !request_is_local(r))
+        return gs_fail(st, GS_ERR_ORIGIN_NOT_ALLOWED, "%s is only for local programs", r->cmd);
     if (r->command->needs_origin) {
         gs_code rc = check_origin(r, st);
         if (rc != GS_ERR_OK)
@@ -207,7 +271,7 @@ void request_accept(request *r)
         request_register(r);
 }
 
-void dispatch_request(request *r)
+bool dispatch_request(request *r)
 {
     agent *ag = r->conn->ag;
     gs_status st = r->envelope;
@@ -223,6 +287,9 @@ void dispatch_request(request *r)
     else if (rc != GS_ERR_OK)
         request_reply_error(r, rc, st.detail[0] ? st.detail : NULL);
     /* rc == OK without a result: a chunk was accepted and an event already went out. */
+    bool stop = rc == GS_ERR_OK && r->stop_after_reply;
+    json_object_put(r->error_fields);
     json_object_put(r->msg);
     free(r);
+    return stop;
 }

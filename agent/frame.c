@@ -323,11 +323,91 @@ json_object *gs_reply_error(json_object *id, gs_code code, const char *detail)
     json_object_object_add(err, "message", json_object_new_string(info->message_en));
     json_object_object_add(err, "message_ru", json_object_new_string(info->message_ru));
     json_object_object_add(err, "fix", json_object_new_string(info->fix));
+    json_object_object_add(err, "fix_ru", json_object_new_string(info->fix_ru));
     if (detail && *detail)
         json_object_object_add(err, "detail", json_object_new_string(detail));
     json_object_object_add(reply, "ok", json_object_new_boolean(0));
     json_object_object_add(reply, "error", err);
     return reply;
+}
+
+/* A word of a message that names something local: a path, a socket, a variable, a command. */
+static bool is_local_word(const char *w, size_t n)
+{
+    if (n == 0)
+        return false;
+    if (w[0] == '/' || w[0] == '~' || w[0] == '$' || w[0] == '`' || memchr(w, '`', n))
+        return true;
+    if (n >= 2 && w[0] == '.' && (w[1] == '/' || w[1] == '.'))
+        return true;
+    for (size_t i = 0; i + 5 <= n; i++)
+        if (memcmp(w + i, ".sock", 5) == 0)
+            return true;
+    return (w[0] == '(' || w[0] == '"' || w[0] == '\'') && n > 1 && is_local_word(w + 1, n - 1);
+}
+
+/* Whether a text names anything local (see is_local_word). */
+static bool names_local(const char *text)
+{
+    for (const char *p = text; *p;) {
+        size_t n = strcspn(p, " \t\n,;");
+        if (is_local_word(p, n))
+            return true;
+        p += n + (p[n] != '\0');
+    }
+    return false;
+}
+
+/* The text with each local word (a backtick span counts as one) replaced by "…". */
+static char *scrub_text(const char *text)
+{
+    size_t len = strlen(text);
+    char *out = malloc(len * 3 + 4), *o = out;
+    if (!out)
+        return NULL;
+    for (const char *p = text; *p;) {
+        size_t gap = strspn(p, " \t\n,;");
+        memcpy(o, p, gap);
+        o += gap;
+        p += gap;
+        const char *tick = *p == '`' ? strchr(p + 1, '`') : NULL;
+        size_t n = tick ? (size_t)(tick - p) + 1 : strcspn(p, " \t\n,;");
+        if (is_local_word(p, n)) {
+            memcpy(o, "…", strlen("…"));
+            o += strlen("…");
+        } else {
+            memcpy(o, p, n);
+            o += n;
+        }
+        p += n;
+    }
+    *o = '\0';
+    return out;
+}
+
+void gs_reply_for_page(json_object *reply)
+{
+    json_object *err, *v;
+    if (!reply || !json_object_object_get_ex(reply, "error", &err) ||
+        !json_object_is_type(err, json_type_object))
+        return;
+    if (json_object_object_get_ex(err, "detail", &v) && names_local(json_object_get_string(v))) {
+        char *clean = scrub_text(json_object_get_string(v));
+        json_object_object_add(err, "detail", clean ? json_object_new_string(clean) : NULL);
+        free(clean);
+    }
+    static const struct {
+        const char *key, *general;
+    } fixes[] = {
+        { "fix", "The user of this computer sees the cause and the fix in the gostsign program "
+                 "(its check \"doctor\"), or can ask the administrator." },
+        { "fix_ru", "Причину и способ исправления пользователь этого компьютера увидит в "
+                    "программе gostsign (проверка «doctor») или узнает у администратора." },
+    };
+    for (size_t i = 0; i < sizeof(fixes) / sizeof(fixes[0]); i++)
+        if (json_object_object_get_ex(err, fixes[i].key, &v) &&
+            names_local(json_object_get_string(v)))
+            json_object_object_add(err, fixes[i].key, json_object_new_string(fixes[i].general));
 }
 
 /* Progress event while the agent waits (for the PIN, the token...). */

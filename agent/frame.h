@@ -96,6 +96,13 @@ json_object *gs_reply_result(json_object *id, json_object *result);
  */
 json_object *gs_reply_error(json_object *id, gs_code code, const char *detail);
 
+/*
+ * Makes an error reply fit for a web page (an origin other than local:): local paths, socket
+ * names and shell commands leave `detail`, and a `fix` / `fix_ru` that names any is replaced by
+ * a general one. The local `gostsign` command keeps the full texts. Other replies stay as they are.
+ */
+void gs_reply_for_page(json_object *reply);
+
 /* {"id": id, "event": event} plus "data" when data is not NULL (taken over). */
 json_object *gs_reply_event(json_object *id, const char *event, json_object *data);
 

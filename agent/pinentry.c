@@ -52,6 +52,8 @@ extern char **environ;
 
 /* Where spawn_without_fork reports the child's pid: set around assuan_pipe_connect. */
 static _Thread_local int spawn_pid_report_fd = -1;
+/* The environment the pinentry starts with (NULL: ours): set around assuan_pipe_connect. */
+static _Thread_local char **spawn_envp = NULL;
 
 /*
  * libassuan's own spawn forks and then, in the child, allocates (opendir) before exec. In a
@@ -79,7 +81,8 @@ static int spawn_without_fork(assuan_context_t ctx, pid_t *r_pid, const char *na
     if (!keep_stderr)
         posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
-    int rc = posix_spawn(r_pid, name, &fa, NULL, (char *const *)argv, environ);
+    int rc =
+        posix_spawn(r_pid, name, &fa, NULL, (char *const *)argv, spawn_envp ? spawn_envp : environ);
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0) {
         errno = rc;
@@ -335,21 +338,112 @@ static gs_code send_option(session *s, const char *name, const char *value, gs_s
     return GS_ERR_OK;
 }
 
-/* Checks the program before forking, so "not installed" gets a clear message. */
-static gs_code check_program(const char *program, gs_status *st)
+/* Finds a bare program name in PATH (the agent's, or the usual one when it has none). */
+static int find_in_path(const char *name, char *out, size_t cap)
 {
-    if (!program || !*program)
-        return gs_fail(st, GS_ERR_PINENTRY_FAILED, "no pinentry program configured");
-    if (access(program, X_OK) != 0)
-        return gs_fail(st, GS_ERR_PINENTRY_FAILED, "pinentry program %s: %s", program,
+    const char *path = getenv("PATH");
+    if (!path || !*path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    for (const char *p = path; *p;) {
+        size_t len = strcspn(p, ":");
+        int n = snprintf(out, cap, "%.*s/%s", (int)len, len ? p : ".", name);
+        if (n > 0 && (size_t)n < cap && access(out, X_OK) == 0)
+            return 0;
+        p += len + (p[len] == ':');
+    }
+    return -1;
+}
+
+int pinentry_resolve(const char *configured, bool graphical, char *out, size_t cap)
+{
+    static const char *const desktop[] = { "pinentry-gnome3", "pinentry-qt", "pinentry-gtk2",
+                                           NULL };
+    static const char *const terminal[] = { "pinentry-curses", "pinentry-tty", "pinentry", NULL };
+    if (configured && strchr(configured, '/')) {
+        int n = snprintf(out, cap, "%s", configured);
+        return n > 0 && (size_t)n < cap ? 0 : -1;
+    }
+    bool automatic = !configured || !*configured || strcmp(configured, "pinentry") == 0 ||
+                     strcmp(configured, "auto") == 0;
+    if (!automatic)
+        return find_in_path(configured, out, cap);
+    for (const char *const *c = desktop; graphical && *c; c++)
+        if (find_in_path(*c, out, cap) == 0)
+            return 0;
+    for (const char *const *c = terminal; *c; c++)
+        if (find_in_path(*c, out, cap) == 0)
+            return 0;
+    return -1;
+}
+
+/* Checks the program before forking, so "not installed" gets a clear message. */
+static gs_code check_program(const char *program, bool graphical, char *path, size_t cap,
+                             gs_status *st)
+{
+    if (pinentry_resolve(program, graphical, path, cap) != 0)
+        return gs_fail(st, GS_ERR_PINENTRY_FAILED, "pinentry program %s: not found in PATH",
+                       program && *program ? program : "pinentry");
+    if (access(path, X_OK) != 0)
+        return gs_fail(st, GS_ERR_PINENTRY_FAILED, "pinentry program %s: %s", path,
                        strerror(errno));
     return GS_ERR_OK;
+}
+
+/* Room for the pinentry's environment: ours plus two display variables and the end. */
+typedef struct {
+    char **envp;
+    char *display, *wayland;
+} child_env;
+
+/* Whether an environment entry is one of the display variables we set ourselves. */
+static bool is_display_var(const char *entry)
+{
+    return strncmp(entry, "DISPLAY=", 8) == 0 || strncmp(entry, "WAYLAND_DISPLAY=", 16) == 0;
+}
+
+/*
+ * The pinentry's environment: ours, with DISPLAY / WAYLAND_DISPLAY of the request (as gpg-agent
+ * passes the client's), so a dialog for a browser opens on that browser's desktop.
+ */
+static bool child_env_build(child_env *ce, const pinentry_request *req)
+{
+    memset(ce, 0, sizeof(*ce));
+    if (!req->display && !req->wayland_display)
+        return true;
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    ce->envp = calloc(n + 3, sizeof(char *));
+    if (!ce->envp)
+        return false;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(is_display_var(environ[i]) && ((req->display && environ[i][0] == 'D') ||
+                                             (req->wayland_display && environ[i][0] == 'W'))))
+            ce->envp[k++] = environ[i];
+    if (req->display && asprintf(&ce->display, "DISPLAY=%s", req->display) > 0)
+        ce->envp[k++] = ce->display;
+    if (req->wayland_display &&
+        asprintf(&ce->wayland, "WAYLAND_DISPLAY=%s", req->wayland_display) > 0)
+        ce->envp[k++] = ce->wayland;
+    return true;
+}
+
+/* Frees what child_env_build made (the entries of our own environment stay). */
+static void child_env_free(child_env *ce)
+{
+    free(ce->envp);
+    free(ce->display);
+    free(ce->wayland);
 }
 
 /* Spawns the pinentry and reads its greeting, under the watchdog when a timeout is set. */
 static gs_code session_start(session *s, const pinentry_request *req, gs_status *st)
 {
-    gs_code rc = check_program(req->program, st);
+    char program[1024];
+    bool graphical =
+        (req->display && *req->display) || (req->wayland_display && *req->wayland_display);
+    gs_code rc = check_program(req->program, graphical, program, sizeof(program), st);
     if (rc != GS_ERR_OK)
         return rc;
     if (pipe2(s->pid_pipe, O_CLOEXEC) != 0 || fcntl(s->pid_pipe[0], F_SETFL, O_NONBLOCK) != 0)
@@ -362,17 +456,23 @@ static gs_code session_start(session *s, const pinentry_request *req, gs_status 
     assuan_set_flag(s->ctx, ASSUAN_NO_LOGGING, 1);
     if (req->timeout_seconds && !watchdog_start(s, req->timeout_seconds))
         return gs_fail(st, GS_ERR_INTERNAL, "could not start the PIN dialog watchdog");
-    const char *base = strrchr(req->program, '/');
-    const char *argv[] = { base ? base + 1 : req->program, NULL };
+    const char *base = strrchr(program, '/');
+    const char *argv[] = { base ? base + 1 : program, NULL };
     assuan_fd_t keep[3];
     int n = 0;
     if (fcntl(STDERR_FILENO, F_GETFD) >= 0)
         keep[n++] = STDERR_FILENO;
     keep[n++] = s->pid_pipe[1];
     keep[n] = ASSUAN_INVALID_FD;
+    child_env ce;
+    if (!child_env_build(&ce, req))
+        return gs_fail(st, GS_ERR_OUT_OF_MEMORY, "pinentry environment");
     spawn_pid_report_fd = s->pid_pipe[1];
-    err = assuan_pipe_connect(s->ctx, req->program, argv, keep, NULL, NULL, 0);
+    spawn_envp = ce.envp;
+    err = assuan_pipe_connect(s->ctx, program, argv, keep, NULL, NULL, 0);
     spawn_pid_report_fd = -1;
+    spawn_envp = NULL;
+    child_env_free(&ce);
     if (err)
         return map_error(s, err, "start", st);
     return GS_ERR_OK;

@@ -20,7 +20,7 @@
 #define PINENTRY_DESC_SIZE 1024
 
 /* One dialog. Texts are UTF-8; NULL means "leave the pinentry's default". */
-typedef struct {
+typedef struct pinentry_request {
     const char *program; /* path of the pinentry executable (required) */
     const char *title; /* window title; NULL: "gostsign — электронная подпись" */
     const char *description;  /* main text, may contain newlines (see pinentry_describe_signing) */
@@ -32,8 +32,17 @@ typedef struct {
     const char *ttytype;      /* NULL with a ttyname: $TERM, else "xterm" */
     const char *lc_ctype;     /* NULL with a ttyname: "C.UTF-8" */
     const char *display;      /* X11 display for graphical pinentries; NULL: inherited */
-    unsigned timeout_seconds; /* whole dialog; 0: no limit */
+    const char *wayland_display; /* Wayland display (passed in the pinentry's environment) */
+    unsigned timeout_seconds;    /* whole dialog; 0: no limit */
 } pinentry_request;
+
+/*
+ * Which pinentry program to run. A name with a slash is used as it is. The default name
+ * "pinentry" (or "auto", or an empty name) picks, from PATH, the desktop's dialog when graphical
+ * is set (pinentry-gnome3, -qt, -gtk2), else a terminal one (pinentry-curses, -tty), else
+ * "pinentry" itself; any other bare name is looked up in PATH. 0 and the path in out, or -1.
+ */
+int pinentry_resolve(const char *configured, bool graphical, char *out, size_t cap);
 
 /*
  * Asks for a PIN. On success *out holds the PIN (possibly empty when the user confirmed an empty

@@ -5,74 +5,100 @@
 #include <stdio.h>
 #include <string.h>
 
-static const proto_field no_fields[] = { { NULL, 0, false, NULL } };
+static const proto_field no_fields[] = { { NULL, 0, false, NULL, false } };
 
 /* One element of sign's args.batch. */
 static const proto_field batch_item_fields[] = {
-    { "digest", PROTO_STRING, false, NULL },
-    { "document", PROTO_STRING, false, NULL },
-    { NULL, 0, false, NULL },
+    { "digest", PROTO_STRING, false, NULL, false },
+    { "document", PROTO_STRING, false, NULL, false },
+    { NULL, 0, false, NULL, false },
 };
 
+/*
+ * Where the PIN dialog of a PIN-gated command appears. The terminal of a local program (the
+ * gostsign command) for pinentry-tty/-curses, and its display; pages never name a terminal.
+ * display / wayland_display are the browser's: gostsign-nmhost refuses them from the page and
+ * sets them from its own environment, as gpg-agent's clients pass theirs.
+ */
+#define DIALOG_FIELDS                                                                              \
+    { "ttyname", PROTO_STRING, true, NULL, false },                                                \
+        { "ttytype", PROTO_STRING, true, NULL, false },                                            \
+        { "lc_ctype", PROTO_STRING, true, NULL, false },                                           \
+        { "display", PROTO_STRING, false, NULL, true },                                            \
+    {                                                                                              \
+        "wayland_display", PROTO_STRING, false, NULL, true                                         \
+    }
+
 static const proto_field sign_fields[] = {
-    { "certificate", PROTO_STRING, false, NULL },
-    { "detached", PROTO_BOOL, false, NULL },
-    { "data", PROTO_STRING, false, NULL },
-    { "digest", PROTO_STRING, false, NULL },
-    { "chunk", PROTO_STRING, false, NULL },
-    { "more", PROTO_BOOL, false, NULL },
-    { "document", PROTO_STRING, false, NULL },
-    { "batch", PROTO_ARRAY, true, batch_item_fields },
-    { "signing_time", PROTO_INT, false, NULL },
-    { "include_chain", PROTO_BOOL, false, NULL },
-    { "api", PROTO_STRING, false, NULL },
-    { "cosign", PROTO_STRING, false, NULL },
-    { NULL, 0, false, NULL },
+    { "certificate", PROTO_STRING, false, NULL, false },
+    { "detached", PROTO_BOOL, false, NULL, false },
+    { "data", PROTO_STRING, false, NULL, false },
+    { "digest", PROTO_STRING, false, NULL, false },
+    { "chunk", PROTO_STRING, false, NULL, false },
+    { "more", PROTO_BOOL, false, NULL, false },
+    { "document", PROTO_STRING, false, NULL, false },
+    { "batch", PROTO_ARRAY, true, batch_item_fields, false },
+    { "signing_time", PROTO_INT, false, NULL, false },
+    { "include_chain", PROTO_BOOL, false, NULL, false },
+    { "api", PROTO_STRING, false, NULL, false },
+    { "cosign", PROTO_STRING, false, NULL, false },
+    DIALOG_FIELDS,
+    { NULL, 0, false, NULL, false },
 };
 
 static const proto_field sign_raw_fields[] = {
-    { "certificate", PROTO_STRING, false, NULL },
-    { "digest", PROTO_STRING, false, NULL },
-    { "byte_order", PROTO_STRING, false, NULL },
-    { "api", PROTO_STRING, false, NULL },
-    { "document", PROTO_STRING, false, NULL },
-    { NULL, 0, false, NULL },
+    { "certificate", PROTO_STRING, false, NULL, false },
+    { "digest", PROTO_STRING, false, NULL, false },
+    { "byte_order", PROTO_STRING, false, NULL, false },
+    { "api", PROTO_STRING, false, NULL, false },
+    { "document", PROTO_STRING, false, NULL, false },
+    DIALOG_FIELDS,
+    { NULL, 0, false, NULL, false },
 };
 
 static const proto_field verify_fields[] = {
-    { "cms", PROTO_STRING, false, NULL },
-    { "data", PROTO_STRING, false, NULL },
-    { "digest", PROTO_STRING, false, NULL },
-    { NULL, 0, false, NULL },
+    { "cms", PROTO_STRING, false, NULL, false },
+    { "data", PROTO_STRING, false, NULL, false },
+    { "digest", PROTO_STRING, false, NULL, false },
+    { NULL, 0, false, NULL, false },
 };
 
 static const proto_field origins_fields[] = {
-    { "add", PROTO_STRING, false, NULL },
-    { "remove", PROTO_STRING, false, NULL },
-    { NULL, 0, false, NULL },
+    { "add", PROTO_STRING, false, NULL, false },
+    { "remove", PROTO_STRING, false, NULL, false },
+    { NULL, 0, false, NULL, false },
 };
 
 static const proto_field authenticate_fields[] = {
-    { "challenge", PROTO_STRING, false, NULL },
-    { "certificate", PROTO_STRING, false, NULL },
-    { NULL, 0, false, NULL },
+    { "challenge", PROTO_STRING, false, NULL, false },
+    { "certificate", PROTO_STRING, false, NULL, false },
+    DIALOG_FIELDS,
+    { NULL, 0, false, NULL, false },
 };
 
 static const proto_field cancel_fields[] = {
-    { "request", PROTO_REQUEST_ID, false, NULL },
-    { NULL, 0, false, NULL },
+    { "request", PROTO_REQUEST_ID, false, NULL, false },
+    { NULL, 0, false, NULL, false },
+};
+
+static const proto_field unpause_fields[] = {
+    { "token", PROTO_STRING, true, NULL, false },
+    { NULL, 0, false, NULL, false },
 };
 
 static const proto_command commands[] = {
-    { "hello", false, no_fields },
-    { "tokens", true, no_fields },
-    { "certificates", true, no_fields },
-    { "sign", true, sign_fields },
-    { "authenticate", true, authenticate_fields },
-    { "cancel", false, cancel_fields },
-    { "sign_raw", true, sign_raw_fields },
-    { "verify", true, verify_fields },
-    { "origins", false, origins_fields },
+    { "hello", false, no_fields, false },
+    { "tokens", true, no_fields, false },
+    { "certificates", true, no_fields, false },
+    { "sign", true, sign_fields, false },
+    { "authenticate", true, authenticate_fields, false },
+    { "cancel", false, cancel_fields, false },
+    { "sign_raw", true, sign_raw_fields, false },
+    { "verify", true, verify_fields, false },
+    { "origins", false, origins_fields, false },
+    /* `gostsign agent stop` and `gostsign agent unpause TOKEN`: the user at the terminal */
+    { "shutdown", false, no_fields, true },
+    { "unpause", false, unpause_fields, true },
 };
 
 const proto_command *proto_command_find(const char *name)
@@ -188,6 +214,15 @@ gs_code proto_check_fields(json_object *obj, const proto_field *spec, const char
                            bool from_page, gs_status *st)
 {
     return check_fields(obj, spec, where, from_page, st);
+}
+
+gs_code proto_check_host_fields(json_object *obj, const proto_field *spec, gs_status *st)
+{
+    for (const proto_field *f = spec; obj && f->name; f++)
+        if (f->host_set && json_object_object_get_ex(obj, f->name, NULL))
+            return gs_fail(st, GS_ERR_BAD_REQUEST,
+                           "args.%s is not a field of this command for web pages", f->name);
+    return GS_ERR_OK;
 }
 
 /* proto_check_fields, reachable from check_elements above it. */

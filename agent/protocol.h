@@ -29,12 +29,14 @@ typedef struct proto_field {
     proto_type type;
     bool local_only;                 /* refused from web pages (origins other than local:) */
     const struct proto_field *items; /* PROTO_ARRAY: each element is an object of these fields */
+    bool host_set; /* set by gostsign-nmhost from its environment, refused from the page itself */
 } proto_field;
 
 typedef struct proto_command {
     const char *name;
     bool needs_origin;         /* the origin must be on the allow-list */
     const proto_field *fields; /* ends with a { NULL } entry */
+    bool local_only;           /* only for local programs (origin local:), never for web pages */
 } proto_command;
 
 /* The command of this name, or NULL. */
@@ -47,6 +49,9 @@ gs_code proto_check_id(json_object *id, const char *where, char *text, size_t ca
 /* Checks an object's fields against a spec; where names the object ("args", "args.batch[2]"). */
 gs_code proto_check_fields(json_object *obj, const proto_field *spec, const char *where,
                            bool from_page, gs_status *st);
+
+/* Refuses the fields gostsign-nmhost sets itself (host_set) when a page sent them. */
+gs_code proto_check_host_fields(json_object *obj, const proto_field *spec, gs_status *st);
 
 /* A JSON string that holds no NUL (json-c strings may): usable as a C string. */
 bool proto_is_clean_string(json_object *v);

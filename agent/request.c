@@ -5,6 +5,7 @@
  */
 #include "daemon.h"
 #include "frame.h"
+#include "pinentry.h"
 #include "request.h"
 
 #include <stdio.h>
@@ -67,7 +68,21 @@ void request_reply_result(request *r, json_object *result)
 
 void request_reply_error(request *r, gs_code code, const char *detail)
 {
-    connection_send(r->conn, gs_reply_error(r->id, code, detail));
+    json_object *reply = gs_reply_error(r->id, code, detail), *err;
+    if (reply && r->error_fields && json_object_object_get_ex(reply, "error", &err)) {
+        json_object_object_foreach(r->error_fields, key, value)
+            json_object_object_add(err, key, json_object_get(value));
+    }
+    if (!r->origin || strncmp(r->origin, "local:", 6) != 0)
+        gs_reply_for_page(reply); /* a web page learns no local paths or commands */
+    connection_send(r->conn, reply);
+}
+
+void request_error_field(request *r, const char *key, json_object *value)
+{
+    if (!r->error_fields)
+        r->error_fields = json_object_new_object();
+    json_object_object_add(r->error_fields, key, value);
 }
 
 void request_event(request *r, const char *event, json_object *data)
@@ -188,4 +203,58 @@ void connection_expire_uploads(connection *c, time_t now, long max_age)
             p = &(*p)->next;
     }
     pthread_mutex_unlock(&c->ag->inflight_lock);
+}
+
+/* A string argument of the request, or NULL when absent or empty. */
+static const char *dialog_arg(const request *r, const char *key)
+{
+    json_object *v;
+    if (!r->args || !json_object_object_get_ex(r->args, key, &v) ||
+        !json_object_is_type(v, json_type_string) || !*json_object_get_string(v))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+/* The request's value, else the agent's startup one, else NULL. */
+static const char *dialog_value(const request *r, const char *key, const char *dflt)
+{
+    const char *v = dialog_arg(r, key);
+    return v ? v : (*dflt ? dflt : NULL);
+}
+
+void request_dialog_place(const request *r, pinentry_request *req)
+{
+    const dialog_defaults *d = &r->conn->ag->dialog;
+    req->ttyname = dialog_value(r, "ttyname", d->ttyname);
+    /* a terminal type or locale belongs to the terminal it came with */
+    bool own_tty = dialog_arg(r, "ttyname") != NULL;
+    req->ttytype = own_tty ? dialog_arg(r, "ttytype") : dialog_value(r, "ttytype", d->ttytype);
+    req->lc_ctype = dialog_value(r, "lc_ctype", d->lc_ctype);
+    req->display = dialog_value(r, "display", d->display);
+    req->wayland_display = dialog_value(r, "wayland_display", d->wayland_display);
+}
+
+/* Copies an environment variable (empty when unset or too long for the field). */
+static void copy_env(char *out, size_t cap, const char *name)
+{
+    const char *v = getenv(name);
+    out[0] = '\0';
+    if (v && strlen(v) < cap)
+        memcpy(out, v, strlen(v) + 1);
+}
+
+void dialog_defaults_capture(dialog_defaults *d)
+{
+    memset(d, 0, sizeof(*d));
+    for (int fd = 0; fd < 3 && !d->ttyname[0]; fd++) {
+        const char *name = isatty(fd) ? ttyname(fd) : NULL;
+        if (name && strlen(name) < sizeof(d->ttyname))
+            memcpy(d->ttyname, name, strlen(name) + 1);
+    }
+    copy_env(d->ttytype, sizeof(d->ttytype), "TERM");
+    const char *vars[] = { "LC_ALL", "LC_CTYPE", "LANG" };
+    for (size_t i = 0; i < 3 && !d->lc_ctype[0]; i++)
+        copy_env(d->lc_ctype, sizeof(d->lc_ctype), vars[i]);
+    copy_env(d->display, sizeof(d->display), "DISPLAY");
+    copy_env(d->wayland_display, sizeof(d->wayland_display), "WAYLAND_DISPLAY");
 }

@@ -58,6 +58,8 @@ typedef struct request {
     time_t deadline;
     atomic_int cancelled;
     gs_status envelope; /* result of parsing id/cmd/origin/args on arrival */
+    bool stop_after_reply;     /* `shutdown`: the agent stops once the reply went out */
+    json_object *error_fields; /* more fields of an error reply (retries_left, resume_at), owned */
     struct request *next; /* inflight list */
 } request;
 
@@ -72,8 +74,19 @@ gs_code connection_send(connection *c, json_object *msg);
 
 /* The reply to a request: a result (taken over), an error, or a progress event. */
 void request_reply_result(request *r, json_object *result);
+/* An error reply; it carries r->error_fields too (the command's machine-readable state). */
 void request_reply_error(request *r, gs_code code, const char *detail);
+/* Sets one more field of the request's error reply (takes value over). */
+void request_error_field(request *r, const char *key, json_object *value);
 void request_event(request *r, const char *event, json_object *data);
+
+/*
+ * Where the request's PIN dialog goes: the terminal, locale and display the request names (a
+ * local program's own, or the browser's display set by gostsign-nmhost), else the agent's
+ * startup ones. The strings stay owned by the request and the agent.
+ */
+struct pinentry_request;
+void request_dialog_place(const request *r, struct pinentry_request *req);
 
 /* Registry of requests in flight, for cancel. */
 void request_register(request *r);

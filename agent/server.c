@@ -90,10 +90,13 @@ static void *request_worker(void *p)
 {
     request *r = p;
     connection *c = r->conn;
-    dispatch_request(r);
+    agent *ag = c->ag;
+    bool stop = dispatch_request(r);
     atomic_fetch_sub(&c->requests, 1);
-    atomic_fetch_sub(&c->ag->active_requests, 1);
+    atomic_fetch_sub(&ag->active_requests, 1);
     connection_release(c);
+    if (stop) /* `shutdown`: its reply went out */
+        agent_request_stop(ag);
     return NULL;
 }
 

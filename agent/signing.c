@@ -144,6 +144,7 @@ static gs_code ask_pin(request *r, const cert_ref *ref, const char *desc, secure
     pinentry_request req = { .program = r->conn->ag->cfg.pinentry,
                              .description = desc,
                              .timeout_seconds = seconds_left(r) };
+    request_dialog_place(r, &req);
     return pinentry_ask(&req, pin, st);
 }
 
@@ -159,6 +160,7 @@ static pinentry_pinpad *pinpad_show(request *r, const cert_ref *ref, const char 
     pinentry_request req = { .program = r->conn->ag->cfg.pinentry,
                              .description = desc,
                              .timeout_seconds = seconds_left(r) };
+    request_dialog_place(r, &req);
     pinentry_pinpad *pad = NULL;
     gs_status ignored;
     pinentry_pinpad_open(&req, &pad, &ignored);
@@ -190,6 +192,29 @@ static void explain_wrong_pin(request *r, cert_ref *ref, gs_status *st)
             : (f & CKF_USER_PIN_COUNT_LOW) ? "retry counter low"
                                            : "retries left",
             left);
+}
+
+/*
+ * The PIN state as fields of the error reply, so a page or the CLI need not parse text: the
+ * token's tries left when it says (final try 1, locked 0), the agent's attempts before its pause,
+ * and when a pause of the agent ends (ISO 8601, UTC).
+ */
+static void pin_state_fields(request *r, const cert_ref *ref)
+{
+    time_t now = time(NULL);
+    CK_FLAGS f = ref->token.flags;
+    if (f & (CKF_USER_PIN_FINAL_TRY | CKF_USER_PIN_LOCKED))
+        request_error_field(r, "retries_left",
+                            json_object_new_int((f & CKF_USER_PIN_LOCKED) ? 0 : 1));
+    pin_limiter *lim = r->conn->ag->limiter;
+    request_error_field(r, "agent_attempts_left",
+                        json_object_new_int(pin_limiter_remaining(lim, ref->token_id, now)));
+    time_t until = pin_limiter_paused_until(lim, ref->token_id, now);
+    char when[32];
+    struct tm tm;
+    if (until > now && gmtime_r(&until, &tm) &&
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
+        request_error_field(r, "resume_at", json_object_new_string(when));
 }
 
 /* Audit record of one PIN-gated operation. */
@@ -319,6 +344,8 @@ static gs_code sign_with_pin(request *r, cert_ref *ref, sign_job *job, uint8_t *
             explain_wrong_pin(r, ref, st);
     }
     job->cms.sign_ctx = NULL; /* the signer lives on this stack frame only */
+    if (rc == GS_ERR_PIN_INCORRECT || rc == GS_ERR_PIN_LIMITER || rc == GS_ERR_PIN_LOCKED)
+        pin_state_fields(r, ref);
     if (gated)
         pin_limiter_gate_leave(ag->limiter, ref->token_id);
     secure_pin_free(pin);

@@ -28,6 +28,7 @@ struct token_cache {
     pthread_cond_t changed; /* signalled on every invalidation */
     uint64_t generation;
     int loaded;
+    time_t loaded_at; /* when the lists were read: object changes have no PKCS#11 event */
     p11_token *tokens;
     size_t token_count;
     p11_cert *certs;
@@ -148,7 +149,21 @@ static gs_code load_lists(token_cache *tc, gs_status *st)
         return rc;
     }
     tc->loaded = 1;
+    tc->loaded_at = time(NULL);
     return GS_ERR_OK;
+}
+
+/*
+ * PKCS#11 reports slot events, never new objects: a certificate imported by any program shows
+ * up only when the lists are read again. Listing certificates re-reads lists older than this.
+ */
+#define CACHE_OBJECTS_FRESH_SECONDS 2
+
+/* Drops lists older than CACHE_OBJECTS_FRESH_SECONDS; caller holds the lock. */
+static void drop_if_stale(token_cache *tc, time_t now)
+{
+    if (tc->loaded && (now - tc->loaded_at >= CACHE_OBJECTS_FRESH_SECONDS || now < tc->loaded_at))
+        drop_lists(tc);
 }
 
 /* The PIN state object of a token, from its CK_TOKEN_INFO flags. */
@@ -195,6 +210,7 @@ gs_code token_cache_tokens_json(token_cache *tc, json_object **out, gs_status *s
 gs_code token_cache_certificates_json(token_cache *tc, time_t now, json_object **out, gs_status *st)
 {
     pthread_mutex_lock(&tc->lock);
+    drop_if_stale(tc, now);
     gs_code rc = load_lists(tc, st);
     if (rc == GS_ERR_OK) {
         *out = json_object_new_array();
@@ -237,25 +253,66 @@ static int cert_usable(token_cache *tc, size_t i, time_t now)
            gs_cert_check_usable(tc->parsed[i], now, &ignored) == GS_ERR_OK;
 }
 
+/* Whether a certificate's thumbprint is the id asked for, or starts with it (a prefix). */
+static int id_matches(const gs_cert *c, const char *cert_id, int exact)
+{
+    size_t n = strlen(cert_id);
+    return c && (exact ? strcasecmp(c->sha1_thumbprint, cert_id) == 0
+                       : n >= 4 && strncasecmp(c->sha1_thumbprint, cert_id, n) == 0);
+}
+
+/* The index of the certificate named by id (exact, else a unique prefix); caller holds the lock. */
+static gs_code find_by_id(token_cache *tc, const char *cert_id, long *chosen, gs_status *st)
+{
+    size_t prefixed = 0;
+    for (size_t i = 0; i < tc->cert_count && *chosen < 0; i++)
+        if (id_matches(tc->parsed[i], cert_id, 1))
+            *chosen = (long)i;
+    for (size_t i = 0; i < tc->cert_count && *chosen < 0; i++)
+        if (id_matches(tc->parsed[i], cert_id, 0) && tc->certs[i].has_private_key &&
+            prefixed++ == 0)
+            *chosen = (long)i;
+    if (prefixed > 1)
+        return gs_fail(st, GS_ERR_CERT_ID_AMBIGUOUS, "%zu certificates start with %.40s", prefixed,
+                       cert_id);
+    if (*chosen < 0)
+        return gs_fail(st, tc->token_count ? GS_ERR_CERT_NOT_FOUND : GS_ERR_TOKEN_NOT_FOUND,
+                       "%.60s", cert_id);
+    return GS_ERR_OK;
+}
+
+/* The only usable certificate; with several the user must choose (never the site). */
+static gs_code find_only(token_cache *tc, time_t now, long *chosen, gs_status *st)
+{
+    size_t usable = 0;
+    for (size_t i = 0; i < tc->cert_count; i++)
+        if (cert_usable(tc, i, now) && usable++ == 0)
+            *chosen = (long)i;
+    if (usable > 1)
+        return gs_fail(st, GS_ERR_CERT_CHOICE_REQUIRED,
+                       "%zu usable certificates: the user chooses one", usable);
+    if (usable == 0)
+        return gs_fail(st, tc->token_count ? GS_ERR_CERT_NOT_FOUND : GS_ERR_TOKEN_NOT_FOUND,
+                       "no usable certificate");
+    return GS_ERR_OK;
+}
+
 gs_code token_cache_find_cert(token_cache *tc, const char *cert_id, time_t now, cert_ref *out,
                               gs_status *st)
 {
     pthread_mutex_lock(&tc->lock);
-    gs_code rc = load_lists(tc, st);
+    gs_code rc = GS_ERR_OK;
     long chosen = -1;
-    size_t usable = 0;
-    for (size_t i = 0; rc == GS_ERR_OK && i < tc->cert_count; i++) {
-        if (cert_id && tc->parsed[i] && strcasecmp(tc->parsed[i]->sha1_thumbprint, cert_id) == 0)
-            chosen = (long)i;
-        else if (!cert_id && cert_usable(tc, i, now) && usable++ == 0)
-            chosen = (long)i;
+    for (int pass = 0; pass < 2; pass++) {
+        int was_loaded = tc->loaded;
+        rc = load_lists(tc, st);
+        chosen = -1;
+        if (rc == GS_ERR_OK)
+            rc = cert_id ? find_by_id(tc, cert_id, &chosen, st) : find_only(tc, now, &chosen, st);
+        if (rc != GS_ERR_CERT_NOT_FOUND || !was_loaded)
+            break;
+        drop_lists(tc); /* not in the cached lists: maybe imported since; read them again */
     }
-    if (rc == GS_ERR_OK && (chosen < 0 || (!cert_id && usable > 1)))
-        rc = chosen < 0
-                 ? gs_fail(st, tc->token_count ? GS_ERR_CERT_NOT_FOUND : GS_ERR_TOKEN_NOT_FOUND,
-                           "%s", cert_id ? cert_id : "no usable certificate")
-                 : gs_fail(st, GS_ERR_BAD_REQUEST,
-                           "%zu usable certificates: the request must name one", usable);
     if (rc == GS_ERR_OK)
         rc = fill_ref(tc, (size_t)chosen, out, st);
     pthread_mutex_unlock(&tc->lock);

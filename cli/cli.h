@@ -21,8 +21,25 @@ int cmd_paramsets(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_trust(int argc, char **argv);
 
-/* Prints a failure in Russian and English with its code, detail and fix; returns the exit code. */
+#include <stdbool.h>
+
+/*
+ * Prints a failure with its code, detail and fix in the language of the locale (LC_ALL,
+ * LC_MESSAGES, LANG: ru* is Russian, anything else English); returns the exit code.
+ */
 int cli_report(const gs_status *st);
+/* The same for a bare code with an optional detail. */
+int cli_report_code(gs_code code, const char *detail);
+
+/* Whether the locale asks for Russian messages. */
+bool cli_russian(void);
+/* The Russian or the English text, by the locale: one language per line, never both. */
+const char *cli_text(const char *ru, const char *en);
+
+/* Prints the help page of a subcommand (cli/help.c) to stdout; returns 0. */
+int cli_help(const char *command);
+/* Whether the arguments ask for help (--help anywhere, or -h first). */
+bool cli_wants_help(int argc, char **argv);
 
 /* Warns on stderr when the accredited-CA list is older than GS_TRUST_MAX_AGE_DAYS at `now`;
  * returns 1 then, else 0. */

@@ -2,10 +2,12 @@
  * `gostsign cert show`: a qualified certificate as a person checks it before signing (owner,
  * organisation, INN/OGRN/SNILS, validity, key, signing tools, thumbprints), or as JSON.
  */
+#include "agent.h"
 #include "cli.h"
 #include "gost.h"
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
@@ -13,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #define CERT_USAGE                                                                                 \
     "gostsign cert show [--json] [--check] CERT|-\n"                                               \
@@ -437,6 +441,49 @@ static void print_link(int i, X509 *x, const link_status *ls, time_t now)
     gs_cert_free(c);
 }
 
+/* A certificate ID (SHA-1 thumbprint or a prefix of 4+ hex digits) rather than a file name. */
+static bool looks_like_id(const char *arg)
+{
+    size_t n = strlen(arg);
+    return n >= 4 && n <= 40 && strspn(arg, "0123456789abcdefABCDEF") == n;
+}
+
+/* The token certificate named by ID (exact or a unique prefix), from the agent's list. */
+static gs_cert *cert_from_agent(const char *id, gs_status *st)
+{
+    agent_conn *c = agent_connect(1, st);
+    json_object *list = NULL, *v;
+    gs_code rc =
+        c ? agent_call(c, "certificates", "local:gostsign", NULL, NULL, NULL, &list, st) : st->code;
+    agent_disconnect(c);
+    const char *der_b64 = NULL;
+    size_t matches = 0, n = strlen(id);
+    for (size_t i = 0; rc == GS_ERR_OK && i < json_object_array_length(list); i++) {
+        json_object *e = json_object_array_get_idx(list, i);
+        const char *thumb = json_object_object_get_ex(e, "id", &v) ? json_object_get_string(v) : "";
+        if (strncasecmp(thumb, id, n) == 0 && json_object_object_get_ex(e, "der", &v) &&
+            matches++ == 0)
+            der_b64 = json_object_get_string(v);
+    }
+    gs_cert *cert = NULL;
+    if (rc == GS_ERR_OK && matches != 1)
+        gs_fail(st, matches ? GS_ERR_CERT_ID_AMBIGUOUS : GS_ERR_CERT_NOT_FOUND, "%s", id);
+    else if (rc == GS_ERR_OK) {
+        size_t len = strlen(der_b64);
+        uint8_t *der = malloc(len / 4 * 3 + 3);
+        int got = der ? EVP_DecodeBlock(der, (const unsigned char *)der_b64, (int)len) : -1;
+        if (got >= 0) {
+            got -= (len > 0 && der_b64[len - 1] == '=') + (len > 1 && der_b64[len - 2] == '=');
+            cert = gs_cert_parse(der, (size_t)got, st);
+        } else {
+            gs_fail(st, GS_ERR_INTERNAL, "the agent sent a certificate that is not base64");
+        }
+        free(der);
+    }
+    json_object_put(list);
+    return cert;
+}
+
 /* The heading of the chain report: which trust the links were checked against. */
 static void print_chain_heading(const chain_options *o, const gs_trust_list *l)
 {
@@ -563,7 +610,8 @@ static int cert_show(int argc, char **argv)
         return cli_usage_error(CERT_USAGE, "--ca-dir, --crl and --online go with --chain");
     gs_status st;
     gs_status_clear(&st);
-    gs_cert *cert = gs_cert_load_file(path, &st);
+    gs_cert *cert = access(path, F_OK) != 0 && looks_like_id(path) ? cert_from_agent(path, &st)
+                                                                   : gs_cert_load_file(path, &st);
     if (!cert)
         return cli_report(&st);
     time_t now = time(NULL);

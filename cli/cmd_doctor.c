@@ -12,7 +12,8 @@
 #include <string.h>
 
 #define DOCTOR_USAGE                                                                               \
-    "gostsign doctor [--json] [--test-sign] [--report FILE] [--ca-dir DIR] [--module PATH]... "    \
+    "gostsign doctor [--json] [--test-sign [--cert ID]] [--report FILE] [--ca-dir DIR] [--module " \
+    "PATH]... "                                                                                    \
     "[--no-p11-kit]"
 
 /* --help text. */
@@ -24,6 +25,7 @@ static void doctor_help(void)
            "certificates, the agent, browsers and, with --test-sign, one real signature.\n\n"
            "  --json          machine-readable output (docs/doctor-json.md, \"schema\": 1)\n"
            "  --test-sign     sign a test text through the agent and verify it (asks the PIN)\n"
+           "  --cert ID       the certificate for --test-sign (needed with several)\n"
            "  --report FILE   also write a support bundle (JSON: versions, config, this report,\n"
            "                  recent agent log lines; never a PIN or a key)\n"
            "  --ca-dir DIR    trust directory for the certificate chain check\n"
@@ -37,10 +39,15 @@ static void doctor_help(void)
 static int parse_doctor_args(int argc, char **argv, doctor_opts *o)
 {
     static const struct option longopts[] = {
-        { "json", no_argument, NULL, 'j' },         { "test-sign", no_argument, NULL, 't' },
-        { "report", required_argument, NULL, 'r' }, { "ca-dir", required_argument, NULL, 'd' },
-        { "module", required_argument, NULL, 'm' }, { "no-p11-kit", no_argument, NULL, 'n' },
-        { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+        { "json", no_argument, NULL, 'j' },
+        { "test-sign", no_argument, NULL, 't' },
+        { "report", required_argument, NULL, 'r' },
+        { "ca-dir", required_argument, NULL, 'd' },
+        { "module", required_argument, NULL, 'm' },
+        { "no-p11-kit", no_argument, NULL, 'n' },
+        { "cert", required_argument, NULL, 'c' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
     };
     int opt;
     optind = 1;
@@ -51,6 +58,9 @@ static int parse_doctor_args(int argc, char **argv, doctor_opts *o)
             break;
         case 't':
             o->test_sign = 1;
+            break;
+        case 'c':
+            o->test_cert = optarg;
             break;
         case 'r':
             o->report_path = optarg;
@@ -74,6 +84,8 @@ static int parse_doctor_args(int argc, char **argv, doctor_opts *o)
     }
     if (optind != argc)
         return cli_usage_error(DOCTOR_USAGE, "unexpected argument '%s'", argv[optind]);
+    if (o->test_cert && !o->test_sign)
+        return cli_usage_error(DOCTOR_USAGE, "--cert goes with --test-sign");
     return 0;
 }
 
@@ -112,7 +124,7 @@ int cmd_doctor(int argc, char **argv)
         printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY));
         json_object_put(j);
     } else {
-        doctor_print_text(&ctx, stdout);
+        doctor_print_text(&ctx, stdout, cli_russian());
     }
     int exit_code = doctor_exit_code(&ctx);
     if (opts.report_path && doctor_write_bundle(&ctx, opts.report_path, &st) != 0)

@@ -461,42 +461,65 @@ static gs_pkcs12 *open_pfx(const import_options *o, const agent_config *cfg, gs_
     return p;
 }
 
-/* Token side: modules, token choice, PIN, objects. */
-static gs_code import_to_token(const import_options *o, const agent_config *cfg, const gs_pkcs12 *p,
-                               const gs_cert *cert, gs_status *st)
+/* The token to import to: chosen and checked before any password or PIN is asked. */
+typedef struct {
+    p11_client *client;
+    p11_token *tokens;
+    size_t count;
+    const p11_token *token;
+} import_target;
+
+/* Loads the modules and picks the token, so a missing token fails before the dialogs. */
+static gs_code target_open(const import_options *o, import_target *tg, gs_status *st)
 {
-    p11_client *c = p11_client_open(o->modules, o->module_count, o->module_count == 0, st);
-    if (!c)
+    memset(tg, 0, sizeof(*tg));
+    tg->client = p11_client_open(o->modules, o->module_count, o->module_count == 0, st);
+    if (!tg->client)
         return st->code;
-    p11_token *tokens = NULL;
-    size_t count = 0;
+    gs_code rc = p11_client_tokens(tg->client, &tg->tokens, &tg->count, st);
+    if (rc == GS_ERR_OK && !(tg->token = choose_token(tg->tokens, tg->count, o->token_label, st)))
+        rc = st->code != GS_ERR_OK ? st->code : cli_cannot_happen(st, "no token chosen");
+    if (rc == GS_ERR_OK && (tg->token->flags & CKF_USER_PIN_LOCKED))
+        rc = gs_fail(st, GS_ERR_PIN_LOCKED, "token \"%s\"", tg->token->label);
+    return rc;
+}
+
+/* Releases the modules and the token list. */
+static void target_close(import_target *tg)
+{
+    free(tg->tokens);
+    if (tg->client)
+        p11_client_close(tg->client);
+    memset(tg, 0, sizeof(*tg));
+}
+
+/* Token side: objects, PIN, writing them. */
+static gs_code import_to_token(const import_options *o, const agent_config *cfg,
+                               const import_target *tg, const gs_pkcs12 *p, const gs_cert *cert,
+                               gs_status *st)
+{
     import_material m;
     memset(&m, 0, sizeof(m));
     secure_pin *pin = NULL;
-    const p11_token *t = NULL;
-    gs_code rc = p11_client_tokens(c, &tokens, &count, st);
-    if (rc == GS_ERR_OK && !(t = choose_token(tokens, count, o->token_label, st)))
-        rc = st->code != GS_ERR_OK ? st->code : cli_cannot_happen(st, "no token chosen");
-    if (rc == GS_ERR_OK)
-        rc = material_build(&m, p, cert, o->label, st);
+    const p11_token *t = tg->token;
+    gs_code rc = material_build(&m, p, cert, o->label, st);
     if (rc == GS_ERR_OK)
         rc = ask_pin(o, cfg, cert, t, &pin, st);
     if (rc == GS_ERR_OK && !pin) /* ask_pin gives OK only with a PIN (empty for a PIN pad) */
         rc = cli_cannot_happen(st, "no PIN after the dialog");
     if (rc == GS_ERR_OK)
-        rc = write_objects(c, t, pin, &m, st);
+        rc = write_objects(tg->client, t, pin, &m, st);
     if (rc == GS_ERR_OK) {
         char id[2 * SHA_DIGEST_LENGTH + 1];
         gost_hex(m.id, sizeof(m.id), id);
         char *owner = gs_cert_owner_summary(cert);
-        printf("Импортировано / imported: %s\n  token \"%s\", CKA_ID %s, label \"%s\"\n",
+        printf(cli_text("Импортировано: %s\n  токен \"%s\", CKA_ID %s, метка \"%s\"\n",
+                        "imported: %s\n  token \"%s\", CKA_ID %s, label \"%s\"\n"),
                owner ? owner : "", t->label, id, m.label);
         free(owner);
     }
     secure_pin_free(pin);
     material_clear(&m);
-    free(tokens);
-    p11_client_close(c);
     return rc;
 }
 
@@ -518,14 +541,17 @@ int cmd_import(int argc, char **argv)
         agent_config_user_path(user_cfg, sizeof(user_cfg)) == 0 ? user_cfg : NULL, &st);
     if (rc != GS_ERR_OK)
         return cli_report(&st);
-    gs_pkcs12 *p = open_pfx(&o, &cfg, &st);
+    import_target tg;
+    rc = target_open(&o, &tg, &st);
+    gs_pkcs12 *p = rc == GS_ERR_OK ? open_pfx(&o, &cfg, &st) : NULL;
     gs_cert *cert = p ? gs_cert_from_x509(p->cert, &st) : NULL;
     if (cert)
-        rc = import_to_token(&o, &cfg, p, cert, &st);
+        rc = import_to_token(&o, &cfg, &tg, p, cert, &st);
     else
         rc = st.code;
     gs_cert_free(cert);
     gs_pkcs12_free(p);
+    target_close(&tg);
     agent_config_free(&cfg);
     return rc == GS_ERR_OK ? 0 : cli_report(&st);
 }

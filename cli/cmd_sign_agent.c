@@ -12,9 +12,11 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -27,6 +29,7 @@
 
 typedef struct {
     const char *cert, *out, *out_dir;
+    char chosen[64]; /* the certificate the user picked at the terminal */
     int attached, batch;
     char **files;
     int file_count;
@@ -38,7 +41,8 @@ static void print_event(void *ctx, const char *event, json_object *data)
     (void)ctx;
     (void)data;
     if (strcmp(event, "pin-requested") == 0)
-        fprintf(stderr, "Введите PIN-код в окне агента / enter the PIN in the agent's dialog\n");
+        fprintf(stderr, "%s\n",
+                cli_text("Введите PIN-код в окне агента", "enter the PIN in the agent's dialog"));
 }
 
 /* Decodes the base64 CMS of a result and writes it to path. */
@@ -81,6 +85,8 @@ static json_object *chunk_args(const agent_sign_args *a, const uint8_t *buf, siz
             json_object_object_add(args, "certificate", json_object_new_string(a->cert));
         json_object_object_add(args, "detached", json_object_new_boolean(!a->attached));
     }
+    if (!more)
+        agent_dialog_args(args); /* the last frame starts the PIN dialog */
     json_object_object_add(args, "document", json_object_new_string(name));
     return args;
 }
@@ -169,7 +175,7 @@ static gs_code certificate_bits(agent_conn *c, const char *cert, int *bits, gs_s
     for (size_t i = 0; i < n; i++) {
         json_object *e = json_object_array_get_idx(list, i), *id, *key, *b;
         json_object_object_get_ex(e, "id", &id);
-        if (cert && strcasecmp(json_object_get_string(id), cert) != 0)
+        if (cert && strncasecmp(json_object_get_string(id), cert, strlen(cert)) != 0)
             continue;
         json_object_object_get_ex(e, "key", &key);
         json_object_object_get_ex(key, "bits", &b);
@@ -178,9 +184,11 @@ static gs_code certificate_bits(agent_conn *c, const char *cert, int *bits, gs_s
     }
     json_object_put(list);
     if (rc == GS_ERR_OK && matches != 1)
-        rc = gs_fail(st, matches ? GS_ERR_USAGE : GS_ERR_CERT_NOT_FOUND,
-                     matches ? "several certificates: choose one with --cert" : "%s",
-                     cert ? cert : "no certificate");
+        rc = gs_fail(st,
+                     !matches ? GS_ERR_CERT_NOT_FOUND
+                     : cert   ? GS_ERR_CERT_ID_AMBIGUOUS
+                              : GS_ERR_CERT_CHOICE_REQUIRED,
+                     "%s", cert ? cert : "no certificate named");
     return rc;
 }
 
@@ -197,7 +205,8 @@ static gs_code sign_batch(agent_conn *c, const agent_sign_args *a, gs_status *st
         json_object_object_add(args, "batch", json_object_get(items));
         if (a->cert)
             json_object_object_add(args, "certificate", json_object_new_string(a->cert));
-        rc = agent_call(c, "sign", CLI_ORIGIN, args, print_event, NULL, &result, st);
+        rc = agent_call(c, "sign", CLI_ORIGIN, agent_dialog_args(args), print_event, NULL, &result,
+                        st);
     }
     if (rc == GS_ERR_OK && json_object_object_get_ex(result, "signatures", &sigs)) {
         for (size_t i = 0; rc == GS_ERR_OK && i < json_object_array_length(sigs); i++) {
@@ -207,11 +216,143 @@ static gs_code sign_batch(agent_conn *c, const agent_sign_args *a, gs_status *st
             rc = write_cms(json_object_array_get_idx(sigs, i), out, st);
         }
         if (rc == GS_ERR_OK)
-            printf("Подписано файлов / files signed: %zu -> %s\n", json_object_array_length(sigs),
-                   a->out_dir);
+            printf(cli_text("Подписано файлов: %zu -> %s\n", "files signed: %zu -> %s\n"),
+                   json_object_array_length(sigs), a->out_dir);
     }
     json_object_put(items);
     json_object_put(result);
+    return rc;
+}
+
+/* Checks that OUT can be written (its folder exists and takes files, it is no folder itself). */
+static gs_code check_output_file(const char *path, gs_status *st)
+{
+    char buf[4096];
+    snprintf(buf, sizeof(buf), "%s", path);
+    const char *dir = dirname(buf);
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return gs_fail(st, GS_ERR_IO_ERROR, "%s: is a directory", path);
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return gs_fail(st, GS_ERR_IO_ERROR, "%s: no such directory for the signature", dir);
+    if (access(dir, W_OK) != 0 || (access(path, F_OK) == 0 && access(path, W_OK) != 0))
+        return gs_fail(st, GS_ERR_IO_ERROR, "%s: %s", path, strerror(errno));
+    return GS_ERR_OK;
+}
+
+/* Creates --out-dir and its parents when missing (as mkdir -p), then checks it takes files. */
+static gs_code prepare_out_dir(const char *dir, gs_status *st)
+{
+    char buf[4096];
+    int n = snprintf(buf, sizeof(buf), "%s", dir);
+    if (n <= 0 || (size_t)n >= sizeof(buf))
+        return gs_fail(st, GS_ERR_IO_ERROR, "--out-dir is too long");
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return gs_fail(st, GS_ERR_IO_ERROR, "%s: %s", buf, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+        return gs_fail(st, GS_ERR_IO_ERROR, "%s: %s", buf, strerror(errno));
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return gs_fail(st, GS_ERR_IO_ERROR, "%s: not a directory", dir);
+    if (access(dir, W_OK) != 0)
+        return gs_fail(st, GS_ERR_IO_ERROR, "%s: %s", dir, strerror(errno));
+    return GS_ERR_OK;
+}
+
+/* Every input readable and every output writable, before the agent asks for the PIN. */
+static gs_code check_paths(const agent_sign_args *a, gs_status *st)
+{
+    for (int i = 0; i < a->file_count; i++)
+        if (access(a->files[i], R_OK) != 0)
+            return gs_fail(st, GS_ERR_IO_ERROR, "%s: %s", a->files[i], strerror(errno));
+    if (!a->batch)
+        return check_output_file(a->out, st);
+    gs_code rc = prepare_out_dir(a->out_dir, st);
+    for (int i = 0; rc == GS_ERR_OK && i < a->file_count; i++) {
+        char name_buf[4096], out[8200];
+        snprintf(name_buf, sizeof(name_buf), "%s", a->files[i]);
+        snprintf(out, sizeof(out), "%s/%s.p7s", a->out_dir, basename(name_buf));
+        rc = check_output_file(out, st);
+    }
+    return rc;
+}
+
+/* A string member of a JSON object, "" when absent. */
+static const char *member(json_object *o, const char *key)
+{
+    json_object *v;
+    return o && json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : "";
+}
+
+/* Whether a listed certificate can sign now (its status is OK). */
+static bool usable(json_object *cert)
+{
+    json_object *status = NULL;
+    json_object_object_get_ex(cert, "status", &status);
+    return strcmp(member(status, "code"), "OK") == 0;
+}
+
+/* One line of the chooser: number, owner, organisation, validity, token, thumbprint. */
+static void print_choice(size_t n, json_object *cert)
+{
+    json_object *subj = NULL, *val = NULL;
+    json_object_object_get_ex(cert, "subject", &subj);
+    json_object_object_get_ex(cert, "validity", &val);
+    fprintf(stderr,
+            cli_text("  %zu) %s, %s, действует до %s, токен %s\n     ID %s\n",
+                     "  %zu) %s, %s, valid until %s, token %s\n     ID %s\n"),
+            n, member(subj, "cn"), member(subj, "o"), member(val, "not_after"),
+            member(cert, "token"), member(cert, "id"));
+}
+
+/* Reads the user's pick (1..count) from the terminal; 0 when none was given. */
+static size_t read_choice(size_t count)
+{
+    fprintf(stderr, cli_text("Номер сертификата (1-%zu): ", "certificate number (1-%zu): "), count);
+    char line[32];
+    if (!fgets(line, sizeof(line), stdin))
+        return 0;
+    char *end = NULL;
+    unsigned long n = strtoul(line, &end, 10);
+    return end != line && n >= 1 && n <= count ? (size_t)n : 0;
+}
+
+/*
+ * Without --cert and with several usable certificates the user chooses at the terminal (never
+ * guessed); without a terminal it is CERT_CHOICE_REQUIRED. One certificate: the agent takes it.
+ */
+static gs_code choose_certificate(agent_conn *c, agent_sign_args *a, gs_status *st)
+{
+    json_object *list = NULL;
+    gs_code rc = agent_call(c, "certificates", CLI_ORIGIN, NULL, NULL, NULL, &list, st);
+    json_object *good[64];
+    size_t n = 0;
+    for (size_t i = 0; rc == GS_ERR_OK && i < json_object_array_length(list) && n < 64; i++)
+        if (usable(json_object_array_get_idx(list, i)))
+            good[n++] = json_object_array_get_idx(list, i);
+    if (rc == GS_ERR_OK && n > 1 && !isatty(STDIN_FILENO))
+        rc = gs_fail(st, GS_ERR_CERT_CHOICE_REQUIRED,
+                     "%zu usable certificates and no terminal to choose: give --cert ID", n);
+    if (rc == GS_ERR_OK && n > 1) {
+        fprintf(
+            stderr, "%s\n",
+            cli_text("Выберите сертификат для подписи:", "choose the certificate to sign with:"));
+        for (size_t i = 0; i < n; i++)
+            print_choice(i + 1, good[i]);
+        size_t pick = read_choice(n);
+        if (pick == 0)
+            rc = gs_fail(st, GS_ERR_USER_CANCELLED, "no certificate chosen");
+        else
+            snprintf(a->chosen, sizeof(a->chosen), "%s", member(good[pick - 1], "id"));
+        a->cert = pick ? a->chosen : NULL;
+    }
+    json_object_put(list);
     return rc;
 }
 
@@ -271,10 +412,14 @@ int cmd_sign_agent(int argc, char **argv)
         return cli_usage_error(AGENT_SIGN_USAGE, "give a file to sign");
     gs_status st;
     gs_status_clear(&st);
+    if (check_paths(&a, &st) != GS_ERR_OK)
+        return cli_report(&st);
     agent_conn *c = agent_connect(1, &st);
-    gs_code rc = !c ? st.code : a.batch ? sign_batch(c, &a, &st) : sign_streamed(c, &a, &st);
+    gs_code rc = !c ? st.code : a.cert ? GS_ERR_OK : choose_certificate(c, &a, &st);
+    if (rc == GS_ERR_OK)
+        rc = a.batch ? sign_batch(c, &a, &st) : sign_streamed(c, &a, &st);
     agent_disconnect(c);
     if (rc == GS_ERR_OK && !a.batch)
-        printf("Подпись создана / signature written: %s\n", a.out);
+        printf(cli_text("Подпись создана: %s\n", "signature written: %s\n"), a.out);
     return rc == GS_ERR_OK ? 0 : cli_report(&st);
 }

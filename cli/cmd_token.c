@@ -108,7 +108,7 @@ static void id_hex(const p11_cert *c, char *out)
 static int token_certs(const token_session *ts)
 {
     if (ts->cert_count == 0)
-        printf("Сертификаты не найдены / no certificates found\n");
+        printf("%s\n", cli_text("Сертификаты не найдены", "no certificates found"));
     for (size_t i = 0; i < ts->cert_count; i++) {
         const p11_cert *c = &ts->certs[i];
         char id[2 * sizeof(c->id) + 1];
@@ -117,9 +117,14 @@ static int token_certs(const token_session *ts)
         gs_cert *cert = gs_cert_parse(c->der, c->der_len, &st);
         char *owner = cert ? gs_cert_owner_summary(cert) : NULL;
         gs_code usable = cert ? gs_cert_check_usable(cert, time(NULL), &st) : st.code;
-        printf("id %s on \"%s\": %s [%s]%s\n", id, ts->tokens[c->token_index].label,
-               owner ? owner : "(unreadable certificate)", gs_error_lookup(usable)->name,
-               c->has_private_key ? "" : " (no private key)");
+        /* the ID is the SHA-1 thumbprint, as everywhere; the CKA_ID is the token's own */
+        printf(cli_text("%s на \"%s\": %s [%s]%s\n  CKA_ID %s\n",
+                        "%s on \"%s\": %s [%s]%s\n  CKA_ID %s\n"),
+               cert ? cert->sha1_thumbprint : "-", ts->tokens[c->token_index].label,
+               owner ? owner : cli_text("(сертификат не читается)", "(unreadable certificate)"),
+               gs_error_lookup(usable)->name,
+               c->has_private_key ? "" : cli_text(" (нет закрытого ключа)", " (no private key)"),
+               id);
         free(owner);
         gs_cert_free(cert);
     }
@@ -136,10 +141,16 @@ static const p11_cert *choose_certificate(const token_session *ts, const char *i
         const p11_cert *c = &ts->certs[i];
         char id[2 * sizeof(c->id) + 1];
         id_hex(c, id);
-        if (id_hex_wanted && strcasecmp(id, id_hex_wanted) == 0)
-            return c;
         gs_status ignored;
         gs_cert *cert = gs_cert_parse(c->der, c->der_len, &ignored);
+        /* the thumbprint (or a prefix of 4+ digits) as everywhere; the CKA_ID still works */
+        size_t n = id_hex_wanted ? strlen(id_hex_wanted) : 0;
+        if (id_hex_wanted &&
+            (strcasecmp(id, id_hex_wanted) == 0 ||
+             (cert && n >= 4 && strncasecmp(cert->sha1_thumbprint, id_hex_wanted, n) == 0))) {
+            gs_cert_free(cert);
+            return c;
+        }
         if (!id_hex_wanted && c->has_private_key && cert &&
             gs_cert_check_usable(cert, time(NULL), &ignored) == GS_ERR_OK) {
             found = c;
@@ -153,7 +164,8 @@ static const p11_cert *choose_certificate(const token_session *ts, const char *i
         return NULL;
     }
     if (candidates > 1) {
-        gs_fail(st, GS_ERR_USAGE, "%zu usable certificates: choose one with --cert-id", candidates);
+        gs_fail(st, GS_ERR_CERT_CHOICE_REQUIRED,
+                "%zu usable certificates: choose one with --cert ID", candidates);
         return NULL;
     }
     return found;
@@ -304,13 +316,12 @@ static gs_code token_sign(token_session *ts, const token_options *o, gs_status *
 /* Parses the options shared by the token subcommands. */
 static int parse_token_options(int argc, char **argv, token_options *o)
 {
-    static const struct option opts[] = { { "module", required_argument, NULL, 'm' },
-                                          { "cert-id", required_argument, NULL, 'i' },
-                                          { "pinentry", required_argument, NULL, 'p' },
-                                          { "attached", no_argument, NULL, 'a' },
-                                          { "output", required_argument, NULL, 'o' },
-                                          { "help", no_argument, NULL, 'h' },
-                                          { NULL, 0, NULL, 0 } };
+    static const struct option opts[] = {
+        { "module", required_argument, NULL, 'm' }, { "cert-id", required_argument, NULL, 'i' },
+        { "cert", required_argument, NULL, 'i' },   { "pinentry", required_argument, NULL, 'p' },
+        { "attached", no_argument, NULL, 'a' },     { "output", required_argument, NULL, 'o' },
+        { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 }
+    };
     memset(o, 0, sizeof(*o));
     int c;
     optind = 1;

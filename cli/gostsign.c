@@ -18,10 +18,10 @@ static const subcommand subcommands[] = {
     { "digest", cmd_digest, "GOST R 34.11-2012 digest of a file, as `openssl dgst` prints it" },
     { "cert", cmd_cert, "show a certificate: owner, organisation, INN/OGRN, validity" },
     { "verify", cmd_verify, "verify a CMS/CAdES-BES signature" },
-    { "sign", cmd_sign, "sign a file with a software key file (CAdES-BES; developer tool)" },
+    { "sign", cmd_sign, "sign a file on your token through the agent (CAdES-BES, PIN dialog)" },
     { "tokens", cmd_tokens, "tokens the agent sees (--json for scripts)" },
     { "certs", cmd_certs, "certificates that can sign, through the agent (--json)" },
-    { "agent", cmd_agent, "agent status" },
+    { "agent", cmd_agent, "the signing agent: status, stop, restart, unpause TOKEN" },
     { "import", cmd_import, "import a GOST key + certificate from a PKCS#12 file onto a token" },
     { "browser", cmd_browser, "register the browser connector: install|uninstall|status" },
     { "token", cmd_token, "tokens, their certificates, and signing on a token (PIN via pinentry)" },
@@ -40,7 +40,8 @@ static void print_help(FILE *out)
                  "Commands:\n");
     for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
         fprintf(out, "  %-10s %s\n", subcommands[i].name, subcommands[i].summary);
-    fprintf(out, "\nRun `gostsign COMMAND --help` for a command's options.\n");
+    fprintf(out,
+            "\nRun `gostsign COMMAND --help` for a command's options, `man gostsign` for all.\n");
 }
 
 int main(int argc, char **argv)
@@ -55,8 +56,12 @@ int main(int argc, char **argv)
         printf("gostsign %s\n", GOSTSIGN_VERSION);
         return 0;
     }
-    for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
-        if (strcmp(argv[1], subcommands[i].name) == 0)
-            return subcommands[i].run(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
+        if (strcmp(argv[1], subcommands[i].name) != 0)
+            continue;
+        if (cli_wants_help(argc - 1, argv + 1))
+            return cli_help(subcommands[i].name); /* every command alike: a page, exit 0 */
+        return subcommands[i].run(argc - 1, argv + 1);
+    }
     return cli_usage_error("gostsign COMMAND [OPTIONS]", "unknown command '%s'", argv[1]);
 }

@@ -6,7 +6,8 @@
 #include <string.h>
 
 static const gs_error_info error_table[] = {
-#define GS_ERROR(name, num, en, ru, cause, fix) { GS_ERR_##name, #name, en, ru, cause, fix },
+#define GS_ERROR(name, num, en, ru, cause, fix, fix_ru)                                            \
+    { GS_ERR_##name, #name, en, ru, cause, fix, fix_ru },
 #include "errors.def"
 #undef GS_ERROR
 };

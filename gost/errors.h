@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 typedef enum {
-#define GS_ERROR(name, num, en, ru, cause, fix) GS_ERR_##name = num,
+#define GS_ERROR(name, num, en, ru, cause, fix, fix_ru) GS_ERR_##name = num,
 #include "errors.def"
 #undef GS_ERROR
 } gs_code;
@@ -18,6 +18,7 @@ typedef struct {
     const char *message_ru;
     const char *cause;
     const char *fix;
+    const char *fix_ru; /* the fix in Russian */
 } gs_error_info;
 
 /* A result with context: the code plus a human detail (never holds a PIN or key material). */

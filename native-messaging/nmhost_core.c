@@ -193,16 +193,42 @@ static const char *string_member(json_object *obj, const char *key, bool *presen
     return *present && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
-/* Builds the request the agent gets: exactly id, cmd, normalised origin and args. */
-static json_object *rebuild_request(json_object *req, const char *cmd, const char *origin)
+/*
+ * The browser's display for the PIN dialog (the host runs in the browser's environment), for the
+ * commands whose table has such fields: the dialog then opens on the desktop the page is on.
+ */
+static json_object *with_display(json_object *args, const proto_command *pc)
 {
-    json_object *out = json_object_new_object(), *id, *args;
+    static const struct {
+        const char *field, *env;
+    } vars[] = { { "display", "DISPLAY" }, { "wayland_display", "WAYLAND_DISPLAY" } };
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+        const char *value = getenv(vars[i].env);
+        const proto_field *f = pc->fields;
+        while (f->name && strcmp(f->name, vars[i].field) != 0)
+            f++;
+        if (!f->name || !f->host_set || !value || !*value || strlen(value) > 256)
+            continue;
+        if (!args)
+            args = json_object_new_object();
+        json_object_object_add(args, vars[i].field, json_object_new_string(value));
+    }
+    return args;
+}
+
+/* Builds the request the agent gets: exactly id, cmd, normalised origin and args. */
+static json_object *rebuild_request(json_object *req, const proto_command *pc, const char *origin)
+{
+    json_object *out = json_object_new_object(), *id, *args = NULL, *copy = NULL;
     json_object_object_get_ex(req, "id", &id);
     json_object_object_add(out, "id", json_object_get(id));
-    json_object_object_add(out, "cmd", json_object_new_string(cmd));
+    json_object_object_add(out, "cmd", json_object_new_string(pc->name));
     json_object_object_add(out, "origin", json_object_new_string(origin));
-    if (json_object_object_get_ex(req, "args", &args))
-        json_object_object_add(out, "args", json_object_get(args));
+    if (json_object_object_get_ex(req, "args", &args) && json_object_deep_copy(args, &copy, NULL))
+        copy = NULL;
+    copy = with_display(copy, pc);
+    if (copy)
+        json_object_object_add(out, "args", copy);
     return out;
 }
 
@@ -240,16 +266,19 @@ static nm_action check_envelope(json_object *req, json_object **out, char *id_te
     }
     /* only the documented commands and fields of the protocol table leave for the agent */
     const proto_command *pc = proto_command_find(cmd);
-    if (!pc)
+    if (!pc || pc->local_only) /* the agent's local admin commands are not for pages */
         gs_fail(&st, GS_ERR_UNKNOWN_COMMAND, "%.64s", cmd);
     else
-        proto_check_fields(json_object_object_get_ex(req, "args", &args) ? args : NULL,
-                           pc->fields, "args", true, &st);
+        proto_check_fields(json_object_object_get_ex(req, "args", &args) ? args : NULL, pc->fields,
+                           "args", true, &st);
+    if (pc && st.code == GS_ERR_OK)
+        proto_check_host_fields(json_object_object_get_ex(req, "args", &args) ? args : NULL,
+                                pc->fields, &st);
     if (st.code != GS_ERR_OK) {
         *out = gs_reply_error(id, st.code, st.detail);
         return NM_REPLY;
     }
-    *out = rebuild_request(req, cmd, normalised);
+    *out = rebuild_request(req, pc, normalised);
     return NM_FORWARD;
 }
 

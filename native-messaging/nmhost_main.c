@@ -19,11 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
-/* How long a new connection's hello may take before the agent counts as dead. */
-#define PROBE_TIMEOUT_MS 5000
 /* The agent sends at most 8 MiB frames; anything larger means it is out of step. */
 #define AGENT_READ_LIMIT (16u * 1024u * 1024u)
 
@@ -48,6 +48,7 @@ typedef struct {
 static void to_browser(relay *r, json_object *msg)
 {
     gs_status st;
+    gs_reply_for_page(msg); /* our own errors name no socket or path to the page */
     pthread_mutex_lock(&r->out_lock);
     gs_code rc = gs_frame_write(STDOUT_FILENO, msg, GS_FRAME_MAX_TO_BROWSER, &st);
     pthread_mutex_unlock(&r->out_lock);
@@ -139,15 +140,9 @@ static void *agent_reader(void *arg)
     return NULL;
 }
 
-/*
- * An fd connected to the agent, starting the agent on demand through the shared client
- * (agent_connect with autostart), which knows how to find and launch gostsign-agent.
- */
-static int open_agent(gs_status *st)
+/* One connection attempt: the socket, or a fresh agent started on demand. */
+static int connect_once(const char *path, gs_status *st)
 {
-    char path[512];
-    if (agent_socket_path(path, sizeof(path), st) != GS_ERR_OK)
-        return -1;
     int fd = agent_socket_connect(path, st);
     if (fd >= 0 || st->code == GS_ERR_AGENT_SOCKET_UNSAFE)
         return fd; /* another user's socket: never start an agent beside it, never use it */
@@ -159,43 +154,44 @@ static int open_agent(gs_status *st)
 }
 
 /*
- * True when the agent on fd answers a hello. A killed agent's listening socket can still take
- * a connection for a moment while the process is torn down; that connection then dies unheard,
- * and a request sent on it would be lost. Asking first costs one round trip per connection.
+ * Whether the agent on fd answers `hello`. An agent that was just killed can still accept a
+ * connection into its backlog while its process is torn down; such a connection dies unanswered,
+ * and a page request sent on it would fail although a new agent is a moment away.
  */
-static int agent_answers(int fd)
+static bool connection_answers(int fd)
 {
     gs_status st;
-    json_object *probe = json_object_new_object();
-    json_object_object_add(probe, "id", json_object_new_string("nmhost-probe"));
-    json_object_object_add(probe, "cmd", json_object_new_string("hello"));
-    json_object_object_add(probe, "origin", json_object_new_string("local:gostsign-nmhost"));
-    gs_code rc = gs_frame_write(fd, probe, AGENT_READ_LIMIT, &st);
-    json_object_put(probe);
-    struct pollfd pfd = { fd, POLLIN, 0 };
-    json_object *reply = NULL;
-    if (rc == GS_ERR_OK && poll(&pfd, 1, PROBE_TIMEOUT_MS) == 1)
-        rc = gs_frame_read_fd(fd, AGENT_READ_LIMIT, &reply, &st);
-    else
-        rc = GS_ERR_AGENT_UNAVAILABLE;
-    json_object *ok = NULL;
-    int alive = rc == GS_ERR_OK && reply && json_object_object_get_ex(reply, "ok", &ok) &&
-                json_object_get_boolean(ok);
+    json_object *hello = json_object_new_object(), *reply = NULL;
+    json_object_object_add(hello, "id", json_object_new_string("nmhost-probe"));
+    json_object_object_add(hello, "cmd", json_object_new_string("hello"));
+    struct timeval limit = { 5, 0 }, none = { 0, 0 }; /* a hung agent must not hang the host */
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
+    bool ok = gs_frame_write(fd, hello, 4096, &st) == GS_ERR_OK &&
+              gs_frame_read_fd(fd, AGENT_READ_LIMIT, &reply, &st) == GS_ERR_OK && reply;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof(none));
+    json_object_put(hello);
     json_object_put(reply);
-    return alive;
+    return ok;
 }
 
-/* A connection to an agent that answers, starting one when needed; a dying one is retried. */
-static int open_live_agent(gs_status *st)
+/*
+ * An fd connected to a live agent, starting the agent on demand through the shared client
+ * (agent_connect with autostart), which knows how to find and launch gostsign-agent.
+ */
+static int open_agent(gs_status *st)
 {
+    char path[512];
+    if (agent_socket_path(path, sizeof(path), st) != GS_ERR_OK)
+        return -1;
     for (int attempt = 0; attempt < 3; attempt++) {
-        int fd = open_agent(st);
-        if (fd < 0 || agent_answers(fd))
+        int fd = connect_once(path, st);
+        if (fd < 0 || connection_answers(fd))
             return fd;
         close(fd);
-        struct timespec nap = { 0, 20 * 1000 * 1000 }; /* let the dying process finish */
+        struct timespec nap = { 0, 100 * 1000 * 1000 };
         nanosleep(&nap, NULL);
     }
+    gs_fail(st, GS_ERR_AGENT_UNAVAILABLE, "the agent does not answer");
     return -1;
 }
 
@@ -222,7 +218,7 @@ static gs_code ensure_agent(relay *r, gs_status *st)
         drop_dead_connection(r);
     if (r->agent_fd >= 0)
         return GS_ERR_OK;
-    int fd = open_live_agent(st);
+    int fd = open_agent(st);
     if (fd < 0)
         return st->code ? st->code : gs_fail(st, GS_ERR_AGENT_UNAVAILABLE, "agent socket");
     r->agent_fd = fd;

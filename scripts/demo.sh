@@ -7,13 +7,14 @@
 #   GOSTSIGN_DEMO_DIR        where to put the demo files (default: ./demo-out)
 #   GOSTSIGN_DEMO_PINENTRY   a real pinentry (e.g. /usr/bin/pinentry-tty) to type the PIN yourself;
 #                            by default the demo answers with the demo token's PIN 12345678
+#   GOSTSIGN_BUILD_DIR       the build folder to use (default: ./build, set up when missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 bash scripts/deps.sh
-[ -d build ] || meson setup build >/dev/null
-ninja -C build >/dev/null
-B=$ROOT/build
+B=${GOSTSIGN_BUILD_DIR:-$ROOT/build}
+[ -d "$B" ] || meson setup "$B" >/dev/null
+ninja -C "$B" >/dev/null
 OUT=${GOSTSIGN_DEMO_DIR:-$ROOT/demo-out}
 rm -rf "$OUT"
 mkdir -p "$OUT"

@@ -8,6 +8,7 @@
 #define GOSTSIGN_DOCTOR_H
 
 #include <stdint.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include <json-c/json.h>
@@ -62,6 +63,7 @@ typedef struct {
 typedef struct {
     int json;
     int test_sign;
+    const char *test_cert; /* --cert ID for --test-sign (thumbprint or a unique prefix) */
     const char *report_path;
     const char *ca_dir; /* trust directory for the chain check, NULL: skip the chain */
     const char *modules[DOCTOR_MAX_MODULES]; /* --module PATH: extra modules to check */
@@ -108,7 +110,7 @@ const char *doctor_layer_title(doctor_layer l, int russian);
 
 /* Renderings. */
 json_object *doctor_to_json(const doctor_ctx *ctx);
-void doctor_print_text(const doctor_ctx *ctx, FILE *out);
+void doctor_print_text(const doctor_ctx *ctx, FILE *out, bool russian);
 
 /* The layers (each adds its checks). */
 void doctor_layer_usb(doctor_ctx *ctx);

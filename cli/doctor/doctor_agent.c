@@ -7,10 +7,15 @@
 #include "doctor.h"
 #include "gostsign_version.h"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -95,8 +100,87 @@ static void check_secure_memory(doctor_ctx *ctx, json_object *hello)
                "его.");
 }
 
+/* Runs "PROGRAM --version" with no input and no output: whether the pinentry starts at all. */
+static int program_starts(const char *program)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, STDIN_FILENO);
+        dup2(null, STDOUT_FILENO);
+        dup2(null, STDERR_FILENO);
+        execl(program, program, "--version", (char *)NULL);
+        _exit(127);
+    }
+    if (pid < 0)
+        return 0;
+    int status = 0;
+    for (int i = 0; i < 50; i++) { /* 5 s at most */
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        struct timespec nap = { 0, 100 * 1000 * 1000 };
+        nanosleep(&nap, NULL);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return 0;
+}
+
+/* The PIN dialog the agent would run: found in PATH (as the agent resolves it) and starting. */
+static void check_pinentry(doctor_ctx *ctx, const agent_config *cfg)
+{
+    char path[1024];
+    const char *display = getenv("DISPLAY"), *wayland = getenv("WAYLAND_DISPLAY");
+    bool graphical = (display && *display) || (wayland && *wayland);
+    int found = pinentry_resolve(cfg->pinentry, graphical, path, sizeof(path)) == 0 &&
+                access(path, X_OK) == 0;
+    int starts = found && program_starts(path);
+    doctor_check *c =
+        doctor_add(ctx, DOCTOR_LAYER_AGENT, "agent.pinentry", starts ? DOCTOR_OK : DOCTOR_FAIL,
+                   starts ? GS_ERR_OK : GS_ERR_PINENTRY_FAILED);
+    doctor_ev_str(c, "configured", cfg->pinentry);
+    doctor_ev_str(c, "program", found ? path : NULL);
+    if (starts) {
+        doctor_say(c, "PIN dialog: %s", "Окно PIN-кода: %s", path);
+        return;
+    }
+    doctor_say(c, found ? "The PIN dialog %s does not start" : "The PIN dialog %s is not installed",
+               found ? "Окно PIN-кода %s не запускается" : "Окно PIN-кода %s не установлено",
+               found ? path : cfg->pinentry);
+    const gs_error_info *e = gs_error_lookup(GS_ERR_PINENTRY_FAILED);
+    doctor_fix(c, "%s%.0s", "%.0s%s", e->fix, e->fix_ru);
+}
+
+/* agent.json (system and user): strict JSON and safe files, as the agent will read them. */
+static void check_config(doctor_ctx *ctx)
+{
+    agent_config cfg;
+    gs_status st;
+    gs_status_clear(&st);
+    char user[1024];
+    if (agent_config_user_path(user, sizeof(user)) != 0)
+        user[0] = '\0';
+    gs_code rc = agent_config_load(&cfg, AGENT_CONFIG_SYSTEM_PATH, user[0] ? user : NULL, &st);
+    doctor_check *c = doctor_add(ctx, DOCTOR_LAYER_AGENT, "agent.config",
+                                 rc == GS_ERR_OK ? DOCTOR_OK : DOCTOR_FAIL, rc);
+    doctor_ev_str(c, "user_file", user[0] ? user : NULL);
+    if (rc != GS_ERR_OK) {
+        const gs_error_info *e = gs_error_lookup(rc);
+        doctor_ev_str(c, "detail", st.detail);
+        doctor_say(c, "The agent configuration cannot be used: %s",
+                   "Файл настроек агента не годится: %s", st.detail);
+        doctor_fix(c, "Correct the file (strict JSON: no trailing commas). %s%.0s",
+                   "Исправьте файл (строгий JSON: без лишних запятых). %.0s%s", e->fix, e->fix_ru);
+        return;
+    }
+    doctor_say(c, "The agent configuration is valid", "Файл настроек агента корректен");
+    check_pinentry(ctx, &cfg);
+    agent_config_free(&cfg);
+}
+
 void doctor_layer_agent(doctor_ctx *ctx)
 {
+    check_config(ctx);
     gs_status st;
     gs_status_clear(&st);
     char path[1024] = "";
@@ -186,8 +270,11 @@ static void run_test_sign(doctor_ctx *ctx)
     json_object_object_add(args, "data", json_object_new_string((const char *)b64));
     json_object_object_add(args, "detached", json_object_new_boolean(1));
     json_object_object_add(args, "document", json_object_new_string("gostsign doctor test"));
+    if (ctx->opts.test_cert)
+        json_object_object_add(args, "certificate", json_object_new_string(ctx->opts.test_cert));
     gs_code rc =
-        conn ? agent_call(conn, "sign", DOCTOR_ORIGIN, args, NULL, NULL, &r, &st) : st.code;
+        conn ? agent_call(conn, "sign", DOCTOR_ORIGIN, agent_dialog_args(args), NULL, NULL, &r, &st)
+             : st.code;
     if (!conn)
         json_object_put(args);
     if (rc == GS_ERR_OK)
@@ -206,9 +293,7 @@ static void run_test_sign(doctor_ctx *ctx)
                    e->message_en);
         snprintf(c ? c->message_ru : text, c ? sizeof(c->message_ru) : sizeof(text),
                  "Тестовая подпись не удалась: %s", e->message_ru);
-        doctor_fix(c, "%s", "%s", e->fix);
-        if (c)
-            snprintf(c->fix_ru, sizeof(c->fix_ru), "См. docs/errors.md, код %s.", e->name);
+        doctor_fix(c, "%s%.0s", "%.0s%s", e->fix, e->fix_ru);
     }
     json_object_put(r);
     agent_disconnect(conn);

@@ -42,23 +42,6 @@ static void add_owner_evidence(doctor_check *c, const gs_cert *cert, const p11_c
     doctor_ev_str(c, "not_after", when);
 }
 
-/* Russian fix for a certificate problem (the error table's fix is English). */
-static const char *fix_ru_for(gs_code code)
-{
-    switch (code) {
-    case GS_ERR_CERT_NOT_YET_VALID:
-        return "Проверьте дату и время компьютера или дождитесь начала действия сертификата.";
-    case GS_ERR_CERT_GOST2001:
-    case GS_ERR_UNSUPPORTED_ALGORITHM:
-        return "Получите сертификат с ключом ГОСТ Р 34.10-2012.";
-    case GS_ERR_CERT_EXPIRED:
-        return "Проверьте дату и время компьютера (`timedatectl`); если они верны, получите новый "
-               "квалифицированный сертификат в удостоверяющем центре.";
-    default:
-        return "Получите новый квалифицированный сертификат в удостоверяющем центре.";
-    }
-}
-
 /* The CA to renew with: the authority as the accredited list names it, else the issuer. */
 static void renew_with_text(const gs_cert *cert, const gs_trust_verdict *v, char *out, size_t cap)
 {
@@ -122,9 +105,7 @@ static void judge_validity(doctor_check *c, const gs_cert *cert, const p11_cert 
                        "закажите новый сертификат в %s.",
                        renew_with);
         else
-            doctor_fix(c, "%s", "%s", e->fix);
-        if (problems[0] != GS_ERR_CERT_EXPIRED)
-            snprintf(c->fix_ru, sizeof(c->fix_ru), "%s", fix_ru_for(problems[0]));
+            doctor_fix(c, "%s%.0s", "%.0s%s", e->fix, e->fix_ru);
         return;
     }
     if (!pc->has_private_key) {
@@ -203,10 +184,7 @@ static void check_revocation(doctor_check *c, const gs_cert *cert, X509 *issuer,
     c->code = rc;
     doctor_say(c, "%s: %s", "%s: %s", who, e->message_en);
     snprintf(c->message_ru, sizeof(c->message_ru), "%s: %s", who, e->message_ru);
-    doctor_fix(c, "%s", "%s", e->fix);
-    snprintf(c->fix_ru, sizeof(c->fix_ru), "%s",
-             revoked ? "Получите новый сертификат: отозванный сертификат не может подписывать."
-                     : "Проверьте сеть и доступ к списку отзыва или OCSP удостоверяющего центра.");
+    doctor_fix(c, "%s%.0s", "%.0s%s", e->fix, e->fix_ru);
 }
 
 /* Without --ca-dir: the qualified verdict against the store; not qualified is a warning. */

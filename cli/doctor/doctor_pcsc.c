@@ -98,12 +98,24 @@ void doctor_layer_pcsc(doctor_ctx *ctx)
     LONG rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &h);
     if (rv != SCARD_S_SUCCESS) {
         int need = ctx->device_count > 0;
-        doctor_check *c = doctor_add(ctx, DOCTOR_LAYER_PCSC, "pcsc.service",
-                                     need ? DOCTOR_FAIL : DOCTOR_WARN, GS_ERR_PCSC_UNAVAILABLE);
+        /* no reader or token device at all: software tokens need no pcscd, nothing to warn */
+        doctor_check *c =
+            doctor_add(ctx, DOCTOR_LAYER_PCSC, "pcsc.service", need ? DOCTOR_FAIL : DOCTOR_SKIP,
+                       need ? GS_ERR_PCSC_UNAVAILABLE : GS_ERR_OK);
         doctor_ev_str(c, "socket", pcsc_socket());
         doctor_ev_str(c, "pcsc_result", pcsc_stringify_error(rv));
-        doctor_say(c, "pcscd does not answer (%s)", "pcscd не отвечает (%s)",
-                   pcsc_stringify_error(rv));
+        if (!need) {
+            doctor_say(c,
+                       "pcscd does not answer; no reader is connected, software tokens need none",
+                       "pcscd не отвечает; считыватель не подключён, программным токенам он не "
+                       "нужен");
+            return;
+        }
+        /* the PC/SC text is English: the Russian line gives its code instead */
+        char code[24];
+        snprintf(code, sizeof(code), "0x%lX", (unsigned long)rv);
+        doctor_say(c, "pcscd does not answer (%s)%.0s", "pcscd не отвечает (код PC/SC %.0s%s)",
+                   pcsc_stringify_error(rv), code);
         doctor_fix(
             c,
             "Install and start pcscd: `apt install pcscd`, `systemctl enable --now pcscd.socket`.",

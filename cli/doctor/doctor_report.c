@@ -246,24 +246,24 @@ static const char *status_mark(doctor_status s)
     return (unsigned)s < 4 ? marks[s] : "[FAIL]";
 }
 
-void doctor_print_text(const doctor_ctx *ctx, FILE *out)
+void doctor_print_text(const doctor_ctx *ctx, FILE *out, bool russian)
 {
     for (int l = 1; l <= DOCTOR_LAYER_COUNT; l++) {
         size_t n;
         doctor_status st = layer_status(ctx, l, &n);
-        fprintf(out, "%s %d. %s / %s\n", status_mark(st), l, doctor_layer_title(l, 1),
-                doctor_layer_title(l, 0));
+        fprintf(out, "%s %d. %s\n", status_mark(st), l, doctor_layer_title(l, russian));
         for (size_t i = 0; i < ctx->count; i++) {
             const doctor_check *c = &ctx->checks[i];
             if (c->layer != (doctor_layer)l)
                 continue;
-            fprintf(out, "    %s %s\n           %s\n", status_mark(c->status), c->message_ru,
-                    c->message);
+            fprintf(out, "    %s %s\n", status_mark(c->status),
+                    russian ? c->message_ru : c->message);
             if (c->fix[0])
-                fprintf(out, "           Что сделать: %s\n           Fix: %s\n", c->fix_ru, c->fix);
+                fprintf(out, "           %s %s\n",
+                        russian ? "Что сделать:" : "Fix:", russian ? c->fix_ru : c->fix);
         }
     }
     doctor_status worst = doctor_worst(ctx);
-    fprintf(out, "\nИтог / result: %s (exit %d)\n", doctor_status_word(worst),
+    fprintf(out, "\n%s: %s (exit %d)\n", russian ? "Итог" : "Result", doctor_status_word(worst),
             doctor_exit_code(ctx));
 }

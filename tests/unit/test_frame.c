@@ -375,6 +375,38 @@ static void test_eintr(void **state)
 }
 
 /* Runs the framing tests; SIGPIPE is ignored as the agent and nmhost do. */
+/* A page learns no local path, socket or shell command from an error; fix_ru is always there. */
+static void test_error_for_page(void **state)
+{
+    (void)state;
+    json_object *reply = gs_reply_error(
+        NULL, GS_ERR_AGENT_UNAVAILABLE,
+        "/run/user/1000/gostsign/agent.sock: No such file or directory (`gostsign agent status`)");
+    json_object *err = json_object_object_get(reply, "error");
+    assert_non_null(
+        strstr(json_object_get_string(json_object_object_get(err, "fix")), "systemctl"));
+    assert_non_null(json_object_object_get(err, "fix_ru"));
+    gs_reply_for_page(reply);
+    const char *detail = json_object_get_string(json_object_object_get(err, "detail"));
+    const char *fix = json_object_get_string(json_object_object_get(err, "fix"));
+    const char *fix_ru = json_object_get_string(json_object_object_get(err, "fix_ru"));
+    assert_null(strstr(detail, "/run"));
+    assert_null(strstr(detail, "agent.sock"));
+    assert_null(strstr(detail, "`"));
+    assert_non_null(strstr(detail, "No such file"));
+    assert_null(strstr(fix, "systemctl"));
+    assert_null(strstr(fix, "`"));
+    assert_null(strstr(fix_ru, "`"));
+    json_object_put(reply);
+    /* a detail without anything local stays as it is */
+    reply = gs_reply_error(NULL, GS_ERR_BAD_REQUEST, "args.x is not a field of this command");
+    gs_reply_for_page(reply);
+    err = json_object_object_get(reply, "error");
+    assert_string_equal(json_object_get_string(json_object_object_get(err, "detail")),
+                        "args.x is not a field of this command");
+    json_object_put(reply);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -392,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_error_reply),
         cmocka_unit_test(test_result_and_event),
         cmocka_unit_test(test_eintr),
+        cmocka_unit_test(test_error_for_page),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -304,6 +304,12 @@ static void test_only_documented_fields(void **state)
           "BAD_REQUEST", "args.request" },
         { "{\"id\":6,\"cmd\":\"format-token\",\"origin\":\"https://a.ru\"}", "UNKNOWN_COMMAND",
           "format-token" },
+        { "{\"id\":8,\"cmd\":\"sign\",\"origin\":\"https://a.ru\",\"args\":{\"ttyname\":"
+          "\"/dev/pts/1\"}}",
+          "BAD_REQUEST", "args.ttyname" },
+        { "{\"id\":9,\"cmd\":\"authenticate\",\"origin\":\"https://a.ru\",\"args\":{"
+          "\"display\":\":1\"}}",
+          "BAD_REQUEST", "args.display" },
         { "{\"id\":123456789012345678901234567890,\"cmd\":\"hello\",\"origin\":\"https://a.ru\"}",
           "BAD_REQUEST", "id" },
     };
@@ -325,6 +331,18 @@ static void test_only_documented_fields(void **state)
                             &out, id_text),
                      NM_FORWARD);
     json_object_put(out);
+    /* the host adds the browser's display, so the PIN dialog opens on the page's desktop */
+    setenv("DISPLAY", ":5", 1);
+    assert_int_equal(decide("{\"id\":10,\"cmd\":\"authenticate\",\"origin\":\"https://a.ru\","
+                            "\"args\":{\"challenge\":\"abcdefgh\"}}",
+                            &out, id_text),
+                     NM_FORWARD);
+    json_object *args = NULL, *display = NULL;
+    assert_true(json_object_object_get_ex(out, "args", &args) &&
+                json_object_object_get_ex(args, "display", &display));
+    assert_string_equal(json_object_get_string(display), ":5");
+    json_object_put(out);
+    unsetenv("DISPLAY");
 }
 
 int main(void)

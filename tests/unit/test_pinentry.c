@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -320,6 +321,65 @@ static void test_final_try(void **state)
     assert_int_equal(pinentry_describe_signing(&info, desc, sizeof(desc), &st), GS_ERR_BAD_REQUEST);
 }
 
+/* Makes an empty executable file dir/name (a stand-in for an installed pinentry). */
+static void fake_program(const char *dir, const char *name)
+{
+    char path[600];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("#!/bin/sh\nexit 1\n", f);
+    fclose(f);
+    assert_int_equal(chmod(path, 0755), 0);
+}
+
+/*
+ * The default "pinentry" is looked up in PATH: the desktop's dialog when a display is there,
+ * else a terminal one; a bare name is found in PATH, and a request naming only the scripted
+ * pinentry's file name runs it (the old code tried the bare name as a path: "No such file").
+ */
+static void test_resolve_in_path(void **state)
+{
+    (void)state;
+    char dir[600], out[700], want[700];
+    snprintf(dir, sizeof(dir), "%s/bin", workdir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    fake_program(dir, "pinentry-gnome3");
+    fake_program(dir, "pinentry-curses");
+    fake_program(dir, "pinentry-tty");
+    char *saved = strdup(getenv("PATH") ? getenv("PATH") : "");
+    setenv("PATH", dir, 1);
+    assert_int_equal(pinentry_resolve("pinentry", true, out, sizeof(out)), 0);
+    snprintf(want, sizeof(want), "%s/pinentry-gnome3", dir);
+    assert_string_equal(out, want);
+    assert_int_equal(pinentry_resolve("pinentry", false, out, sizeof(out)), 0);
+    snprintf(want, sizeof(want), "%s/pinentry-curses", dir);
+    assert_string_equal(out, want);
+    assert_int_equal(pinentry_resolve("pinentry-tty", true, out, sizeof(out)), 0);
+    snprintf(want, sizeof(want), "%s/pinentry-tty", dir);
+    assert_string_equal(out, want);
+    assert_int_equal(pinentry_resolve("pinentry-qt", true, out, sizeof(out)), -1);
+    assert_int_equal(pinentry_resolve("/opt/x/pinentry", false, out, sizeof(out)), 0);
+    assert_string_equal(out, "/opt/x/pinentry");
+    /* a bare name in the agent's configuration starts the program found in PATH */
+    char sdir[600];
+    snprintf(sdir, sizeof(sdir), "%s", scripted_pinentry);
+    *strrchr(sdir, '/') = '\0';
+    setenv("PATH", sdir, 1);
+    script("pin 2468\n");
+    pinentry_request req = request();
+    req.program = strrchr(scripted_pinentry, '/') + 1;
+    req.display = ":7";
+    secure_pin *pin = NULL;
+    gs_status st;
+    assert_int_equal(pinentry_ask(&req, &pin, &st), GS_ERR_OK);
+    assert_string_equal(pin->data, "2468");
+    secure_pin_free(pin);
+    assert_non_null(strstr(recorded(), "OPTION display=:7\n"));
+    setenv("PATH", saved, 1);
+    free(saved);
+}
+
 /* A site cannot forge lines (newlines, bidi overrides) and long fields are shortened to fit. */
 static void test_describe_hostile_fields(void **state)
 {
@@ -479,6 +539,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_pinpad),
         cmocka_unit_test(test_confirm),
         cmocka_unit_test(test_secmem),
+        cmocka_unit_test(test_resolve_in_path),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
