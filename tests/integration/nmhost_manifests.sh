@@ -122,4 +122,19 @@ assert m["browser_specific_settings"]["gecko"]["id"] == "gostsign@gostsign.ru", 
 assert m["background"] == {"scripts": ["background.js"]} and "key" not in m, m
 PY
 ok "build-firefox.sh packs an .xpi with the Gecko ID and background scripts"
+# The fleet examples of docs/deploy (shipped in the package) name the same IDs and host.
+python3 - "$SOURCE_ROOT/docs/deploy" "$ID" <<'PY' || fail "docs/deploy examples"
+import json, sys, xml.etree.ElementTree as ET
+d, ext = sys.argv[1], sys.argv[2]
+p = json.load(open(d + "/chromium-policy.json"))
+assert [e.split(";")[0] for e in p["ExtensionInstallForcelist"]] == [ext], p
+assert p["NativeMessagingAllowlist"] == ["ru.gostsign.nmhost"], p
+app = ET.parse(d + "/updates.xml").getroot()[0]
+assert app.get("appid") == ext, app.attrib
+x = json.load(open(d + "/%s.json" % ext))
+assert x["external_crx"].endswith(".crx") and x["external_version"], x
+f = json.load(open(d + "/firefox-policies.json"))
+assert list(f["policies"]["ExtensionSettings"]) == ["gostsign@gostsign.ru"], f
+PY
+ok "docs/deploy: Chromium policy, update manifest, external-extensions file and Firefox policy name $ID / gostsign@gostsign.ru"
 echo "$PASSED passed, 0 failed"

@@ -95,6 +95,7 @@ for f in /usr/bin/gostsign /usr/bin/gostsign-agent /usr/bin/gostsign-nmhost \
     /lib/udev/rules.d/70-gostsign-tokens.rules /lib/udev/hwdb.d/70-gostsign-tokens.hwdb \
     /usr/lib/systemd/user/gostsign-agent.service /usr/lib/systemd/user/gostsign-agent.socket \
     /usr/share/gostsign/extension/manifest.json /usr/share/gostsign/extension-firefox/manifest.json \
+    /usr/share/gostsign/gostsign-firefox.xpi /usr/share/doc/gostsign/examples/chromium-policy.json \
     /usr/share/doc/gostsign/protocol.md /usr/share/man/man1/gostsign-agent.1.gz; do
     [ -e "$f" ] || fail "missing after install: $f"
 done
