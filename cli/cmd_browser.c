@@ -1,8 +1,10 @@
 /*
  * `gostsign browser install|uninstall|status`: registers gostsign-nmhost with the browsers by
- * writing native-messaging host manifests (Chromium, Google Chrome, Yandex Browser: allowed
- * origins; Firefox: allowed extensions), per user or system-wide, and checks them. It also
- * notices Snap and Flatpak browsers, whose sandbox cannot start a native host.
+ * writing native-messaging host manifests (Chromium, Google Chrome, Yandex Browser, Microsoft
+ * Edge: allowed origins; Firefox: allowed extensions), per user or system-wide, and checks them.
+ * It also notices Snap and Flatpak browsers, whose sandbox cannot start a native host.
+ * GOSTSIGN_BROWSER_SYSTEM_ROOT, when set, is put before every system-wide path (a staging root,
+ * as DESTDIR; the tests use it so that the machine's own manifests never count).
  */
 #include "agent.h"
 #include "cli.h"
@@ -40,6 +42,8 @@ static const browser_info browsers[] = {
       "/etc/opt/chrome/native-messaging-hosts", NULL, "com.google.Chrome" },
     { "yandex", "Yandex Browser", 0, "yandex-browser/NativeMessagingHosts",
       "/etc/opt/yandex/browser/native-messaging-hosts", NULL, "ru.yandex.Browser" },
+    { "edge", "Microsoft Edge", 0, "microsoft-edge/NativeMessagingHosts",
+      "/etc/opt/edge/native-messaging-hosts", NULL, "com.microsoft.Edge" },
     { "firefox", "Firefox", 1, ".mozilla/native-messaging-hosts",
       "/usr/lib/mozilla/native-messaging-hosts", "firefox", "org.mozilla.firefox" },
 };
@@ -63,8 +67,10 @@ static int manifest_dir(const browser_info *b, int system, char *out, size_t cap
 {
     if (custom_profile && !b->firefox && !system)
         return snprintf(out, cap, "%s/NativeMessagingHosts", custom_profile) < (int)cap ? 0 : -1;
-    if (system)
-        return snprintf(out, cap, "%s", b->system_dir) < (int)cap ? 0 : -1;
+    if (system) {
+        const char *root = getenv("GOSTSIGN_BROWSER_SYSTEM_ROOT");
+        return snprintf(out, cap, "%s%s", root ? root : "", b->system_dir) < (int)cap ? 0 : -1;
+    }
     const char *home = getenv("HOME"), *xdg = getenv("XDG_CONFIG_HOME");
     if (!home || !*home)
         return -1;
@@ -229,12 +235,21 @@ static void report_sandbox(const browser_info *b)
                b->title, path);
 }
 
-/* Prints one browser's state; returns 1 when its manifest is installed and usable. */
+/* Prints one browser's state; returns 1 when its manifest is installed and usable. Like the
+ * browser itself, without --system it takes the user's manifest when there is one and else the
+ * system-wide one (the one a package installs). */
 static int status_one(const browser_info *b, const browser_options *o, int *broken)
 {
-    char path[PATH_MAX];
+    char path[PATH_MAX], system_path[PATH_MAX];
     int usable = 0;
-    if (manifest_path(b, o->system, path, sizeof(path)) != 0) {
+    int have_path = manifest_path(b, o->system, path, sizeof(path)) == 0;
+    if (!o->system && (!have_path || access(path, F_OK) != 0) &&
+        manifest_path(b, 1, system_path, sizeof(system_path)) == 0 &&
+        access(system_path, F_OK) == 0) {
+        snprintf(path, sizeof(path), "%s", system_path);
+        have_path = 1;
+    }
+    if (!have_path) {
         printf("%-15s (HOME is not set)\n", b->title);
     } else if (access(path, F_OK) != 0) {
         printf("%-15s не зарегистрирован / not registered (%s)\n", b->title, path);
@@ -281,9 +296,9 @@ static int parse_browser_options(int argc, char **argv, browser_options *o)
     for (size_t i = 0; o->only && i < BROWSER_COUNT; i++)
         if (strcmp(o->only, browsers[i].name) == 0)
             return 0;
-    return o->only
-               ? cli_usage_error(BROWSER_USAGE, "--browser: chromium, chrome, yandex or firefox")
-               : 0;
+    return o->only ? cli_usage_error(BROWSER_USAGE,
+                                     "--browser: chromium, chrome, yandex, edge or firefox")
+                   : 0;
 }
 
 int cmd_browser(int argc, char **argv)

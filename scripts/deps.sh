@@ -21,6 +21,10 @@ PACKAGES=(
     gpg-agent
     # smart-card stack, and fake USB devices and a virtual reader/card for tests
     pcscd libccid umockdev vsmartcard-vpcd python3-virtualsmartcard python3-pycryptodome
+    # udev's systemd-hwdb (tests/integration/doctor_udev.sh); systemd-socket-activate
+    udev systemd
+    # the Debian package (scripts/package.sh, tests/integration/package_install.sh)
+    devscripts debhelper lintian dpkg-dev
     # end-to-end tests in real browsers (playwright-core and puppeteer-core come from npm, never
     # a browser download): Chromium, and Firefox ESR driven over WebDriver BiDi
     chromium firefox-esr
@@ -28,6 +32,18 @@ PACKAGES=(
     util-linux iproute2
 )
 
+# Debian's python3-virtualsmartcard has no `vicc` command: install the project's launcher.
+# Runs after the packages are in place, and also when nothing was missing.
+install_vicc() {
+    command -v vicc >/dev/null && return 0
+    local src
+    src="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/vicc"
+    $SUDO install -m 0755 "$src" /usr/local/bin/vicc
+    echo "deps: installed the vicc launcher as /usr/local/bin/vicc"
+}
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -36,11 +52,11 @@ done
 command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
 if [ ${#missing[@]} -eq 0 ]; then
     echo "deps: all ${#PACKAGES[@]} Debian packages present"
+    install_vicc
     exit 0
 fi
 echo "deps: installing ${missing[*]}"
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+install_vicc

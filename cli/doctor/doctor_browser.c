@@ -19,7 +19,7 @@
 
 extern char **environ;
 
-static const char *const browser_names[] = { "chromium", "chrome", "yandex", "firefox" };
+static const char *const browser_names[] = { "chromium", "chrome", "yandex", "edge", "firefox" };
 #define BROWSER_COUNT (sizeof(browser_names) / sizeof(browser_names[0]))
 
 /* Runs `/proc/self/exe browser status --browser NAME`; its stdout into out. -1 when it cannot. */

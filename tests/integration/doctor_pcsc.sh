@@ -7,21 +7,18 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/doctor_lib.sh"
 command -v pcscd >/dev/null || { echo "pcscd missing (apt install pcscd)"; exit 77; }
-command -v vicc >/dev/null || { echo "vicc missing (apt install python3-virtualsmartcard)"; exit 77; }
 VPCD=/usr/lib/pcsc/drivers/serial/libifdvpcd.so
 [ -r "$VPCD" ] || { echo "vpcd missing (apt install vsmartcard-vpcd)"; exit 77; }
-# Debian's python3-virtualsmartcard installs its package outside python's default path.
-for d in /usr/lib/python3/site-packages/virtualsmartcard /usr/lib/python3/dist-packages; do
-    [ -d "$d/virtualsmartcard" ] && export PYTHONPATH="$d${PYTHONPATH:+:$PYTHONPATH}"
-done
-# vicc imports PyCrypto's "Crypto"; Debian ships pycryptodome as "Cryptodome" (same API).
-if ! /usr/bin/python3 -c 'import Crypto' 2>/dev/null; then
-    CRYPTODOME=$(/usr/bin/python3 -c 'import Cryptodome, os; print(os.path.dirname(Cryptodome.__file__))' 2>/dev/null) ||
-        { echo "python3-pycryptodome missing (apt install python3-pycryptodome)"; exit 77; }
-    mkdir -p "$WORK/pyshim"
-    ln -s "$CRYPTODOME" "$WORK/pyshim/Crypto"
-    export PYTHONPATH="$WORK/pyshim:$PYTHONPATH"
-fi
+# The card: a `vicc` on PATH (scripts/deps.sh installs one), else the project's own launcher,
+# which finds Debian's python3-virtualsmartcard outside Python's path and maps PyCrypto's
+# "Crypto" to pycryptodome's "Cryptodome".
+VICC=$(command -v vicc || echo "$SOURCE_ROOT/scripts/vicc")
+/usr/bin/python3 - <<'PY' || { echo "python3-virtualsmartcard or python3-pycryptodome missing"; exit 77; }
+import importlib.util, os, sys
+ok = any(os.path.isdir(d + "/virtualsmartcard") for d in
+         ["/usr/lib/python3/site-packages/virtualsmartcard", "/usr/lib/python3/dist-packages"])
+sys.exit(0 if ok and (importlib.util.find_spec("Cryptodome") or importlib.util.find_spec("Crypto")) else 1)
+PY
 
 if [ -z "${DOCTOR_PCSC_NAMESPACE:-}" ]; then
     [ "$(id -u)" = 0 ] || { echo "needs root for a private mount namespace: skipped"; exit 77; }
@@ -74,9 +71,9 @@ verdict "$WORK/empty.json" pcsc.card warn TOKEN_NOT_FOUND "Insert the card" "rea
 ok "pcscd answers; the virtual reader is listed without a card"
 
 # Insert: vicc connects to vpcd's port.
-vicc -P "$PORT" >"$WORK/vicc.log" 2>&1 </dev/null &
-VICC=$!
-PIDS+=($VICC)
+"$VICC" -P "$PORT" >"$WORK/vicc.log" 2>&1 </dev/null &
+CARD=$!
+PIDS+=($CARD)
 for _ in $(seq 100); do
     doctor "$WORK/card.json" --no-p11-kit
     card_state "$WORK/card.json" ok && break
@@ -99,8 +96,8 @@ if command -v opensc-tool >/dev/null; then
 fi
 
 # Remove: stop vicc; the reader stays, the card goes.
-kill "$VICC"
-wait "$VICC" 2>/dev/null || true
+kill "$CARD"
+wait "$CARD" 2>/dev/null || true
 for _ in $(seq 100); do
     doctor "$WORK/removed.json" --no-p11-kit
     card_state "$WORK/removed.json" warn && break

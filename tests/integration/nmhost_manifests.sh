@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# `gostsign browser install|uninstall|status`: manifests for Chromium, Chrome, Yandex Browser and
-# Firefox in a temporary HOME (per-user places), their content, status checks (missing program,
+# `gostsign browser install|uninstall|status`: manifests for Chromium, Chrome, Yandex Browser, Edge
+# and Firefox in a temporary HOME (per-user places), their content, status checks (missing program,
 # wrong extension), Snap/Flatpak warnings, --profile for a custom Chromium user-data-dir, and
-# uninstall. (--system writes under /etc and /usr/lib: not exercised here.)
+# uninstall; --system into a staging root (GOSTSIGN_BROWSER_SYSTEM_ROOT), and status falling back,
+# as the browsers do, from a missing per-user manifest to the system-wide one a package installs.
 . "$(dirname "$0")/lib.sh"
 export HOME=$WORK/home
 unset XDG_CONFIG_HOME
@@ -18,10 +19,11 @@ ok "status before install: not registered (exit $NUM)"
 
 expect_status 0 "$GOSTSIGN" browser install --host "$NMHOST"
 for f in .config/chromium/NativeMessagingHosts .config/google-chrome/NativeMessagingHosts \
-    .config/yandex-browser/NativeMessagingHosts .mozilla/native-messaging-hosts; do
+    .config/yandex-browser/NativeMessagingHosts .config/microsoft-edge/NativeMessagingHosts \
+    .mozilla/native-messaging-hosts; do
     [ -f "$HOME/$f/ru.gostsign.nmhost.json" ] || fail "missing $f"
 done
-ok "install writes the four per-user manifests"
+ok "install writes the five per-user manifests"
 python3 - "$HOME" "$NMHOST" "$ID" <<'PY' || fail "manifest content"
 import json, sys
 home, host, ext = sys.argv[1:]
@@ -33,8 +35,8 @@ assert f["allowed_extensions"] == ["gostsign@gostsign.ru"] and "allowed_origins"
 PY
 ok "Chromium family: allowed_origins chrome-extension://$ID/; Firefox: allowed_extensions"
 expect_status 0 "$GOSTSIGN" browser status
-[ "$(grep -c ' ok: ' "$WORK/out")" = 4 ] || fail "status after install: $(cat "$WORK/out")"
-ok "status after install: four ok"
+[ "$(grep -c ' ok: ' "$WORK/out")" = 5 ] || fail "status after install: $(cat "$WORK/out")"
+ok "status after install: five ok"
 
 # A manifest naming a missing program, or another extension, is reported broken.
 sed -i "s|$NMHOST|/nonexistent/gostsign-nmhost|" "$HOME/.config/google-chrome/NativeMessagingHosts/ru.gostsign.nmhost.json"
@@ -69,6 +71,30 @@ expect_status 0 "$GOSTSIGN" browser uninstall
 [ -z "$(find "$HOME" -name ru.gostsign.nmhost.json)" ] || fail "uninstall left files"
 expect_status 0 "$GOSTSIGN" browser uninstall
 ok "uninstall removes every per-user manifest (twice is fine)"
+
+# System-wide manifests, written under a staging root instead of /etc and /usr/lib.
+export GOSTSIGN_BROWSER_SYSTEM_ROOT=$WORK/sysroot
+expect_status "$NUM" "$GOSTSIGN" browser status
+expect_status 0 "$GOSTSIGN" browser install --system --host "$NMHOST"
+for f in etc/chromium/native-messaging-hosts etc/opt/chrome/native-messaging-hosts \
+    etc/opt/yandex/browser/native-messaging-hosts etc/opt/edge/native-messaging-hosts \
+    usr/lib/mozilla/native-messaging-hosts; do
+    [ -f "$WORK/sysroot/$f/ru.gostsign.nmhost.json" ] || fail "--system: missing $f"
+done
+[ -z "$(find "$HOME" -name ru.gostsign.nmhost.json)" ] || fail "--system wrote per-user files"
+ok "install --system writes the five system-wide manifests and no per-user one"
+expect_status 0 "$GOSTSIGN" browser status
+[ "$(grep -c " ok: $WORK/sysroot/" "$WORK/out")" = 5 ] || fail "no fallback: $(cat "$WORK/out")"
+ok "status without --system falls back to the system-wide manifests"
+expect_status 0 "$GOSTSIGN" browser install --browser chromium --host /nonexistent/gostsign-nmhost
+expect_status "$NUM" "$GOSTSIGN" browser status --browser chromium
+grep -q "Chromium.*broken: $HOME/.config/chromium/.*missing or not executable" "$WORK/out" ||
+    fail "a per-user manifest does not take precedence: $(cat "$WORK/out")"
+ok "a per-user manifest takes precedence over the system-wide one, as in the browser"
+expect_status 0 "$GOSTSIGN" browser uninstall --system
+[ -z "$(find "$WORK/sysroot" -name ru.gostsign.nmhost.json)" ] || fail "uninstall --system left files"
+ok "uninstall --system removes them"
+unset GOSTSIGN_BROWSER_SYSTEM_ROOT
 # The extension: the manifest's key gives exactly the ID the host and the manifests allow.
 python3 - "$SOURCE_ROOT/native-messaging/extension/manifest.json" "$ID" <<'PY' || fail "extension key/ID"
 import base64, hashlib, json, sys
@@ -98,4 +124,19 @@ assert m["browser_specific_settings"]["gecko"]["id"] == "gostsign@gostsign.ru", 
 assert m["background"] == {"scripts": ["background.js"]} and "key" not in m, m
 PY
 ok "build-firefox.sh packs an .xpi with the Gecko ID and background scripts"
+# The fleet examples of docs/deploy (shipped in the package) name the same IDs and host.
+python3 - "$SOURCE_ROOT/docs/deploy" "$ID" <<'PY' || fail "docs/deploy examples"
+import json, sys, xml.etree.ElementTree as ET
+d, ext = sys.argv[1], sys.argv[2]
+p = json.load(open(d + "/chromium-policy.json"))
+assert [e.split(";")[0] for e in p["ExtensionInstallForcelist"]] == [ext], p
+assert p["NativeMessagingAllowlist"] == ["ru.gostsign.nmhost"], p
+app = ET.parse(d + "/updates.xml").getroot()[0]
+assert app.get("appid") == ext, app.attrib
+x = json.load(open(d + "/%s.json" % ext))
+assert x["external_crx"].endswith(".crx") and x["external_version"], x
+f = json.load(open(d + "/firefox-policies.json"))
+assert list(f["policies"]["ExtensionSettings"]) == ["gostsign@gostsign.ru"], f
+PY
+ok "docs/deploy: Chromium policy, update manifest, external-extensions file and Firefox policy name $ID / gostsign@gostsign.ru"
 echo "$PASSED passed, 0 failed"
