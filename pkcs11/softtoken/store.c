@@ -70,7 +70,8 @@ static void keep_previous(const char *name)
     char prev[512];
     side_name(name, "prev", prev, sizeof prev);
     unlinkat(g_st.dirfd, prev, 0);
-    linkat(g_st.dirfd, name, g_st.dirfd, prev, 0);
+    if (linkat(g_st.dirfd, name, g_st.dirfd, prev, 0) != 0 && errno != ENOENT)
+        st_log("no previous copy of %s kept: %s", name, strerror(errno));
 }
 
 /* Deletes ".NAME.prev": after a PIN change it would still open with the old PIN. */
@@ -232,7 +233,8 @@ CK_RV st_token_repair(const char *name)
     if (!parses(prev) || read_file(prev, &data, &len) != CKR_OK)
         return CKR_TOKEN_NOT_RECOGNIZED;
     unlinkat(g_st.dirfd, damaged, 0);
-    linkat(g_st.dirfd, name, g_st.dirfd, damaged, 0);
+    if (linkat(g_st.dirfd, name, g_st.dirfd, damaged, 0) != 0)
+        st_log("the damaged %s could not be kept aside: %s", name, strerror(errno));
     CK_RV rv = atomic_write(name, data, len);
     OPENSSL_clear_free(data, len);
     if (rv == CKR_OK)
