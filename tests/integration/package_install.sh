@@ -99,6 +99,16 @@ for f in /usr/bin/gostsign /usr/bin/gostsign-agent /usr/bin/gostsign-nmhost \
     /usr/share/doc/gostsign/protocol.md /usr/share/man/man1/gostsign-agent.1.gz; do
     [ -e "$f" ] || fail "missing after install: $f"
 done
+# the whole extension, adapters included: every file of the source form but the Firefox build's own
+(cd "$SOURCE_ROOT/native-messaging/extension" && find . -type f ! -name build-firefox.sh \
+    ! -name manifest.firefox.json | sort) >"$WORK/ext.want"
+(cd /usr/share/gostsign/extension && find . -type f | sort) >"$WORK/ext.got"
+diff -u "$WORK/ext.want" "$WORK/ext.got" || fail "the installed extension differs from the source"
+for f in /lib/systemd/system/gostsign-trust-update.service /lib/systemd/system/gostsign-trust-update.timer; do
+    [ -e "$f" ] || fail "missing after install: $f"
+done
+systemctl is-enabled gostsign-trust-update.timer 2>/dev/null | grep -qx enabled &&
+    fail "the network timer was enabled without the administrator"
 grep -qx "module: $MODULE" /usr/share/p11-kit/modules/gostsign-softtoken.module || fail "p11-kit module file"
 grep -qx "ExecStart=/usr/bin/gostsign-agent" /usr/lib/systemd/user/gostsign-agent.service ||
     fail "the service does not start /usr/bin/gostsign-agent"
