@@ -310,9 +310,11 @@ static const char *own_terminal(void)
 static const char *own_ctype(void)
 {
     const char *vars[] = { "LC_ALL", "LC_CTYPE", "LANG" };
-    for (size_t i = 0; i < 3; i++)
-        if (getenv(vars[i]) && *getenv(vars[i]))
-            return getenv(vars[i]);
+    for (size_t i = 0; i < 3; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v)
+            return v;
+    }
     return NULL;
 }
 

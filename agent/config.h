@@ -38,7 +38,8 @@ gs_code agent_config_defaults(agent_config *cfg, gs_status *st);
  */
 gs_code agent_config_load_file(agent_config *cfg, const char *path, int is_system, gs_status *st);
 
-/* Defaults, then the system file, then the user file ($XDG_CONFIG_HOME or ~/.config). */
+/* Defaults, then the system file, then the user file ($XDG_CONFIG_HOME or ~/.config). On a
+ * failure cfg is freed already (and zeroed). */
 gs_code agent_config_load(agent_config *cfg, const char *system_path, const char *user_path,
                           gs_status *st);
 

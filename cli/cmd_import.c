@@ -183,6 +183,8 @@ static const p11_token *choose_token(const p11_token *tokens, size_t count, cons
 static gs_code ask_pin(const import_options *o, const agent_config *cfg, const gs_cert *cert,
                        const p11_token *t, secure_pin **out, gs_status *st)
 {
+    if (!t) /* the caller picked the token first; no token, no dialog */
+        return gs_fail(st, GS_ERR_INTERNAL, "no token chosen");
     if (t->flags & CKF_USER_PIN_LOCKED)
         return gs_fail(st, GS_ERR_PIN_LOCKED, "token \"%s\"", t->label);
     if (t->protected_auth) {
@@ -300,6 +302,8 @@ static gs_code create_object(import_session *s, CK_ATTRIBUTE *tmpl, CK_ULONG n, 
                              gs_status *st)
 {
     CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+    if (!s->fn) /* session_open succeeded before this is called, which sets fn */
+        return gs_fail(st, GS_ERR_INTERNAL, "no open session");
     CK_RV rv = s->fn->C_CreateObject(s->session, tmpl, n, &h);
     if (rv != CKR_OK)
         return gs_fail(st, p11_rv_to_code(rv), "C_CreateObject(%s): 0x%lx", what,
@@ -377,6 +381,8 @@ static gs_code check_not_present(import_session *s, const import_material *m, gs
     CK_ATTRIBUTE t[] = { ATTR(CKA_ID, m->id, sizeof(m->id)) };
     CK_OBJECT_HANDLE h;
     CK_ULONG found = 0;
+    if (!s->fn) /* session_open succeeded before this is called, which sets fn */
+        return gs_fail(st, GS_ERR_INTERNAL, "no open session");
     CK_RV rv = s->fn->C_FindObjectsInit(s->session, t, 1);
     if (rv == CKR_OK) {
         rv = s->fn->C_FindObjects(s->session, &h, 1, &found);
@@ -395,6 +401,8 @@ static gs_code session_open(import_session *s, p11_client *c, const p11_token *t
                             const secure_pin *pin, gs_status *st)
 {
     memset(s, 0, sizeof(*s));
+    if (!t) /* the caller picked the token first */
+        return gs_fail(st, GS_ERR_INTERNAL, "no token chosen");
     s->fn = p11_client_module(c, t->module_index);
     if (!s->fn)
         return gs_fail(st, GS_ERR_PKCS11_MODULE, "module of token \"%s\"", t->label);

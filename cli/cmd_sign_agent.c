@@ -227,6 +227,8 @@ static gs_code sign_batch(agent_conn *c, const agent_sign_args *a, gs_status *st
 /* Checks that OUT can be written (its folder exists and takes files, it is no folder itself). */
 static gs_code check_output_file(const char *path, gs_status *st)
 {
+    if (!path) /* no -o: the name is derived later, in a folder already checked */
+        return GS_ERR_OK;
     char buf[4096];
     snprintf(buf, sizeof(buf), "%s", path);
     const char *dir = dirname(buf);

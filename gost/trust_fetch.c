@@ -135,8 +135,8 @@ gs_code gs_tsl_fetch(const char *url, const char *ca_file, int timeout, uint8_t 
     if (use_ssl && !t.ctx)
         rc = gs_fail(st, GS_ERR_TSL_FETCH_FAILED, "cannot set up TLS (CA file %s)",
                      ca_file ? ca_file : "of the system");
-    else if (!(rctx = OSSL_HTTP_open(host, port, NULL, NULL, use_ssl, NULL, NULL, tls_callback, &t,
-                                     0, timeout)))
+    else if (!(rctx = OSSL_HTTP_open(host, port, NULL, NULL, use_ssl, NULL, NULL,
+                                     use_ssl ? tls_callback : NULL, &t, 0, timeout)))
         rc = gs_fail(st, GS_ERR_TSL_FETCH_FAILED, "%s: cannot connect within %d s", url, timeout);
     else
         rc = exchange(rctx, path, timeout, deadline, out, out_len, st);

@@ -219,6 +219,8 @@ static json_object *with_display(json_object *args, const proto_command *pc)
 /* Builds the request the agent gets: exactly id, cmd, normalised origin and args. */
 static json_object *rebuild_request(json_object *req, const proto_command *pc, const char *origin)
 {
+    if (!pc) /* check_envelope found the command in the table before it calls this */
+        return gs_reply_error(NULL, GS_ERR_INTERNAL, "no command");
     json_object *out = json_object_new_object(), *id, *args = NULL, *copy = NULL;
     json_object_object_get_ex(req, "id", &id);
     json_object_object_add(out, "id", json_object_get(id));
