@@ -294,8 +294,6 @@ gs_code agent_config_load(agent_config *cfg, const char *system_path, const char
         rc = agent_config_load_file(cfg, system_path, 1, st);
     if (rc == GS_ERR_OK && user_path)
         rc = agent_config_load_file(cfg, user_path, 0, st);
-    if (rc != GS_ERR_OK)
-        agent_config_free(cfg); /* a failed load leaves nothing to free for the caller */
     return rc;
 }
 

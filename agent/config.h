@@ -39,7 +39,7 @@ gs_code agent_config_defaults(agent_config *cfg, gs_status *st);
 gs_code agent_config_load_file(agent_config *cfg, const char *path, int is_system, gs_status *st);
 
 /* Defaults, then the system file, then the user file ($XDG_CONFIG_HOME or ~/.config). On a
- * failure cfg is freed already (and zeroed). */
+ * failure cfg still holds what was read before it: free it with agent_config_free. */
 gs_code agent_config_load(agent_config *cfg, const char *system_path, const char *user_path,
                           gs_status *st);
 

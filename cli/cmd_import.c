@@ -547,8 +547,10 @@ int cmd_import(int argc, char **argv)
     gs_code rc = agent_config_load(
         &cfg, AGENT_CONFIG_SYSTEM_PATH,
         agent_config_user_path(user_cfg, sizeof(user_cfg)) == 0 ? user_cfg : NULL, &st);
-    if (rc != GS_ERR_OK)
+    if (rc != GS_ERR_OK) {
+        agent_config_free(&cfg);
         return cli_report(&st);
+    }
     import_target tg;
     rc = target_open(&o, &tg, &st);
     gs_pkcs12 *p = rc == GS_ERR_OK ? open_pfx(&o, &cfg, &st) : NULL;

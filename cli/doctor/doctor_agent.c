@@ -171,6 +171,7 @@ static void check_config(doctor_ctx *ctx)
                    "Файл настроек агента не годится: %s", st.detail);
         doctor_fix(c, "Correct the file (strict JSON: no trailing commas). %s%.0s",
                    "Исправьте файл (строгий JSON: без лишних запятых). %.0s%s", e->fix, e->fix_ru);
+        agent_config_free(&cfg);
         return;
     }
     doctor_say(c, "The agent configuration is valid", "Файл настроек агента корректен");

@@ -55,8 +55,10 @@ static void add_config_modules(doctor_modules *ms)
     char user[1024];
     if (agent_config_user_path(user, sizeof(user)) != 0)
         user[0] = '\0';
-    if (agent_config_load(&cfg, AGENT_CONFIG_SYSTEM_PATH, user[0] ? user : NULL, &st) != GS_ERR_OK)
+    if (agent_config_load(&cfg, AGENT_CONFIG_SYSTEM_PATH, user[0] ? user : NULL, &st) != GS_ERR_OK) {
+        agent_config_free(&cfg); /* the defaults and what was read before the failure */
         return;
+    }
     for (size_t i = 0; i < cfg.module_count; i++)
         add_module(ms, cfg.modules[i], "config");
     agent_config_free(&cfg);
