@@ -469,15 +469,12 @@ static gs_cert *cert_from_agent(const char *id, gs_status *st)
     if (rc == GS_ERR_OK && matches != 1)
         gs_fail(st, matches ? GS_ERR_CERT_ID_AMBIGUOUS : GS_ERR_CERT_NOT_FOUND, "%s", id);
     else if (rc == GS_ERR_OK) {
-        size_t len = strlen(der_b64);
-        uint8_t *der = malloc(len / 4 * 3 + 3);
-        int got = der ? EVP_DecodeBlock(der, (const unsigned char *)der_b64, (int)len) : -1;
-        if (got >= 0) {
-            got -= (len > 0 && der_b64[len - 1] == '=') + (len > 1 && der_b64[len - 2] == '=');
-            cert = gs_cert_parse(der, (size_t)got, st);
-        } else {
+        uint8_t *der = NULL;
+        size_t len = 0;
+        if (gs_base64_decode(der_b64, &der, &len, st) == GS_ERR_OK)
+            cert = gs_cert_parse(der, len, st);
+        else
             gs_fail(st, GS_ERR_INTERNAL, "the agent sent a certificate that is not base64");
-        }
         free(der);
     }
     json_object_put(list);

@@ -51,15 +51,12 @@ static gs_code write_cms(json_object *result, const char *path, gs_status *st)
     json_object *v;
     if (!json_object_object_get_ex(result, "cms", &v))
         return gs_fail(st, GS_ERR_INTERNAL, "agent reply without cms");
-    const char *b64 = json_object_get_string(v);
-    size_t n = strlen(b64);
-    uint8_t *der = malloc(n / 4 * 3 + 3);
-    int len = der ? EVP_DecodeBlock(der, (const unsigned char *)b64, (int)n) : -1;
+    uint8_t *der = NULL;
+    size_t len = 0;
     gs_code rc = GS_ERR_OK;
-    if (len < 0) {
+    if (gs_base64_decode(json_object_get_string(v), &der, &len, st) != GS_ERR_OK) {
         rc = gs_fail(st, GS_ERR_INTERNAL, "agent returned invalid base64");
     } else {
-        len -= (n > 0 && b64[n - 1] == '=') + (n > 1 && b64[n - 2] == '=');
         FILE *f = fopen(path, "wb");
         if (!f || fwrite(der, 1, (size_t)len, f) != (size_t)len)
             rc = gs_fail(st, GS_ERR_IO_ERROR, "%s: %s", path, strerror(errno));
@@ -75,10 +72,7 @@ static json_object *chunk_args(const agent_sign_args *a, const uint8_t *buf, siz
                                int first, const char *name)
 {
     json_object *args = json_object_new_object();
-    char *b64 = malloc(4 * ((n + 2) / 3) + 1);
-    EVP_EncodeBlock((unsigned char *)b64, buf, (int)n);
-    json_object_object_add(args, "chunk", json_object_new_string(b64));
-    free(b64);
+    json_object_object_add(args, "chunk", gs_base64_json(buf, n));
     json_object_object_add(args, "more", json_object_new_boolean(more));
     if (first) {
         if (a->cert)

@@ -221,28 +221,13 @@ void doctor_layer_agent(doctor_ctx *ctx)
     agent_disconnect(conn);
 }
 
-/* Base64 text to bytes (the agent's "cms" field); NULL when malformed. */
-static uint8_t *base64_decode(const char *b64, size_t *len)
-{
-    size_t in = strlen(b64);
-    uint8_t *out = malloc(in / 4 * 3 + 3);
-    int n = out ? EVP_DecodeBlock(out, (const unsigned char *)b64, (int)in) : -1;
-    if (n < 0) {
-        free(out);
-        return NULL;
-    }
-    size_t pad = (in > 0 && b64[in - 1] == '=') + (in > 1 && b64[in - 2] == '=');
-    *len = (size_t)n - pad;
-    return out;
-}
-
 /* Verifies the agent's signature over the test text, with the chain when --ca-dir was given. */
 static gs_code verify_test_signature(const doctor_ctx *ctx, const char *cms_b64, const char *text,
                                      gs_status *st)
 {
     size_t len = 0;
-    uint8_t *der = base64_decode(cms_b64, &len);
-    if (!der)
+    uint8_t *der = NULL;
+    if (gs_base64_decode(cms_b64, &der, &len, st) != GS_ERR_OK)
         return gs_fail(st, GS_ERR_CMS_PARSE, "the agent's reply holds no valid base64 CMS");
     gs_cms_verify_opts o;
     gs_cms_verify_opts_init(&o);
@@ -266,9 +251,7 @@ static void run_test_sign(doctor_ctx *ctx)
     gs_status_clear(&st);
     agent_conn *conn = agent_connect(1, &st);
     json_object *args = json_object_new_object(), *r = NULL;
-    unsigned char b64[256];
-    EVP_EncodeBlock(b64, (const unsigned char *)text, (int)strlen(text));
-    json_object_object_add(args, "data", json_object_new_string((const char *)b64));
+    json_object_object_add(args, "data", gs_base64_json((const uint8_t *)text, strlen(text)));
     json_object_object_add(args, "detached", json_object_new_boolean(1));
     json_object_object_add(args, "document", json_object_new_string("gostsign doctor test"));
     if (ctx->opts.test_cert)
