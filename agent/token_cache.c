@@ -194,14 +194,29 @@ static json_object *token_json(const p11_token *t)
     return o;
 }
 
+/* End-entity certificates of token `index` with no private key (their key is elsewhere: a
+ * PKCS#12 file or a CryptoPro container); CA certificates do not count. Caller holds the lock. */
+static int keyless_count(const token_cache *tc, size_t index)
+{
+    int n = 0;
+    for (size_t i = 0; i < tc->cert_count; i++)
+        n += tc->certs[i].token_index == index && tc->parsed[i] && !tc->parsed[i]->is_ca &&
+             !tc->certs[i].has_private_key;
+    return n;
+}
+
 gs_code token_cache_tokens_json(token_cache *tc, json_object **out, gs_status *st)
 {
     pthread_mutex_lock(&tc->lock);
     gs_code rc = load_lists(tc, st);
     if (rc == GS_ERR_OK) {
         *out = json_object_new_array();
-        for (size_t i = 0; i < tc->token_count; i++)
-            json_object_array_add(*out, token_json(&tc->tokens[i]));
+        for (size_t i = 0; i < tc->token_count; i++) {
+            json_object *t = token_json(&tc->tokens[i]);
+            json_object_object_add(t, "certificates_without_key",
+                                   json_object_new_int(keyless_count(tc, i)));
+            json_object_array_add(*out, t);
+        }
     }
     pthread_mutex_unlock(&tc->lock);
     return rc;

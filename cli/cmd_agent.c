@@ -135,11 +135,36 @@ int cmd_tokens(int argc, char **argv)
                         print_token);
 }
 
+/* After `certs`: certificates on the tokens without a key get a hint where the key usually is. */
+static void keyless_hint(void)
+{
+    json_object *r = NULL, *v;
+    if (call_agent("tokens", &r, 0) != 0)
+        return;
+    int keyless = 0;
+    for (size_t i = 0; i < json_object_array_length(r); i++)
+        if (json_object_object_get_ex(json_object_array_get_idx(r, i), "certificates_without_key",
+                                      &v))
+            keyless += json_object_get_int(v);
+    json_object_put(r);
+    if (keyless == 0)
+        return;
+    const gs_error_info *e = gs_error_lookup(GS_ERR_KEY_ELSEWHERE);
+    printf(cli_text("Сертификатов без закрытого ключа на токенах: %d (`gostsign token certs` "
+                    "покажет их).\n%s\n",
+                    "certificates without a private key on the tokens: %d (`gostsign token certs` "
+                    "shows them).\n%s\n"),
+           keyless, cli_text(e->fix_ru, e->fix));
+}
+
 int cmd_certs(int argc, char **argv)
 {
-    return list_command(argc, argv, "certificates",
-                        cli_text("Сертификаты не найдены", "no certificates found"),
-                        print_certificate);
+    int rc = list_command(argc, argv, "certificates",
+                          cli_text("Сертификаты не найдены", "no certificates found"),
+                          print_certificate);
+    if (rc == 0 && !wants_json(argc, argv))
+        keyless_hint();
+    return rc;
 }
 
 #define AGENT_USAGE "gostsign agent status | stop | restart | unpause TOKEN [--yes]"

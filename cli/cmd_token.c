@@ -104,6 +104,13 @@ static void id_hex(const p11_cert *c, char *out)
     gost_hex(c->id, c->id_len, out);
 }
 
+/* Where the key of a certificate without one usually is (PKCS#12 file, CryptoPro container). */
+static void key_elsewhere_hint(void)
+{
+    const gs_error_info *e = gs_error_lookup(GS_ERR_KEY_ELSEWHERE);
+    printf("  %s: %s\n", cli_text(e->message_ru, e->message_en), cli_text(e->fix_ru, e->fix));
+}
+
 /* `token certs`: one line per certificate with its owner and validity. */
 static int token_certs(const token_session *ts)
 {
@@ -125,6 +132,8 @@ static int token_certs(const token_session *ts)
                gs_error_lookup(usable)->name,
                c->has_private_key ? "" : cli_text(" (нет закрытого ключа)", " (no private key)"),
                id);
+        if (cert && !cert->is_ca && !c->has_private_key)
+            key_elsewhere_hint();
         free(owner);
         gs_cert_free(cert);
     }

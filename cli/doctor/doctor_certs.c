@@ -109,13 +109,13 @@ static void judge_validity(doctor_check *c, const gs_cert *cert, const p11_cert 
         return;
     }
     if (!pc->has_private_key) {
+        /* the key is usually in a PKCS#12 file or a CryptoPro container: the fix says which */
+        const gs_error_info *e = gs_error_lookup(GS_ERR_KEY_ELSEWHERE);
         c->status = DOCTOR_WARN;
-        c->code = GS_ERR_KEY_NOT_FOUND;
+        c->code = e->code;
         doctor_say(c, "%s: no private key on the token for this certificate",
                    "%s: на токене нет закрытого ключа для этого сертификата", who);
-        doctor_fix(
-            c, "Use the token that holds the key, or write the right certificate next to the key.",
-            "Используйте токен с ключом или запишите на токен сертификат, соответствующий ключу.");
+        doctor_fix(c, "%s%.0s", "%.0s%s", e->fix, e->fix_ru);
         return;
     }
     if (days < DAYS_WARN) {
