@@ -62,6 +62,7 @@ gs_code agent_config_defaults(agent_config *cfg, gs_status *st)
     cfg->pin_max_failures = 3;
     cfg->pin_cooldown_seconds = 15 * 60;
     cfg->request_timeout_seconds = 120;
+    cfg->revocation_timeout_seconds = AGENT_REVOCATION_TIMEOUT_DEFAULT;
     if (set_string(&cfg->pinentry, "pinentry", st) != GS_ERR_OK ||
         set_string(&cfg->log_level, "info", st) != GS_ERR_OK)
         return st->code;
@@ -140,6 +141,29 @@ static gs_code apply_origins(agent_config *cfg, json_object *root, int is_system
     return GS_ERR_OK;
 }
 
+/*
+ * check_revocation_before_sign: "off", "warn" or "require". A user file may make the system's
+ * policy stricter, never weaker: the administrator's "require" stays.
+ */
+static gs_code read_revocation_policy(agent_config *cfg, json_object *root, int is_system,
+                                      const char *path, gs_status *st)
+{
+    static const char *const words[] = { "off", "warn", "require" };
+    json_object *v;
+    if (!json_object_object_get_ex(root, "check_revocation_before_sign", &v))
+        return GS_ERR_OK;
+    const char *word = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+    for (int i = 0; i < 3; i++)
+        if (strcmp(word, words[i]) == 0) {
+            if (is_system || (agent_revocation_policy)i > cfg->revocation_policy)
+                cfg->revocation_policy = (agent_revocation_policy)i;
+            return GS_ERR_OK;
+        }
+    return gs_fail(st, GS_ERR_BAD_JSON,
+                   "%s: \"check_revocation_before_sign\" must be \"off\", \"warn\" or \"require\"",
+                   path);
+}
+
 /* Applies every known key of one parsed file. */
 static gs_code apply_json(agent_config *cfg, json_object *root, int is_system, const char *path,
                           gs_status *st)
@@ -159,6 +183,11 @@ static gs_code apply_json(agent_config *cfg, json_object *root, int is_system, c
     if (rc == GS_ERR_OK)
         rc = read_positive_int(root, "request_timeout_seconds", &cfg->request_timeout_seconds, path,
                                st);
+    if (rc == GS_ERR_OK)
+        rc = read_revocation_policy(cfg, root, is_system, path, st);
+    if (rc == GS_ERR_OK)
+        rc = read_positive_int(root, "revocation_timeout_seconds", &cfg->revocation_timeout_seconds,
+                               path, st);
     return rc;
 }
 

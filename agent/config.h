@@ -11,6 +11,17 @@
 
 #define AGENT_CONFIG_MAX_LIST 64
 
+/* check_revocation_before_sign: off, warn (sign, say so; a revoked certificate is still
+ * refused), require (refuse unless a CRL or OCSP says good). Ordered weakest first. */
+typedef enum {
+    AGENT_REVOCATION_OFF = 0,
+    AGENT_REVOCATION_WARN,
+    AGENT_REVOCATION_REQUIRE,
+} agent_revocation_policy;
+
+/* Default time limit of one CRL download or OCSP exchange before a signature. */
+#define AGENT_REVOCATION_TIMEOUT_DEFAULT 3
+
 typedef struct {
     size_t origin_count;
     char *origins[AGENT_CONFIG_MAX_LIST]; /* "https://host", or "https://" + "*.domain" */
@@ -25,6 +36,8 @@ typedef struct {
     int pin_cooldown_seconds;
     int request_timeout_seconds;
     char *log_level; /* "error", "warning", "info", "debug" */
+    agent_revocation_policy revocation_policy; /* the user file may only make it stricter */
+    int revocation_timeout_seconds;            /* per CRL download / OCSP exchange */
 } agent_config;
 
 /* Fills cfg with built-in defaults (Gosuslugi/ESIA allow-list, 3 wrong PINs, 15 min cooldown). */

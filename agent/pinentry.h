@@ -16,6 +16,9 @@
 /* Longest PIN accepted from a pinentry (PKCS#11 tokens use far less). */
 #define PINENTRY_MAX_PIN 256
 
+/* Days before the end of a certificate's validity from which the dialog warns. */
+#define PINENTRY_EXPIRY_WARN_DAYS 30
+
 /* Room for a description built by pinentry_describe_signing (bytes, NUL included). */
 #define PINENTRY_DESC_SIZE 1024
 
@@ -95,6 +98,9 @@ typedef struct {
     bool content_hidden;      /* a bare hash or raw value: the content cannot be shown */
     int agent_attempts_left;  /* wrong PINs before gostsign's own pause; 0: not shown */
     int agent_pause_minutes;  /* how long that pause lasts */
+    bool expires_soon;        /* the certificate expires in under 30 days: say so */
+    long days_left;           /* whole days until it expires (with expires_soon) */
+    bool revocation_unknown;  /* the revocation check before signing got no answer (warn) */
 } pinentry_signing_info;
 
 /*

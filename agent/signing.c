@@ -13,6 +13,7 @@
 #include "pinentry.h"
 #include "origin.h"
 #include "protocol.h"
+#include "revocation_gate.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,7 @@ typedef struct {
     size_t cosign_len;
     bool raw;              /* sign_raw: a bare signature over cms.content_digest, no CMS */
     bool reverse;          /* sign_raw: r || s instead of the PKCS#11 order s || r */
+    revocation_note revocation; /* what the check before signing found (the policy's warn) */
 } sign_job;
 
 /* The callback's context: the token and the PIN for this single call. */
@@ -96,6 +98,7 @@ static gs_code build_description(request *r, const cert_ref *ref, const sign_job
 {
     const gs_name *n = &ref->cert->subject;
     CK_FLAGS f = ref->token.flags;
+    long days = gs_cert_days_left(ref->cert, time(NULL));
     pinentry_signing_info info = {
         .origin = r->origin,
         .action = job->action,
@@ -119,6 +122,9 @@ static gs_code build_description(request *r, const cert_ref *ref, const sign_job
         .agent_pause_minutes = (r->conn->ag->cfg.pin_cooldown_seconds + 59) / 60,
         .count_low = (f & CKF_USER_PIN_COUNT_LOW) != 0,
         .pinpad = ref->token.protected_auth != 0,
+        .expires_soon = days < PINENTRY_EXPIRY_WARN_DAYS,
+        .days_left = days,
+        .revocation_unknown = job->revocation.checked && job->revocation.code != GS_ERR_OK,
     };
     return pinentry_describe_signing(&info, out, cap, st);
 }
@@ -325,6 +331,8 @@ static gs_code sign_with_pin(request *r, cert_ref *ref, sign_job *job, uint8_t *
     char desc[PINENTRY_DESC_SIZE];
     secure_pin *pin = NULL;
     gs_code rc = precheck(r, ref, st);
+    if (rc == GS_ERR_OK)
+        rc = revocation_before_sign(ag, ref, &job->revocation, st);
     int gated = rc == GS_ERR_OK && (rc = enter_pin_gate(r, ref, st)) == GS_ERR_OK;
     if (rc == GS_ERR_OK)
         rc = dialog_and_pin(r, ref, job, desc, &pin, st);
@@ -352,6 +360,14 @@ static gs_code sign_with_pin(request *r, cert_ref *ref, sign_job *job, uint8_t *
     if (rc != GS_ERR_BAD_REQUEST)
         audit_operation(r, ref, job, rc);
     return rc;
+}
+
+/* The reply's "warnings" (the revocation status under the policy's warn), when there are any. */
+static void add_warnings(json_object *result, const sign_job *job)
+{
+    json_object *w = revocation_note_json(&job->revocation);
+    if (w)
+        json_object_object_add(result, "warnings", w);
 }
 
 /* The reply of a successful signature. */
@@ -561,13 +577,15 @@ static gs_code command_sign_batch(request *r, json_object **result, gs_status *s
         rc = read_batch(r, (size_t)ref.cert->key_bits / 8, &items, &n, st);
     if (rc == GS_ERR_OK && !items) /* cannot happen: read_batch's OK comes with 1..N items */
         rc = GS_ERR_INTERNAL;
+    sign_job job = { .action = "подпись пакета документов", .document = what };
     if (rc == GS_ERR_OK)
         rc = precheck(r, &ref, st);
+    if (rc == GS_ERR_OK)
+        rc = revocation_before_sign(ag, &ref, &job.revocation, st);
     int gated = rc == GS_ERR_OK && (rc = enter_pin_gate(r, &ref, st)) == GS_ERR_OK;
     if (rc == GS_ERR_OK) {
         snprintf(what, sizeof(what), "%zu документов одним вводом PIN-кода (первый: %.60s)", n,
                  items[0].name);
-        sign_job job = { .action = "подпись пакета документов", .document = what };
         rc = dialog_and_pin(r, &ref, &job, desc, &pin, st);
     }
     token_batch *b = NULL;
@@ -594,6 +612,7 @@ static gs_code command_sign_batch(request *r, json_object **result, gs_status *s
     if (rc == GS_ERR_OK) {
         *result = json_object_new_object();
         json_object_object_add(*result, "signatures", out);
+        add_warnings(*result, &job);
     } else {
         json_object_put(out);
     }
@@ -714,9 +733,11 @@ gs_code command_sign(request *r, json_object **result, gs_status *st)
         rc = apply_sign_options(r, &job, &ref, &chain, st);
     if (rc == GS_ERR_OK)
         rc = sign_with_pin(r, &ref, &job, &der, &der_len, st);
-    if (rc == GS_ERR_OK)
+    if (rc == GS_ERR_OK) {
         *result = signature_result(&ref, der, der_len,
                                    job.cosign ? gs_cms_is_attached(der, der_len) : job.cms.attached);
+        add_warnings(*result, &job);
+    }
     OPENSSL_free(der);
     free(owned);
     free(cosign);
@@ -779,6 +800,7 @@ gs_code command_sign_raw(request *r, json_object **result, gs_status *st)
                                json_object_new_string(job.reverse ? "r_s" : "s_r"));
         json_object_object_add(*result, "certificate",
                                json_object_new_string(ref.cert->sha1_thumbprint));
+        add_warnings(*result, &job);
     }
     OPENSSL_free(sig);
     cert_ref_clear(&ref);
@@ -837,6 +859,7 @@ gs_code command_authenticate(request *r, json_object **result, gs_status *st)
     if (rc == GS_ERR_OK) {
         *result = signature_result(&ref, der, der_len, 1);
         json_object_object_add(*result, "signed_text", json_object_new_string(text));
+        add_warnings(*result, &job);
     }
     OPENSSL_free(der);
     free(text);

@@ -113,6 +113,12 @@ static X509 *issuer_in_list(gs_trust_list *l, X509 *x, char *err, size_t cap)
     return issuer;
 }
 
+X509 *gs_trust_issuer_of(gs_trust_list *l, X509 *x)
+{
+    char err[128];
+    return l && x ? issuer_in_list(l, x, err, sizeof(err)) : NULL;
+}
+
 /* A date for details, "2024-01-01", in Moscow time as the list gives its dates. */
 static void day_text(time_t t, char *out, size_t cap)
 {

@@ -150,6 +150,9 @@ int gs_cert_missing_qualified_fields(const gs_cert *cert, char *missing, size_t 
  * `at`, the fields, then gs_cert_problems. l may be NULL (chain NOT_CHECKED, TRUST_STORE_MISSING).
  */
 void gs_trust_assess(gs_trust_list *l, const gs_cert *cert, time_t at, gs_trust_verdict *v);
+/* The certificate of the list that issued `x` (x itself for a listed root), a new reference, or
+ * NULL when no chain through the list verifies (for the revocation check before signing). */
+X509 *gs_trust_issuer_of(gs_trust_list *l, X509 *x);
 /* Marks a verdict as revoked (CERT_REVOKED, not qualified), keeping its chain state. */
 void gs_trust_verdict_revoked(gs_trust_verdict *v, const char *detail);
 /* The Russian reason of a verdict: «квалифицированный сертификат», «цепочка не доходит до
