@@ -69,6 +69,9 @@ bool dispatch_request(request *r);
 gs_code command_sign(request *r, json_object **result, gs_status *st);
 gs_code command_authenticate(request *r, json_object **result, gs_status *st);
 gs_code command_sign_raw(request *r, json_object **result, gs_status *st);
+/* `change_pin` and `unblock_pin` (pin_care.c): local programs only, the agent's dialogs. */
+gs_code command_change_pin(request *r, json_object **result, gs_status *st);
+gs_code command_unblock_pin(request *r, json_object **result, gs_status *st);
 /* `verify` (verification.c): no PIN, no dialog. */
 gs_code command_verify(request *r, json_object **result, gs_status *st);
 

@@ -246,6 +246,8 @@ static const struct {
     { "origins", command_origins },
     { "shutdown", command_shutdown },
     { "unpause", command_unpause },
+    { "change_pin", command_change_pin },
+    { "unblock_pin", command_unblock_pin },
 };
 
 /* Runs the checked command; every path ends in a result or a failure in st. */

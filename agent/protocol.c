@@ -86,6 +86,13 @@ static const proto_field unpause_fields[] = {
     { NULL, 0, false, NULL, false },
 };
 
+/* change_pin / unblock_pin: which token (id, serial or label; omitted: the only one). */
+static const proto_field pin_care_fields[] = {
+    { "token", PROTO_STRING, true, NULL, false },
+    DIALOG_FIELDS,
+    { NULL, 0, false, NULL, false },
+};
+
 static const proto_command commands[] = {
     { "hello", false, no_fields, false },
     { "tokens", true, no_fields, false },
@@ -99,6 +106,9 @@ static const proto_command commands[] = {
     /* `gostsign agent stop` and `gostsign agent unpause TOKEN`: the user at the terminal */
     { "shutdown", false, no_fields, true },
     { "unpause", false, unpause_fields, true },
+    /* `gostsign token change-pin` / `token unblock`: PINs only in the agent's dialogs */
+    { "change_pin", false, pin_care_fields, true },
+    { "unblock_pin", false, pin_care_fields, true },
 };
 
 const proto_command *proto_command_find(const char *name)

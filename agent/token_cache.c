@@ -531,3 +531,49 @@ gs_code token_cache_chain(token_cache *tc, const cert_ref *ref, STACK_OF(X509) *
     pthread_mutex_unlock(&tc->lock);
     return rc;
 }
+
+/* Whether token t is the one the user named: its id, serial number or label. */
+static int token_named(const p11_token *t, const char *name)
+{
+    char id[96];
+    token_id_of(t, id, sizeof(id));
+    return strcmp(id, name) == 0 || strcmp(t->serial, name) == 0 || strcmp(t->label, name) == 0;
+}
+
+gs_code token_cache_find_token(token_cache *tc, const char *name, p11_token *out, char *id,
+                               size_t id_cap, gs_status *st)
+{
+    pthread_mutex_lock(&tc->lock);
+    gs_code rc = load_lists(tc, st);
+    size_t found = 0;
+    for (size_t i = 0; rc == GS_ERR_OK && i < tc->token_count; i++)
+        if (!name || token_named(&tc->tokens[i], name))
+            if (++found == 1)
+                *out = tc->tokens[i];
+    pthread_mutex_unlock(&tc->lock);
+    if (rc != GS_ERR_OK)
+        return rc;
+    if (found == 0)
+        return gs_fail(st, GS_ERR_TOKEN_NOT_FOUND, name ? "no token is named \"%.64s\"" : "%s",
+                       name ? name : "no token is present");
+    if (found > 1)
+        return gs_fail(st, GS_ERR_BAD_REQUEST, "several tokens fit: name one with --token ID "
+                                               "(`gostsign tokens` lists the ids)");
+    token_id_of(out, id, id_cap);
+    return GS_ERR_OK;
+}
+
+gs_code token_cache_set_pin(token_cache *tc, const p11_token *token, const char *token_id,
+                            int unblock, const char *auth, size_t auth_len, const char *new_pin,
+                            size_t new_len, gs_status *st)
+{
+    pthread_mutex_t *m = lock_for_token(tc, token_id);
+    pthread_mutex_lock(m);
+    gs_code rc = unblock ? p11_client_unblock_pin(tc->client, token, auth, auth_len, new_pin,
+                                                  new_len, st)
+                         : p11_client_change_pin(tc->client, token, auth, auth_len, new_pin,
+                                                 new_len, st);
+    pthread_mutex_unlock(m);
+    token_cache_invalidate(tc); /* the PIN flags changed */
+    return rc;
+}

@@ -73,6 +73,17 @@ gs_code token_batch_sign(token_batch *b, const uint8_t *data, size_t data_len,
                          gs_status *st);
 void token_cache_batch_close(token_batch *b);
 
+/*
+ * PIN care (`change_pin`, `unblock_pin`): the token named by its id, serial number or label
+ * (NULL: the only token), copied out with its id; then the PIN change under the token's lock
+ * (unblock: auth is the SO PIN, else the current user PIN). The lists are dropped afterwards.
+ */
+gs_code token_cache_find_token(token_cache *tc, const char *name, p11_token *out, char *id,
+                               size_t id_cap, gs_status *st);
+gs_code token_cache_set_pin(token_cache *tc, const p11_token *token, const char *token_id,
+                            int unblock, const char *auth, size_t auth_len, const char *new_pin,
+                            size_t new_len, gs_status *st);
+
 /* Drops the cached lists (a slot event, or a token error that suggests removal). */
 void token_cache_invalidate(token_cache *tc);
 

@@ -11,6 +11,8 @@ int cmd_verify(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_sign_agent(int argc, char **argv);
 int cmd_token(int argc, char **argv);
+/* `token change-pin` / `token unblock` (cmd_token_pin.c), argv[0] being the subcommand. */
+int cmd_token_pin(int argc, char **argv, int unblock);
 int cmd_tokens(int argc, char **argv);
 int cmd_certs(int argc, char **argv);
 int cmd_agent(int argc, char **argv);

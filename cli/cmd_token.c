@@ -3,6 +3,7 @@
  *   token list                      tokens with their PIN state
  *   token certs                     certificates with a private key on the token
  *   token sign [--cert-id HEX] [--attached] FILE -o OUT.p7s
+ *   token change-pin|unblock [--token ID]   (through the agent's dialogs: cmd_token_pin.c)
  * The PIN is asked through pinentry (never on the command line) and wrong PINs are not retried.
  */
 #include "agent.h"
@@ -23,7 +24,8 @@
 #define TOKEN_USAGE                                                                                \
     "gostsign token list|certs [--module PATH]...\n"                                               \
     "       gostsign token sign [--module PATH]... [--cert-id HEX] [--pinentry PROG] [--attached]" \
-    " FILE -o OUT.p7s"
+    " FILE -o OUT.p7s\n"                                                                       \
+    "       gostsign token change-pin|unblock [--token ID]"
 #define TOKEN_MAX_MODULES 8
 
 typedef struct {
@@ -368,6 +370,8 @@ int cmd_token(int argc, char **argv)
     if (argc < 2)
         return cli_usage_error(TOKEN_USAGE, "missing subcommand");
     const char *sub = argv[1];
+    if (strcmp(sub, "change-pin") == 0 || strcmp(sub, "unblock") == 0)
+        return cmd_token_pin(argc - 1, argv + 1, strcmp(sub, "unblock") == 0);
     token_options o;
     int prc = parse_token_options(argc - 1, argv + 1, &o);
     if (prc != 0)

@@ -254,6 +254,8 @@ static gs_code read_token_info(loaded_module *m, CK_SLOT_ID slot, p11_token *t, 
     copy_padded(t->serial, ti.serialNumber, sizeof(ti.serialNumber));
     t->flags = ti.flags;
     t->protected_auth = (ti.flags & CKF_PROTECTED_AUTHENTICATION_PATH) != 0;
+    t->min_pin_len = ti.ulMinPinLen;
+    t->max_pin_len = ti.ulMaxPinLen;
     return GS_ERR_OK;
 }
 
@@ -586,5 +588,47 @@ gs_code p11_client_sign(p11_client *c, const p11_token *token, const uint8_t *ke
     gs_code rc = p11_session_sign(s, key_id, key_id_len, key_bits, data, data_len, digest,
                                   digest_len, sig, sig_len, st);
     p11_session_close(s);
+    return rc;
+}
+
+/* A read-write session on the token, for the PIN changes. */
+static gs_code open_rw(p11_client *c, const p11_token *token, CK_FUNCTION_LIST **fn,
+                       CK_SESSION_HANDLE *h, gs_status *st)
+{
+    *fn = c->modules[token->module_index].fn;
+    CK_RV rv = (*fn)->C_OpenSession(token->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, h);
+    return rv == CKR_OK ? GS_ERR_OK : fail_rv(st, rv, "C_OpenSession");
+}
+
+gs_code p11_client_change_pin(p11_client *c, const p11_token *token, const char *old_pin,
+                              size_t old_len, const char *new_pin, size_t new_len, gs_status *st)
+{
+    CK_FUNCTION_LIST *fn;
+    CK_SESSION_HANDLE h;
+    gs_code rc = open_rw(c, token, &fn, &h, st);
+    if (rc != GS_ERR_OK)
+        return rc;
+    CK_RV rv = fn->C_SetPIN(h, (CK_UTF8CHAR_PTR)old_pin, old_len, (CK_UTF8CHAR_PTR)new_pin, new_len);
+    fn->C_CloseSession(h);
+    return rv == CKR_OK ? GS_ERR_OK : fail_rv(st, rv, "C_SetPIN");
+}
+
+gs_code p11_client_unblock_pin(p11_client *c, const p11_token *token, const char *so_pin,
+                               size_t so_len, const char *new_pin, size_t new_len, gs_status *st)
+{
+    CK_FUNCTION_LIST *fn;
+    CK_SESSION_HANDLE h;
+    gs_code rc = open_rw(c, token, &fn, &h, st);
+    if (rc != GS_ERR_OK)
+        return rc;
+    CK_RV rv = fn->C_Login(h, CKU_SO, (CK_UTF8CHAR_PTR)so_pin, so_len);
+    if (rv != CKR_OK) {
+        rc = fail_rv(st, rv, "C_Login (SO)");
+    } else {
+        rv = fn->C_InitPIN(h, (CK_UTF8CHAR_PTR)new_pin, new_len);
+        rc = rv == CKR_OK ? GS_ERR_OK : fail_rv(st, rv, "C_InitPIN");
+        fn->C_Logout(h);
+    }
+    fn->C_CloseSession(h);
     return rc;
 }

@@ -31,6 +31,7 @@ typedef struct {
     char label[33], manufacturer[33], model[17], serial[17];
     CK_FLAGS flags;     /* CK_TOKEN_INFO flags: PIN counters, protected path, ... */
     int protected_auth; /* PIN pad: C_Login without a PIN */
+    unsigned long min_pin_len, max_pin_len; /* CK_TOKEN_INFO ulMinPinLen / ulMaxPinLen */
 } p11_token;
 
 typedef struct {
@@ -94,6 +95,16 @@ void p11_session_close(p11_session *s);
 
 /* Maps a CKR_ value to the project's error table (PIN_INCORRECT, TOKEN_REMOVED, ...). */
 gs_code p11_rv_to_code(CK_RV rv);
+
+/*
+ * PIN care. Change: C_SetPIN in a read-write session (old PIN checked by the token). Unblock:
+ * C_Login as the security officer with the SO PIN (PUK), C_InitPIN with the new user PIN (which
+ * also resets the user PIN's retry counter), C_Logout. A wrong SO PIN is PIN_INCORRECT.
+ */
+gs_code p11_client_change_pin(p11_client *c, const p11_token *token, const char *old_pin,
+                              size_t old_len, const char *new_pin, size_t new_len, gs_status *st);
+gs_code p11_client_unblock_pin(p11_client *c, const p11_token *token, const char *so_pin,
+                               size_t so_len, const char *new_pin, size_t new_len, gs_status *st);
 
 /* Reads the token's current flags again (PIN counters change after a failed login). */
 gs_code p11_client_refresh_token(p11_client *c, p11_token *token, gs_status *st);

@@ -20,9 +20,10 @@ static pin_verdict pin_state(CK_FLAGS flags)
             GS_ERR_PIN_LOCKED,
             "user PIN is LOCKED",
             "PIN-код пользователя ЗАБЛОКИРОВАН",
-            "Unblock the PIN with the administrator (SO) PIN, or contact the certification centre.",
-            "Разблокируйте PIN-код PIN-кодом администратора (SO) или обратитесь в удостоверяющий "
-            "центр."
+            "Unblock the PIN with the administrator (SO) PIN / PUK: `gostsign token unblock "
+            "--token ID`; without the SO PIN, contact the certification centre.",
+            "Разблокируйте PIN-код PIN-кодом администратора (SO PIN / PUK): `gostsign token "
+            "unblock --token ID`; если его нет, обратитесь в удостоверяющий центр."
         };
     if (flags & CKF_USER_PIN_FINAL_TRY)
         return (pin_verdict){ DOCTOR_WARN,

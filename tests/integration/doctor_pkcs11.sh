@@ -34,7 +34,7 @@ verdict "$WORK/d.json" modules.load fail PKCS11_MODULE "libmissing.so" path=/non
 ok "a module that loads and one that does not"
 verdict "$WORK/d.json" modules.duplicate warn TOKEN_DUPLICATE "Keep one module"
 ok "one token through two module files: duplicate warning"
-verdict "$WORK/d.json" tokens.pin fail PIN_LOCKED "SO" label=locked pin_locked=true
+verdict "$WORK/d.json" tokens.pin fail PIN_LOCKED "gostsign token unblock" label=locked pin_locked=true
 ok "locked PIN: fail with the unblock fix"
 verdict "$WORK/d.json" tokens.pin ok OK "" "label=gostsign demo" pin_locked=false
 ok "the demo token's PIN is fine"

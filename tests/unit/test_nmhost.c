@@ -304,6 +304,12 @@ static void test_only_documented_fields(void **state)
           "BAD_REQUEST", "args.request" },
         { "{\"id\":6,\"cmd\":\"format-token\",\"origin\":\"https://a.ru\"}", "UNKNOWN_COMMAND",
           "format-token" },
+        /* PIN care is for the user at the terminal: a page never reaches it */
+        { "{\"id\":11,\"cmd\":\"change_pin\",\"origin\":\"https://a.ru\"}", "UNKNOWN_COMMAND",
+          "change_pin" },
+        { "{\"id\":12,\"cmd\":\"unblock_pin\",\"origin\":\"https://a.ru\",\"args\":{"
+          "\"token\":\"x\"}}",
+          "UNKNOWN_COMMAND", "unblock_pin" },
         { "{\"id\":8,\"cmd\":\"sign\",\"origin\":\"https://a.ru\",\"args\":{\"ttyname\":"
           "\"/dev/pts/1\"}}",
           "BAD_REQUEST", "args.ttyname" },
