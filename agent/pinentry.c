@@ -818,23 +818,6 @@ static void tb_retries(text_buf *tb, const pinentry_signing_info *info)
         tb_str(tb, "Введите PIN-код на устройстве.\n");
 }
 
-/* Warnings about the certificate itself, in Russian and English: it expires soon, or its
- * revocation status could not be checked. */
-static void tb_cert_warnings(text_buf *tb, const pinentry_signing_info *info)
-{
-    if (info->expires_soon) {
-        char line[200];
-        snprintf(line, sizeof(line),
-                 "Внимание: срок действия сертификата истекает через %ld дн. / The certificate "
-                 "expires in %ld day(s).\n",
-                 info->days_left, info->days_left);
-        tb_str(tb, line);
-    }
-    if (info->revocation_unknown)
-        tb_str(tb, "Внимание: не удалось проверить, не отозван ли сертификат. / The certificate's "
-                   "revocation status is unknown.\n");
-}
-
 /* Builds the dialog text; see pinentry.h for the shape and the guarantees. */
 gs_code pinentry_describe_signing(const pinentry_signing_info *info, char *out, size_t out_size,
                                   gs_status *st)
@@ -864,7 +847,6 @@ gs_code pinentry_describe_signing(const pinentry_signing_info *info, char *out, 
     tb_line(&tb, "Организация: ", info->organisation, 100);
     tb_ids(&tb, info);
     tb_token(&tb, info);
-    tb_cert_warnings(&tb, info);
     tb_retries(&tb, info);
     if (tb.len > 0 && out[tb.len - 1] == '\n')
         out[--tb.len] = '\0';
@@ -872,4 +854,26 @@ gs_code pinentry_describe_signing(const pinentry_signing_info *info, char *out, 
     if (tb.overflow || pinentry_escape(out, escaped, sizeof(escaped)) < 0)
         return gs_fail(st, GS_ERR_INTERNAL, "the PIN dialog text does not fit");
     return GS_ERR_OK;
+}
+
+/* The certificate's warnings, in Russian and English; see pinentry.h. */
+size_t pinentry_describe_warnings(const pinentry_signing_info *info, char *out, size_t out_size)
+{
+    text_buf tb = { out, out_size, 0, out_size == 0 };
+    if (out_size)
+        out[0] = '\0';
+    if (info->expires_soon) {
+        char line[200];
+        snprintf(line, sizeof(line),
+                 "Внимание: срок действия сертификата истекает через %ld дн. / The certificate "
+                 "expires in %ld day(s).\n",
+                 info->days_left, info->days_left);
+        tb_str(&tb, line);
+    }
+    if (info->revocation_unknown)
+        tb_str(&tb, "Внимание: не удалось проверить, не отозван ли сертификат. / The certificate's "
+                    "revocation status is unknown.\n");
+    if (tb.len > 0 && out[tb.len - 1] == '\n')
+        out[--tb.len] = '\0';
+    return tb.overflow ? 0 : tb.len;
 }

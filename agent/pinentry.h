@@ -98,6 +98,7 @@ typedef struct {
     bool content_hidden;      /* a bare hash or raw value: the content cannot be shown */
     int agent_attempts_left;  /* wrong PINs before gostsign's own pause; 0: not shown */
     int agent_pause_minutes;  /* how long that pause lasts */
+    /* for pinentry_describe_warnings only (not part of the description): */
     bool expires_soon;        /* the certificate expires in under 30 days: say so */
     long days_left;           /* whole days until it expires (with expires_soon) */
     bool revocation_unknown;  /* the revocation check before signing got no answer (warn) */
@@ -112,6 +113,15 @@ typedef struct {
  */
 gs_code pinentry_describe_signing(const pinentry_signing_info *info, char *out, size_t out_size,
                                   gs_status *st);
+
+/*
+ * The warnings about the certificate itself (it expires in under PINENTRY_EXPIRY_WARN_DAYS days,
+ * its revocation status is unknown), in Russian and English, for the dialog's error line
+ * (SETERROR: a line of its own, shown prominently, so the description keeps its whole room).
+ * Returns the length, 0 when there is nothing to warn about (out is then "").
+ */
+#define PINENTRY_WARNINGS_SIZE 400
+size_t pinentry_describe_warnings(const pinentry_signing_info *info, char *out, size_t out_size);
 
 /*
  * Percent-escapes text for an Assuan command argument ('%', CR, LF and other control bytes).

@@ -57,6 +57,7 @@ typedef struct {
     bool raw;              /* sign_raw: a bare signature over cms.content_digest, no CMS */
     bool reverse;          /* sign_raw: r || s instead of the PKCS#11 order s || r */
     revocation_note revocation; /* what the check before signing found (the policy's warn) */
+    char warnings[PINENTRY_WARNINGS_SIZE]; /* the dialog's warning line (SETERROR), or "" */
 } sign_job;
 
 /* The callback's context: the token and the PIN for this single call. */
@@ -92,8 +93,9 @@ static gs_code sign_on_token(void *ctx, const gs_cms_tbs *tbs, uint8_t *sig, siz
     return s->login_result;
 }
 
-/* The Russian dialog text from the certificate, the token state and the request. */
-static gs_code build_description(request *r, const cert_ref *ref, const sign_job *job,
+/* The Russian dialog text from the certificate, the token state and the request; the
+ * certificate's warnings go to job->warnings. */
+static gs_code build_description(request *r, const cert_ref *ref, sign_job *job,
                                  int limiter_left, char *out, size_t cap, gs_status *st)
 {
     const gs_name *n = &ref->cert->subject;
@@ -126,6 +128,7 @@ static gs_code build_description(request *r, const cert_ref *ref, const sign_job
         .days_left = days,
         .revocation_unknown = job->revocation.checked && job->revocation.code != GS_ERR_OK,
     };
+    pinentry_describe_warnings(&info, job->warnings, sizeof(job->warnings));
     return pinentry_describe_signing(&info, out, cap, st);
 }
 
@@ -137,8 +140,8 @@ static unsigned seconds_left(const request *r)
 }
 
 /* Asks the PIN in the agent's own dialog (nothing to ask for a PIN pad). */
-static gs_code ask_pin(request *r, const cert_ref *ref, const char *desc, secure_pin **pin,
-                       gs_status *st)
+static gs_code ask_pin(request *r, const cert_ref *ref, const char *desc, const char *warnings,
+                       secure_pin **pin, gs_status *st)
 {
     if (ref->token.protected_auth) {
         *pin = secure_pin_new(1);
@@ -149,13 +152,15 @@ static gs_code ask_pin(request *r, const cert_ref *ref, const char *desc, secure
     request_event(r, "pin-requested", data);
     pinentry_request req = { .program = r->conn->ag->cfg.pinentry,
                              .description = desc,
+                             .error_text = warnings && *warnings ? warnings : NULL,
                              .timeout_seconds = seconds_left(r) };
     request_dialog_place(r, &req);
     return pinentry_ask(&req, pin, st);
 }
 
 /* PIN pad: the token asks the PIN itself; our dialog only says so while C_Login waits. */
-static pinentry_pinpad *pinpad_show(request *r, const cert_ref *ref, const char *desc)
+static pinentry_pinpad *pinpad_show(request *r, const cert_ref *ref, const char *desc,
+                                     const char *warnings)
 {
     if (!ref->token.protected_auth)
         return NULL;
@@ -165,6 +170,7 @@ static pinentry_pinpad *pinpad_show(request *r, const cert_ref *ref, const char 
     request_event(r, "pin-requested", data);
     pinentry_request req = { .program = r->conn->ag->cfg.pinentry,
                              .description = desc,
+                             .error_text = warnings && *warnings ? warnings : NULL,
                              .timeout_seconds = seconds_left(r) };
     request_dialog_place(r, &req);
     pinentry_pinpad *pad = NULL;
@@ -307,7 +313,7 @@ static gs_code enter_pin_gate(request *r, cert_ref *ref, gs_status *st)
 }
 
 /* Dialog text and the PIN, inside the gate; an empty PIN never reaches the token. */
-static gs_code dialog_and_pin(request *r, cert_ref *ref, const sign_job *job, char *desc,
+static gs_code dialog_and_pin(request *r, cert_ref *ref, sign_job *job, char *desc,
                               secure_pin **pin, gs_status *st)
 {
     agent *ag = r->conn->ag;
@@ -315,7 +321,7 @@ static gs_code dialog_and_pin(request *r, cert_ref *ref, const sign_job *job, ch
         r, ref, job, pin_limiter_remaining(ag->limiter, ref->token_id, time(NULL)), desc,
         PINENTRY_DESC_SIZE, st);
     if (rc == GS_ERR_OK)
-        rc = ask_pin(r, ref, desc, pin, st);
+        rc = ask_pin(r, ref, desc, job->warnings, pin, st);
     if (rc == GS_ERR_OK && !ref->token.protected_auth && (*pin)->len == 0)
         rc = gs_fail(st, GS_ERR_PIN_EMPTY, NULL);
     if (rc == GS_ERR_OK && atomic_load(&r->cancelled))
@@ -342,7 +348,7 @@ static gs_code sign_with_pin(request *r, cert_ref *ref, sign_job *job, uint8_t *
         job->cms.cert = ref->cert->x509;
         job->cms.sign = sign_on_token;
         job->cms.sign_ctx = &signer;
-        pinentry_pinpad *pad = pinpad_show(r, ref, desc);
+        pinentry_pinpad *pad = pinpad_show(r, ref, desc, job->warnings);
         rc = pinpad_finish(pad, perform_signature(job, &signer, der, der_len, st), st);
         if (rc != GS_ERR_OK) {
             OPENSSL_free(*der);
@@ -594,7 +600,7 @@ static gs_code command_sign_batch(request *r, json_object **result, gs_status *s
     if (rc == GS_ERR_OK) {
         request_event(r, "signing", NULL);
         int pinpad = ref.token.protected_auth;
-        pinentry_pinpad *pad = pinpad_show(r, &ref, desc);
+        pinentry_pinpad *pad = pinpad_show(r, &ref, desc, job.warnings);
         b = token_cache_batch_open(ag->tokens, &ref, pinpad ? NULL : pin->data,
                                    pinpad ? 0 : pin->len, st);
         rc = pinpad_finish(pad, b ? GS_ERR_OK : st->code, st);

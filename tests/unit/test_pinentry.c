@@ -403,10 +403,24 @@ static void test_describe_hostile_fields(void **state)
         .token_serial = longest,
         .retries_left = 1,
         .pinpad = true,
+        .expires_soon = true, /* and the certificate's own warnings on top */
+        .days_left = 29,
+        .revocation_unknown = true,
     };
     char desc[PINENTRY_DESC_SIZE];
     gs_status st;
     assert_int_equal(pinentry_describe_signing(&info, desc, sizeof(desc), &st), GS_ERR_OK);
+    /* the certificate's warnings have a line of their own (SETERROR), in both languages */
+    char warnings[PINENTRY_WARNINGS_SIZE], warn_escaped[PINENTRY_ARG_MAX + 1];
+    assert_true(pinentry_describe_warnings(&info, warnings, sizeof(warnings)) > 0);
+    assert_non_null(
+        strstr(warnings, "истекает через 29 дн. / The certificate expires in 29 day(s)."));
+    assert_non_null(strstr(warnings, "не отозван ли сертификат. / The certificate's revocation"));
+    assert_true(pinentry_escape(warnings, warn_escaped, sizeof(warn_escaped)) > 0);
+    assert_null(strstr(desc, "истекает"));
+    info.expires_soon = info.revocation_unknown = false;
+    assert_int_equal(pinentry_describe_warnings(&info, warnings, sizeof(warnings)), 0);
+    assert_string_equal(warnings, "");
     assert_null(strstr(desc, "\nОсталось попыток ввода PIN-кода: 99"));
     assert_null(strstr(desc, "\xE2\x80\xAE"));
     assert_non_null(strstr(desc, "Последняя попытка!"));
