@@ -139,6 +139,40 @@ static void expect_user_file(const char *path, gs_code want, const char *reason)
 }
 
 /* A config that others own or may write could start their program as us: refused. */
+/* check_revocation_before_sign: off by default; the user file may make it stricter, not weaker. */
+static void test_revocation_policy(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/gostsign-cfg-XXXXXX", sys[300], usr[300];
+    assert_non_null(mkdtemp(dir));
+    agent_config cfg;
+    gs_status st;
+    assert_int_equal(agent_config_load(&cfg, NULL, NULL, &st), GS_ERR_OK);
+    assert_int_equal(cfg.revocation_policy, AGENT_REVOCATION_OFF);
+    assert_int_equal(cfg.revocation_timeout_seconds, AGENT_REVOCATION_TIMEOUT_DEFAULT);
+    agent_config_free(&cfg);
+    write_file(sys, sizeof(sys), dir, "system.json",
+               "{\"check_revocation_before_sign\": \"require\"}");
+    write_file(usr, sizeof(usr), dir, "user.json",
+               "{\"check_revocation_before_sign\": \"off\", \"revocation_timeout_seconds\": 7}");
+    assert_int_equal(agent_config_load(&cfg, sys, usr, &st), GS_ERR_OK);
+    assert_int_equal(cfg.revocation_policy, AGENT_REVOCATION_REQUIRE);
+    assert_int_equal(cfg.revocation_timeout_seconds, 7);
+    agent_config_free(&cfg);
+    write_file(sys, sizeof(sys), dir, "system.json", "{\"check_revocation_before_sign\": \"off\"}");
+    write_file(usr, sizeof(usr), dir, "user.json", "{\"check_revocation_before_sign\": \"warn\"}");
+    assert_int_equal(agent_config_load(&cfg, sys, usr, &st), GS_ERR_OK);
+    assert_int_equal(cfg.revocation_policy, AGENT_REVOCATION_WARN);
+    agent_config_free(&cfg);
+    write_file(usr, sizeof(usr), dir, "user.json", "{\"check_revocation_before_sign\": true}");
+    assert_int_equal(agent_config_load(&cfg, sys, usr, &st), GS_ERR_BAD_JSON);
+    assert_non_null(strstr(st.detail, "check_revocation_before_sign"));
+    agent_config_free(&cfg);
+    unlink(sys);
+    unlink(usr);
+    rmdir(dir);
+}
+
 static void test_unsafe_config_files(void **state)
 {
     (void)state;
@@ -195,6 +229,7 @@ int main(void)
         cmocka_unit_test(test_malformed_origins),
         cmocka_unit_test(test_system_and_user_files),
         cmocka_unit_test(test_unsafe_config_files),
+        cmocka_unit_test(test_revocation_policy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
