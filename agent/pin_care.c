@@ -87,8 +87,9 @@ static gs_code check_new_pin(const pin_job *job, const secure_pin *a, const secu
     if (a->len == 0)
         return gs_fail(st, GS_ERR_PIN_EMPTY, "the new PIN is empty");
     if (a->len < job->rules.min || a->len > job->rules.max)
-        return gs_fail(st, GS_ERR_PIN_LENGTH, "the new PIN has %zu characters; this token takes %zu to %zu",
-                       a->len, job->rules.min, job->rules.max);
+        return gs_fail(st, GS_ERR_PIN_LENGTH,
+                       "the new PIN has %zu characters; this token takes %zu to %zu", a->len,
+                       job->rules.min, job->rules.max);
     if (a->len != b->len || CRYPTO_memcmp(a->data, b->data, a->len) != 0)
         return gs_fail(st, GS_ERR_PIN_MISMATCH, "the repeat differs from the new PIN");
     return GS_ERR_OK;
@@ -187,7 +188,9 @@ static gs_code pin_care(request *r, int unblock, json_object **result, gs_status
         rc = run_gated(&job, st);
     char token[96];
     snprintf(token, sizeof(token), "%s #%s", job.token.label, job.token.serial);
-    audit_event ev = { .origin = r->origin, .operation = r->cmd, .token = token,
+    audit_event ev = { .origin = r->origin,
+                       .operation = r->cmd,
+                       .token = token,
                        .what = unblock ? "PIN unblocked with the SO PIN" : "PIN changed",
                        .result = rc };
     if (rc != GS_ERR_TOKEN_NOT_FOUND && rc != GS_ERR_BAD_REQUEST)

@@ -99,9 +99,9 @@ typedef struct {
     int agent_attempts_left;  /* wrong PINs before gostsign's own pause; 0: not shown */
     int agent_pause_minutes;  /* how long that pause lasts */
     /* for pinentry_describe_warnings only (not part of the description): */
-    bool expires_soon;        /* the certificate expires in under 30 days: say so */
-    long days_left;           /* whole days until it expires (with expires_soon) */
-    bool revocation_unknown;  /* the revocation check before signing got no answer (warn) */
+    bool expires_soon;       /* the certificate expires in under 30 days: say so */
+    long days_left;          /* whole days until it expires (with expires_soon) */
+    bool revocation_unknown; /* the revocation check before signing got no answer (warn) */
 } pinentry_signing_info;
 
 /*

@@ -18,7 +18,8 @@ static X509 *find_issuer(agent *ag, const cert_ref *ref)
         return issuer;
     STACK_OF(X509) *chain = NULL;
     gs_status ignored;
-    if (token_cache_chain(ag->tokens, ref, &chain, &ignored) == GS_ERR_OK && sk_X509_num(chain) > 0 &&
+    if (token_cache_chain(ag->tokens, ref, &chain, &ignored) == GS_ERR_OK &&
+        sk_X509_num(chain) > 0 &&
         X509_check_issued(sk_X509_value(chain, 0), ref->cert->x509) == X509_V_OK) {
         issuer = sk_X509_value(chain, 0);
         X509_up_ref(issuer);
@@ -32,8 +33,9 @@ static gs_code ask_sources(agent *ag, const cert_ref *ref, char *detail, size_t 
 {
     X509 *issuer = find_issuer(ag, ref);
     if (!issuer) {
-        snprintf(detail, cap, "the issuer's certificate is neither in the accredited-CA store nor "
-                              "on a token");
+        snprintf(detail, cap,
+                 "the issuer's certificate is neither in the accredited-CA store nor "
+                 "on a token");
         return GS_ERR_REVOCATION_UNKNOWN;
     }
     gs_revocation_opts o;
@@ -50,8 +52,7 @@ static gs_code ask_sources(agent *ag, const cert_ref *ref, char *detail, size_t 
     return rc;
 }
 
-gs_code revocation_before_sign(agent *ag, const cert_ref *ref, revocation_note *note,
-                               gs_status *st)
+gs_code revocation_before_sign(agent *ag, const cert_ref *ref, revocation_note *note, gs_status *st)
 {
     memset(note, 0, sizeof(*note));
     if (ag->cfg.revocation_policy == AGENT_REVOCATION_OFF)

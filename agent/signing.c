@@ -95,8 +95,8 @@ static gs_code sign_on_token(void *ctx, const gs_cms_tbs *tbs, uint8_t *sig, siz
 
 /* The Russian dialog text from the certificate, the token state and the request; the
  * certificate's warnings go to job->warnings. */
-static gs_code build_description(request *r, const cert_ref *ref, sign_job *job,
-                                 int limiter_left, char *out, size_t cap, gs_status *st)
+static gs_code build_description(request *r, const cert_ref *ref, sign_job *job, int limiter_left,
+                                 char *out, size_t cap, gs_status *st)
 {
     const gs_name *n = &ref->cert->subject;
     CK_FLAGS f = ref->token.flags;
@@ -160,7 +160,7 @@ static gs_code ask_pin(request *r, const cert_ref *ref, const char *desc, const 
 
 /* PIN pad: the token asks the PIN itself; our dialog only says so while C_Login waits. */
 static pinentry_pinpad *pinpad_show(request *r, const cert_ref *ref, const char *desc,
-                                     const char *warnings)
+                                    const char *warnings)
 {
     if (!ref->token.protected_auth)
         return NULL;

@@ -557,8 +557,9 @@ gs_code token_cache_find_token(token_cache *tc, const char *name, p11_token *out
         return gs_fail(st, GS_ERR_TOKEN_NOT_FOUND, name ? "no token is named \"%.64s\"" : "%s",
                        name ? name : "no token is present");
     if (found > 1)
-        return gs_fail(st, GS_ERR_BAD_REQUEST, "several tokens fit: name one with --token ID "
-                                               "(`gostsign tokens` lists the ids)");
+        return gs_fail(st, GS_ERR_BAD_REQUEST,
+                       "several tokens fit: name one with --token ID "
+                       "(`gostsign tokens` lists the ids)");
     token_id_of(out, id, id_cap);
     return GS_ERR_OK;
 }
@@ -569,10 +570,9 @@ gs_code token_cache_set_pin(token_cache *tc, const p11_token *token, const char 
 {
     pthread_mutex_t *m = lock_for_token(tc, token_id);
     pthread_mutex_lock(m);
-    gs_code rc = unblock ? p11_client_unblock_pin(tc->client, token, auth, auth_len, new_pin,
-                                                  new_len, st)
-                         : p11_client_change_pin(tc->client, token, auth, auth_len, new_pin,
-                                                 new_len, st);
+    gs_code rc =
+        unblock ? p11_client_unblock_pin(tc->client, token, auth, auth_len, new_pin, new_len, st)
+                : p11_client_change_pin(tc->client, token, auth, auth_len, new_pin, new_len, st);
     pthread_mutex_unlock(m);
     token_cache_invalidate(tc); /* the PIN flags changed */
     return rc;

@@ -24,7 +24,7 @@
 #define TOKEN_USAGE                                                                                \
     "gostsign token list|certs [--module PATH]...\n"                                               \
     "       gostsign token sign [--module PATH]... [--cert-id HEX] [--pinentry PROG] [--attached]" \
-    " FILE -o OUT.p7s\n"                                                                       \
+    " FILE -o OUT.p7s\n"                                                                           \
     "       gostsign token change-pin|unblock [--token ID]"
 #define TOKEN_MAX_MODULES 8
 

@@ -596,7 +596,8 @@ static gs_code open_rw(p11_client *c, const p11_token *token, CK_FUNCTION_LIST *
                        CK_SESSION_HANDLE *h, gs_status *st)
 {
     *fn = c->modules[token->module_index].fn;
-    CK_RV rv = (*fn)->C_OpenSession(token->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, h);
+    CK_RV rv =
+        (*fn)->C_OpenSession(token->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, h);
     return rv == CKR_OK ? GS_ERR_OK : fail_rv(st, rv, "C_OpenSession");
 }
 
@@ -608,7 +609,8 @@ gs_code p11_client_change_pin(p11_client *c, const p11_token *token, const char 
     gs_code rc = open_rw(c, token, &fn, &h, st);
     if (rc != GS_ERR_OK)
         return rc;
-    CK_RV rv = fn->C_SetPIN(h, (CK_UTF8CHAR_PTR)old_pin, old_len, (CK_UTF8CHAR_PTR)new_pin, new_len);
+    CK_RV rv =
+        fn->C_SetPIN(h, (CK_UTF8CHAR_PTR)old_pin, old_len, (CK_UTF8CHAR_PTR)new_pin, new_len);
     fn->C_CloseSession(h);
     return rv == CKR_OK ? GS_ERR_OK : fail_rv(st, rv, "C_SetPIN");
 }

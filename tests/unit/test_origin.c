@@ -225,10 +225,8 @@ static void test_unsafe_config_files(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults_allow_gosuslugi),
-        cmocka_unit_test(test_malformed_origins),
-        cmocka_unit_test(test_system_and_user_files),
-        cmocka_unit_test(test_unsafe_config_files),
+        cmocka_unit_test(test_defaults_allow_gosuslugi), cmocka_unit_test(test_malformed_origins),
+        cmocka_unit_test(test_system_and_user_files),    cmocka_unit_test(test_unsafe_config_files),
         cmocka_unit_test(test_revocation_policy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
