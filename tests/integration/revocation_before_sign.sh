@@ -192,6 +192,14 @@ ok "warn with the network: a good certificate signs without a warning"
 agent_with off require
 sign_as "$REVOKED" CERT_REVOKED
 ok "the user file's \"off\" does not weaken the system file's \"require\""
+# without the issuer's certificate (not on a token, no accredited-CA store) no answer can be
+# checked: require refuses even with the servers up
+p11 --token-label rev -l --pin $USER_PIN --delete-object --type cert --id 99 >/dev/null 2>&1 ||
+    fail "delete the CA certificate"
+agent_with require
+sign_as "$GOOD" REVOCATION_CHECK_REQUIRED
+ok "require without the issuer's certificate: REVOCATION_CHECK_REQUIRED"
+
 printf '{"check_revocation_before_sign": "sometimes"}\n' >"$WORK/bad.json"
 stop_agent
 expect_status "$(n BAD_JSON)" timeout 20 "$GOSTSIGN_AGENT" --user-config "$WORK/bad.json" --system-config /nonexistent
