@@ -200,6 +200,32 @@ agent_with require
 sign_as "$GOOD" REVOCATION_CHECK_REQUIRED
 ok "require without the issuer's certificate: REVOCATION_CHECK_REQUIRED"
 
+# the issuer from the accredited-CA store instead (a one-CA list of the same structure)
+cat >tsl.xml <<XML
+<?xml version="1.0" encoding="utf-8"?>
+<АккредитованныеУдостоверяющиеЦентры>
+  <Версия>1</Версия>
+  <Дата>$(date -u +%Y-%m-%dT%H:%M:%S)Z</Дата>
+  <УдостоверяющийЦентр>
+    <Название>ООО «Тестовый УЦ»</Название>
+    <КраткоеНазвание>Тестовый УЦ</КраткоеНазвание>
+    <ПрограммноАппаратныеКомплексы><ПрограммноАппаратныйКомплекс><КлючиУполномоченныхЛиц><Ключ>
+      <Сертификаты><ДанныеСертификата>
+        <Данные>$(ossl x509 -in "$PKI/ca.pem" -outform DER | base64 -w0)</Данные>
+      </ДанныеСертификата></Сертификаты>
+    </Ключ></КлючиУполномоченныхЛиц></ПрограммноАппаратныйКомплекс></ПрограммноАппаратныеКомплексы>
+    <ИНН>7700000009</ИНН>
+    <ОГРН>1027700000009</ОГРН>
+    <СтатусАккредитации><Статус>Действует</Статус><ДействуетС>2019-01-01T00:00:00+03:00</ДействуетС></СтатусАккредитации>
+  </УдостоверяющийЦентр>
+</АккредитованныеУдостоверяющиеЦентры>
+XML
+"$GOSTSIGN" trust update --tsl tsl.xml >trust.out 2>&1 || { cat trust.out; fail "trust update"; }
+agent_with require
+sign_as "$GOOD" ok
+sign_as "$REVOKED" CERT_REVOKED
+ok "require with the issuer from the accredited-CA store: good signs, revoked refused"
+
 printf '{"check_revocation_before_sign": "sometimes"}\n' >"$WORK/bad.json"
 stop_agent
 expect_status "$(n BAD_JSON)" timeout 20 "$GOSTSIGN_AGENT" --user-config "$WORK/bad.json" --system-config /nonexistent
