@@ -16,6 +16,7 @@ gs() { "$GOSTSIGN" token "$@" --token pins; }
 
 new_token pins
 write_agent_config
+export GOSTSIGN_AUDIT_FILE=$WORK/audit.log
 start_agent
 logs_in $USER_PIN || fail "the first PIN does not log in"
 
@@ -78,6 +79,10 @@ grep -q "SO PIN / PUK" "$GS_TEST_PINENTRY_RECORD" || fail "the unblock dialog do
 logs_in 33334444 || fail "the new PIN after unblock does not log in"
 ! logs_in 11112222 || fail "the PIN from before the lock still logs in"
 ok "unblock: SO PIN, new PIN twice; pkcs11-tool: unlocked, the new PIN works, the old fails"
+grep -q "op=change_pin .*result=OK" "$GOSTSIGN_AUDIT_FILE" && grep -q "op=unblock_pin .*result=OK" "$GOSTSIGN_AUDIT_FILE" &&
+    grep -q "op=change_pin .*result=PIN_MISMATCH" "$GOSTSIGN_AUDIT_FILE" || { cat "$GOSTSIGN_AUDIT_FILE"; fail "audit records"; }
+! grep -q "11112222\|33334444\|$SO_PIN" "$GOSTSIGN_AUDIT_FILE" || fail "a PIN in the audit log"
+ok "every PIN change is in the audit log, no PIN in it"
 
 # a page cannot reach either command: gostsign-nmhost does not forward them ...
 : >"$GS_TEST_PINENTRY_RECORD"
