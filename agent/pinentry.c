@@ -818,14 +818,13 @@ static void tb_retries(text_buf *tb, const pinentry_signing_info *info)
         tb_str(tb, "Введите PIN-код на устройстве.\n");
 }
 
-/* Builds the dialog text; see pinentry.h for the shape and the guarantees. */
-gs_code pinentry_describe_signing(const pinentry_signing_info *info, char *out, size_t out_size,
-                                  gs_status *st)
+/*
+ * One attempt at the dialog text with the free-text fields cut to their budget shifted right by
+ * `shrink` (a page controls most of them, so their worst case must never exceed the Assuan line).
+ */
+static bool describe_signing_within(const pinentry_signing_info *info, unsigned shrink, char *out,
+                                    size_t out_size)
 {
-    if (!info || !info->origin || !*info->origin)
-        return gs_fail(st, GS_ERR_BAD_REQUEST, "the requesting site is not known");
-    if (info->retries_left == 0)
-        return gs_fail(st, GS_ERR_PIN_LOCKED, "no PIN attempts left on the token");
     text_buf tb = { out, out_size, 0, out_size == 0 };
     if (out_size)
         out[0] = '\0';
@@ -834,26 +833,39 @@ gs_code pinentry_describe_signing(const pinentry_signing_info *info, char *out, 
     tb_str(&tb, " запрашивает электронную подпись");
     if (info->api && *info->api) {
         tb_str(&tb, " ");
-        tb_field(&tb, info->api, 96);
+        tb_field(&tb, info->api, 96 >> shrink);
     }
     tb_str(&tb, ".\n");
-    tb_line(&tb, "Действие: ", info->action, 48);
-    tb_line(&tb, "Документ: ", info->document, 64);
+    tb_line(&tb, "Действие: ", info->action, 48 >> shrink);
+    tb_line(&tb, "Документ: ", info->document, 64 >> shrink);
     if (info->content_hidden)
         tb_str(&tb, "Содержимое подписываемых данных не может быть показано: сайт передал только "
                     "хэш.\n");
     tb_digest(&tb, info->digest_hex);
-    tb_line(&tb, "Владелец: ", info->owner, 80);
-    tb_line(&tb, "Организация: ", info->organisation, 100);
+    tb_line(&tb, "Владелец: ", info->owner, 80 >> shrink);
+    tb_line(&tb, "Организация: ", info->organisation, 100 >> shrink);
     tb_ids(&tb, info);
     tb_token(&tb, info);
     tb_retries(&tb, info);
     if (tb.len > 0 && out[tb.len - 1] == '\n')
         out[--tb.len] = '\0';
     char escaped[PINENTRY_ARG_MAX + 1];
-    if (tb.overflow || pinentry_escape(out, escaped, sizeof(escaped)) < 0)
-        return gs_fail(st, GS_ERR_INTERNAL, "the PIN dialog text does not fit");
-    return GS_ERR_OK;
+    return !tb.overflow && pinentry_escape(out, escaped, sizeof(escaped)) >= 0;
+}
+
+/* Builds the dialog text; see pinentry.h for the shape and the guarantees. */
+gs_code pinentry_describe_signing(const pinentry_signing_info *info, char *out, size_t out_size,
+                                  gs_status *st)
+{
+    if (!info || !info->origin || !*info->origin)
+        return gs_fail(st, GS_ERR_BAD_REQUEST, "the requesting site is not known");
+    if (info->retries_left == 0)
+        return gs_fail(st, GS_ERR_PIN_LOCKED, "no PIN attempts left on the token");
+    /* Long fields are cut harder until the whole text fits: the user still sees every line. */
+    for (unsigned shrink = 0; shrink <= 3; shrink++)
+        if (describe_signing_within(info, shrink, out, out_size))
+            return GS_ERR_OK;
+    return gs_fail(st, GS_ERR_INTERNAL, "the PIN dialog text does not fit");
 }
 
 /* The certificate's warnings, in Russian and English; see pinentry.h. */

@@ -380,6 +380,43 @@ static void test_resolve_in_path(void **state)
     free(saved);
 }
 
+/* Every page-controlled field at its longest, with the API name and a bare hash: still one line. */
+static void test_describe_worst_case_fits(void **state)
+{
+    (void)state;
+    char longest[600], origin[200];
+    longest[0] = '\0';
+    for (int i = 0; i < 150; i++)
+        strcat(longest, "Щ");
+    snprintf(origin, sizeof(origin), "https://%s.example", "very-long-subdomain-name-of-a-site");
+    pinentry_signing_info info = {
+        .origin = origin,
+        .api = longest,
+        .action = longest,
+        .document = longest,
+        .content_hidden = true,
+        .digest_hex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+        .owner = longest,
+        .organisation = longest,
+        .inn = "123456789012",
+        .innle = "1234567890",
+        .ogrn = "1234567890123",
+        .ogrnip = "123456789012345",
+        .token_label = longest,
+        .token_serial = "0123456789abcdef",
+        .retries_left = 1,
+        .agent_attempts_left = 1,
+        .pinpad = true,
+    };
+    char desc[PINENTRY_DESC_SIZE], escaped[PINENTRY_ARG_MAX + 1];
+    gs_status st;
+    assert_int_equal(pinentry_describe_signing(&info, desc, sizeof(desc), &st), GS_ERR_OK);
+    assert_true(pinentry_escape(desc, escaped, sizeof(escaped)) > 0);
+    assert_non_null(strstr(desc, "Владелец: Щ")); /* every line is still there, only shorter */
+    assert_non_null(strstr(desc, "Организация: Щ"));
+    assert_non_null(strstr(desc, "Последняя попытка"));
+}
+
 /* A site cannot forge lines (newlines, bidi overrides) and long fields are shortened to fit. */
 static void test_describe_hostile_fields(void **state)
 {
@@ -550,6 +587,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_describe),
         cmocka_unit_test(test_final_try),
         cmocka_unit_test(test_describe_hostile_fields),
+        cmocka_unit_test(test_describe_worst_case_fits),
         cmocka_unit_test(test_pinpad),
         cmocka_unit_test(test_confirm),
         cmocka_unit_test(test_secmem),
