@@ -32,6 +32,7 @@ function certificateItem(c, index) {
   row(dl, 'chooserIssuer', c.issuer);
   row(dl, 'chooserValidity', validity(c));
   row(dl, 'chooserToken', c.token);
+  row(dl, 'chooserThumbprint', c.id.toLowerCase().replace(/(.{4})(?!$)/g, '$1 '), 'muted');
   li.appendChild(dl);
   const use = ui.el('button', 'use', ui.t('chooserUse'));
   use.type = 'button';

@@ -107,7 +107,9 @@ function showCertificates(msg) {
   const ul = ui.el('ul');
   for (const c of msg.result) {
     const who = [c.owner, c.organisation, ui.identifiers(c.identifiers)].filter(Boolean).join(', ');
-    ul.appendChild(item(who, ui.certificateState(c), { certificate: c.id,
+    const parts = ui.certificateState(c);
+    if (c.issuer) parts.push([`${ui.t('chooserIssuer')}: ${c.issuer}`, 'muted']);
+    ul.appendChild(item(who, parts, { certificate: c.id,
       daysLeft: String((c.status || {}).days_left) }));
   }
   box.appendChild(ul);
