@@ -112,7 +112,7 @@ grep -q "chrome-extension://$ID/" "$NMHOST_MANIFEST_DIR/ru.gostsign.nmhost.chrom
 ok "the packaged manifest templates name the same extension IDs"
 bash "$SOURCE_ROOT/native-messaging/extension/build-firefox.sh" "$WORK/ff" "$WORK/gostsign.xpi" >/dev/null ||
     fail "build-firefox.sh"
-python3 - "$WORK/gostsign.xpi" <<'PY' || fail "firefox package"
+python3 - "$WORK/gostsign.xpi" "$SOURCE_ROOT/native-messaging/extension/manifest.json" <<'PY' || fail "firefox package"
 import json, sys, zipfile
 z = zipfile.ZipFile(sys.argv[1])
 assert sorted(z.namelist()) == sorted(["manifest.json", "background.js", "content.js", "page-api.js",
@@ -133,8 +133,13 @@ for name in ("popup.html", "popup.js", "chooser.html", "chooser.js", "ui.js"):
     text = z.read(name).decode()
     used |= set(re.findall(r"data-i18n=\"(\w+)\"", text)) | set(re.findall(r"ui\.t\('(\w+)'", text))
 assert used <= set(ru), sorted(used - set(ru))
+# the Chromium form in step with the Firefox form: the same texts, permissions and pages
+c = json.load(open(sys.argv[2]))
+for k in ("name", "short_name", "version", "default_locale", "description", "permissions",
+          "host_permissions", "optional_host_permissions", "content_scripts", "action"):
+    assert c.get(k) == m.get(k), (k, c.get(k), m.get(k))
 PY
-ok "build-firefox.sh packs an .xpi with the Gecko ID and background scripts"
+ok "build-firefox.sh packs an .xpi with the Gecko ID and background scripts, the ru/en texts, in step with manifest.json"
 # The fleet examples of docs/deploy (shipped in the package) name the same IDs and host.
 python3 - "$SOURCE_ROOT/docs/deploy" "$ID" <<'PY' || fail "docs/deploy examples"
 import json, sys, xml.etree.ElementTree as ET
