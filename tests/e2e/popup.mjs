@@ -33,7 +33,7 @@ const TEXT = {
     down: 'The signing agent does not answer', downHint: 'systemctl --user start gostsign-agent.socket',
     missing: 'The gostsign browser connector is not installed', missingHint: 'gostsign browser install',
     chooser: 'Choose a certificate', login: 'asks you to log in', inn: 'INN 500100732259', ogrn: 'OGRN 1027700132195',
-    notQualified: 'not qualified', use: 'Use this certificate', none: 'Site: none' },
+    notQualified: 'not qualified', use: 'Use this certificate', none: 'Site: none', signDoc: 'asks you to sign a document' },
 };
 
 let passed = 0;
@@ -246,6 +246,40 @@ async function chooserChecks(context, lang, T, lk, pick) {
   ok(`[${lang}] chooser: ${items.length} certificates listed (owner, INN/OGRN, issuer, validity, token); item ${index + 1} picked, the page got a signature by ${pick}`);
 }
 
+// More chooser paths: a document signature (the window says so), and a page that aborts its
+// request while the window is open (the window closes, the page gets CANCELLED).
+async function chooserSignAndAbort(context, T, lk) {
+  const chooser = () => context.waitForEvent('page', { predicate: (p) => p.url().includes('/chooser.html'),
+    timeout: 20000 });
+  let win = chooser();
+  let result = lk.evaluate(() => window.gostsign.sign({ data: 'a document', detached: true })
+    .then((r) => ({ ok: true, r }), (e) => ({ ok: false, code: e.code })));
+  let page = await win;
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 20000 });
+  const intro = (await page.textContent('#request')).trim();
+  expect(intro.includes(T.signDoc), `sign chooser intro: ${intro}`);
+  await clickClosing(page, `li.cert[data-certificate="${env('SECOND_CERT')}" i] button.use`);
+  result = await result;
+  expect(result.ok && result.r.certificate.toLowerCase() === env('SECOND_CERT'), `sign: ${JSON.stringify(result)}`);
+  ok(`chooser for sign: "${intro}"; signed by the chosen ${env('SECOND_CERT')}`);
+
+  win = chooser();
+  result = lk.evaluate(() => {
+    const abort = new AbortController();
+    window.gostsignTestAbort = abort;
+    return window.gostsign.authenticate({ challenge: 'abort-test-challenge', signal: abort.signal })
+      .then(() => ({ ok: true }), (e) => ({ ok: false, code: e.code }));
+  });
+  page = await win;
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 20000 });
+  const closed = page.waitForEvent('close', { timeout: 20000 });
+  await lk.evaluate(() => window.gostsignTestAbort.abort());
+  await closed;
+  result = await result;
+  expect(!result.ok && result.code === 'CANCELLED', `abort: ${JSON.stringify(result)}`);
+  ok('a page that aborts while the chooser is open gets CANCELLED, and the window closes');
+}
+
 // The whole login of the cabinet with the chooser: the user picks the imported certificate.
 async function cabinetLogin(context, lk) {
   const win = context.waitForEvent('page', { predicate: (p) => p.url().includes('/chooser.html'), timeout: 20000 });
@@ -267,6 +301,7 @@ async function main() {
       const lk = await popupChecks(context, lang, TEXT[lang]);
       await chooserChecks(context, lang, TEXT[lang], lk, lang === 'ru' ? env('SECOND_CERT') : env('DEMO_CERT'));
       if (lang === 'ru') await cabinetLogin(context, lk);
+      else await chooserSignAndAbort(context, TEXT[lang], lk);
     } finally {
       await context.close();
     }

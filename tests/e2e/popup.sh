@@ -10,7 +10,8 @@
 # that openssl computes from notAfter; the agent's state when it cannot be reached. Then the
 # certificate chooser: the page calls authenticate without a certificate, the extension's window
 # lists both, the test picks the imported one, and openssl (GOST engine) verifies that the page's
-# CMS is signed by exactly that certificate; a cancel reaches the page as USER_CANCELLED.
+# CMS is signed by exactly that certificate; a cancel reaches the page as USER_CANCELLED, a
+# document signature gets the chooser too, and a page that aborts meanwhile gets CANCELLED.
 # Skips (77) only when chromium or node is missing.
 # Usage: popup.sh  (env: GOSTSIGN, SOURCE_ROOT, BUILD_ROOT as set by meson)
 . "$(dirname "$0")/../integration/lib.sh"
