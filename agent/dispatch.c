@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Origins of local programs of the same user (the gostsign command): no web allow-list. */
 #define LOCAL_ORIGIN_PREFIX "local:"
@@ -25,6 +26,22 @@ typedef gs_code (*command_fn)(request *r, json_object **result, gs_status *st);
 static bool request_is_local(const request *r)
 {
     return r->origin && strncmp(r->origin, LOCAL_ORIGIN_PREFIX, strlen(LOCAL_ORIGIN_PREFIX)) == 0;
+}
+
+/* True for the extension's own requests (its popup and chooser), as opposed to a page's. */
+static bool request_is_extension(const request *r)
+{
+    return r->origin && strcmp(r->origin, PROTO_EXTENSION_ORIGIN) == 0;
+}
+
+/* The commands the extension may send for itself: status and the user's site list, no signing. */
+static bool extension_may_run(const char *cmd)
+{
+    static const char *const allowed[] = { "hello", "tokens", "certificates", "origins", "cancel" };
+    for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+        if (strcmp(allowed[i], cmd) == 0)
+            return true;
+    return false;
 }
 
 /* Reads and checks the envelope: id, cmd, origin (a clean string), args (an object). */
@@ -61,10 +78,10 @@ static gs_code parse_envelope(request *r, gs_status *st)
     return proto_check_fields(r->args, r->command->fields, "args", !request_is_local(r), st);
 }
 
-/* Sites must be on the allow-list; local programs of the same user are trusted. */
+/* Sites must be on the allow-list; local programs and the extension's own pages are trusted. */
 static gs_code check_origin(request *r, gs_status *st)
 {
-    if (request_is_local(r))
+    if (request_is_local(r) || request_is_extension(r))
         return GS_ERR_OK;
     agent *ag = r->conn->ag;
     gs_code rc = origin_check(&ag->cfg, r->origin, st);
@@ -116,10 +133,36 @@ static gs_code command_cancel(request *r, json_object **result, gs_status *st)
     return GS_ERR_OK;
 }
 
-/* `tokens`: the tokens the cache sees. */
+/*
+ * Adds the agent's own wrong-PIN pause to each token of the `tokens` list, apart from the
+ * token's flags: agent_attempts_left, and resume_at (ISO 8601 UTC) while paused.
+ */
+static void add_agent_pause(agent *ag, json_object *list)
+{
+    time_t now = time(NULL);
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        json_object *t = json_object_array_get_idx(list, i), *id;
+        if (!json_object_object_get_ex(t, "id", &id))
+            continue;
+        const char *key = json_object_get_string(id);
+        json_object_object_add(t, "agent_attempts_left",
+                               json_object_new_int(pin_limiter_remaining(ag->limiter, key, now)));
+        time_t until = pin_limiter_paused_until(ag->limiter, key, now);
+        char when[32];
+        struct tm tm;
+        if (until > now && gmtime_r(&until, &tm) &&
+            strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
+            json_object_object_add(t, "resume_at", json_object_new_string(when));
+    }
+}
+
+/* `tokens`: the tokens the cache sees, with the agent's pause of each. */
 static gs_code command_tokens(request *r, json_object **result, gs_status *st)
 {
-    return token_cache_tokens_json(r->conn->ag->tokens, result, st);
+    gs_code rc = token_cache_tokens_json(r->conn->ag->tokens, result, st);
+    if (rc == GS_ERR_OK)
+        add_agent_pause(r->conn->ag, *result);
+    return rc;
 }
 
 /* `certificates`: certificates with a private key on a present token. */
@@ -139,13 +182,16 @@ static json_object *list_json(char *const *items, size_t n)
 
 /*
  * `origins`: the allow-list the extension registers its adapters for, and the user's own
- * additions (add / remove one https site, unless the system policy locks the list).
+ * additions (add / remove one https site, unless the system policy locks the list). Only for
+ * the extension itself (the user in its popup) and local programs, never for a web page.
  */
 static gs_code command_origins(request *r, json_object **result, gs_status *st)
 {
     agent *ag = r->conn->ag;
     json_object *v;
     gs_code rc = GS_ERR_OK;
+    if (!request_is_extension(r) && !request_is_local(r))
+        return gs_fail(st, GS_ERR_ORIGIN_NOT_ALLOWED, "the site list is not for web pages");
     int add = r->args && json_object_object_get_ex(r->args, "add", &v);
     int remove = !add && r->args && json_object_object_get_ex(r->args, "remove", &v);
     if ((add || remove) && ag->cfg.origins_locked)
@@ -255,6 +301,8 @@ static gs_code run_command(request *r, json_object **result, gs_status *st)
 {
     if (r->command->local_only && !request_is_local(r))
         return gs_fail(st, GS_ERR_ORIGIN_NOT_ALLOWED, "%s is only for local programs", r->cmd);
+    if (request_is_extension(r) && !extension_may_run(r->command->name))
+        return gs_fail(st, GS_ERR_ORIGIN_NOT_ALLOWED, "%s needs the web page that asks", r->cmd);
     if (r->command->needs_origin) {
         gs_code rc = check_origin(r, st);
         if (rc != GS_ERR_OK)

@@ -13,6 +13,13 @@
 
 #include "gost.h"
 
+/*
+ * The origin of the extension's own requests (its popup and certificate chooser), never a web
+ * page's: gostsign-nmhost passes exactly this string on, and the agent lets it read the status
+ * (hello, tokens, certificates) and change the user's site list (origins), but never sign.
+ */
+#define PROTO_EXTENSION_ORIGIN "extension:"
+
 /* Longest request id as a string, in bytes; integer ids are safe integers (|n| < 2^53). */
 #define PROTO_ID_MAX 128
 

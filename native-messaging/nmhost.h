@@ -60,7 +60,8 @@ gs_code nm_caller_check(const nm_allowlist *al, const nm_caller *caller, gs_stat
 /*
  * Checks a page origin the extension supplies: "https://host[:port]", or "http://" for the
  * loopback development hosts (the agent then decides with allow_localhost). Refuses "local:"
- * origins (reserved for local programs), paths, user info and every other scheme. On success
+ * origins (reserved for local programs), paths, user info and every other scheme; passes the
+ * extension's own origin (PROTO_EXTENSION_ORIGIN, its popup and chooser) unchanged. On success
  * writes the normalised origin (lower-case scheme and host) into out.
  */
 gs_code nm_origin_validate(const char *origin, char *out, size_t cap, gs_status *st);

@@ -165,6 +165,12 @@ gs_code nm_origin_validate(const char *origin, char *out, size_t cap, gs_status 
     if (strncmp(origin, LOCAL_ORIGIN_PREFIX, strlen(LOCAL_ORIGIN_PREFIX)) == 0)
         return gs_fail(st, GS_ERR_ORIGIN_NOT_ALLOWED,
                        "local: origins are not accepted from a browser");
+    if (strcmp(origin, PROTO_EXTENSION_ORIGIN) == 0) {
+        /* the extension's own popup or chooser: the agent lets it read status, never sign */
+        int n = snprintf(out, cap, "%s", PROTO_EXTENSION_ORIGIN);
+        return n > 0 && (size_t)n < cap ? GS_ERR_OK
+                                        : gs_fail(st, GS_ERR_ORIGIN_NOT_ALLOWED, "no room");
+    }
     web_origin o;
     gs_code rc = origin_parse(origin, &o, st);
     if (rc != GS_ERR_OK)

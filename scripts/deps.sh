@@ -26,8 +26,9 @@ PACKAGES=(
     # the Debian package (scripts/package.sh, tests/integration/package_install.sh)
     devscripts debhelper lintian dpkg-dev
     # end-to-end tests in real browsers (playwright-core and puppeteer-core come from npm, never
-    # a browser download): Chromium, and Firefox ESR driven over WebDriver BiDi
-    chromium firefox-esr
+    # a browser download): Chromium, and Firefox ESR driven over WebDriver BiDi; Chromium's
+    # Russian UI (the extension's popup in Russian, tests/e2e/popup.sh)
+    chromium chromium-l10n firefox-esr
     # misc tools the tests use
     util-linux iproute2
 )

@@ -6,6 +6,10 @@
 'use strict';
 
 const HOST_NAME = 'ru.gostsign.nmhost';
+// The origin of the extension's own requests (popup, chooser), never a page's: gostsign-nmhost
+// passes exactly this on, and the agent then serves status and the user's site list, never a
+// signature (docs/protocol.md).
+const EXTENSION_ORIGIN = 'extension:';
 // Commands a page may send, with the documented fields of each (docs/protocol.md); only these
 // fields leave the browser (cancel goes through its own message type).
 const PAGE_FIELDS = {
@@ -34,26 +38,39 @@ function documentedArgs(cmd, args) {
 const ERRORS = {
   ORIGIN_NOT_ALLOWED: [64, 'This site is not allowed to request signatures',
     'Этому сайту не разрешено запрашивать подпись',
-    'Ask your administrator to add the site to the gostsign allow-list.'],
+    'Ask your administrator to add the site to the gostsign allow-list.',
+    'Попросите администратора добавить сайт в список разрешённых gostsign.'],
   NMHOST_NOT_REGISTERED: [72, 'Browser connector is not registered',
     'Компонент для браузера не зарегистрирован',
-    'Run `gostsign browser install` (or `sudo gostsign browser install --system`) and restart the browser; use the browser from Debian packages.'],
+    'Run `gostsign browser install` (or `sudo gostsign browser install --system`) and restart the browser; use the browser from Debian packages.',
+    'Выполните `gostsign browser install` (или `sudo gostsign browser install --system`) и перезапустите браузер; используйте браузер из пакетов Debian.'],
   AGENT_UNAVAILABLE: [60, 'Signing agent is not running', 'Агент подписи не запущен',
-    'Run `systemctl --user start gostsign-agent.socket` or `gostsign agent status`.'],
-  BAD_REQUEST: [69, 'Invalid request', 'Неверный запрос', 'Check the request against docs/protocol.md.'],
+    'Run `systemctl --user start gostsign-agent.socket` or `gostsign agent status`.',
+    'Выполните `systemctl --user start gostsign-agent.socket` или `gostsign agent status`.'],
+  BAD_REQUEST: [69, 'Invalid request', 'Неверный запрос', 'Check the request against docs/protocol.md.',
+    'Сверьте запрос с docs/protocol.md.'],
   UNKNOWN_COMMAND: [68, 'Unknown command', 'Неизвестная команда',
-    'Call `hello` to see the supported commands and protocol version.'],
+    'Call `hello` to see the supported commands and protocol version.',
+    'Вызовите `hello`, чтобы узнать поддерживаемые команды и версию протокола.'],
+  USER_CANCELLED: [61, 'Cancelled by the user', 'Отменено пользователем',
+    'Repeat the operation and confirm it in the dialog.', 'Повторите операцию и подтвердите её в окне.'],
+  CANCELLED: [71, 'Request was cancelled', 'Запрос отменён',
+    'Nothing to do; repeat the request if it is still needed.',
+    'Ничего делать не нужно; повторите запрос, если он ещё нужен.'],
 };
 
 // An error object shaped like the agent's, for codes the extension reports itself.
 function errorObject(code, detail) {
-  const [number, message, messageRu, fix] = ERRORS[code];
-  return { code, number, message, message_ru: messageRu, fix, detail };
+  const [number, message, messageRu, fix, fixRu] = ERRORS[code];
+  return { code, number, message, message_ru: messageRu, fix, fix_ru: fixRu, detail };
 }
 
 let native = null; // the port to gostsign-nmhost, opened on first use
 let nextNativeId = 1;
-const inflight = new Map(); // native id -> { port, pageId, origin }
+const inflight = new Map(); // native id -> { port, pageId, origin, chunked, retry }
+// Page commands that sign with one certificate: without args.certificate and with several usable
+// certificates the agent answers CERT_CHOICE_REQUIRED, and the extension's chooser asks the user.
+const CHOOSER_COMMANDS = new Set(['sign', 'sign_raw', 'authenticate']);
 
 // The web origin of the tab that sent a message; null for anything that is not a tab's page.
 function senderOrigin(sender) {
@@ -104,12 +121,17 @@ function onNativeDisconnect(gone) {
   native = null;
 }
 
-// Relays a reply or progress event from the host to the page that asked.
+// Relays a reply or progress event from the host to the page that asked; a page request that
+// needs the user's choice of certificate goes to the chooser window instead.
 function onNativeMessage(msg) {
   const entry = inflight.get(msg.id);
   if (!entry) return;
   const out = Object.assign({}, msg, { id: entry.pageId });
   if (!('event' in msg)) inflight.delete(msg.id);
+  if (!('event' in msg) && !msg.ok && msg.error && msg.error.code === 'CERT_CHOICE_REQUIRED' && entry.retry) {
+    chooseAndRetry(entry, msg.error);
+    return;
+  }
   try {
     entry.port.postMessage(out);
   } catch (e) {
@@ -136,11 +158,15 @@ function chunkedId(port, pageId) {
   return null;
 }
 
-// Sends one request to the host on behalf of a page (or the popup) with a fixed origin.
+// Sends one request to the host on behalf of a page (or the popup) with a fixed origin. A page's
+// signing request without a certificate is kept, to be sent again with the user's choice.
 function sendNative(port, pageId, origin, cmd, args) {
   const chunked = cmd === 'sign' && args && typeof args.chunk === 'string';
-  const id = (chunked && chunkedId(port, pageId)) || nextNativeId++;
-  inflight.set(id, { port, pageId, origin, chunked });
+  const continued = chunked && chunkedId(port, pageId);
+  const id = continued || nextNativeId++;
+  const retry = !continued && origin !== EXTENSION_ORIGIN && CHOOSER_COMMANDS.has(cmd) && args &&
+    !('certificate' in args) ? { cmd, args } : null;
+  inflight.set(id, { port, pageId, origin, chunked, retry });
   try {
     nativePort().postMessage({ id, cmd, origin, args: args || {} });
   } catch (e) {
@@ -150,8 +176,11 @@ function sendNative(port, pageId, origin, cmd, args) {
   return id;
 }
 
-// Cancels the native request behind a page request of this port.
+// Cancels the native request behind a page request of this port (or its open chooser).
 function cancelNative(port, pageId) {
+  for (const choice of choices.values()) {
+    if (choice.port === port && choice.pageId === pageId) finishChoice(choice, null, 'CANCELLED');
+  }
   for (const [id, entry] of inflight) {
     if (entry.port === port && entry.pageId === pageId && native) {
       native.postMessage({ id: nextNativeId++, cmd: 'cancel', origin: entry.origin,
@@ -182,6 +211,9 @@ function onPagePort(port) {
     }
   });
   port.onDisconnect.addListener(() => {
+    for (const choice of choices.values()) {
+      if (choice.port === port) finishChoice(choice, null, 'CANCELLED');
+    }
     for (const [id, entry] of inflight) {
       if (entry.port === port) {
         cancelNative(port, entry.pageId);
@@ -191,9 +223,6 @@ function onPagePort(port) {
   });
 }
 
-// The origin the extension names when it asks the agent for itself (the origins command), not
-// on behalf of a page.
-const EXTENSION_ORIGIN = 'https://gostsign.invalid';
 // The page-world adapters (CryptoPro, Gosplugin, IFCPlugin page APIs), registered for the
 // origins the agent allows, before a site's first script (docs/compat.md).
 const ADAPTERS = {
@@ -271,38 +300,187 @@ function refreshAdapters(change) {
   return refreshing;
 }
 
-// Asks the agent to allow one more origin (the popup's button), then registers the adapters.
-async function allowOrigin(origin) {
-  return refreshAdapters({ add: origin });
+// Asks the agent to add an origin to the user's list or to take it off (the popup's buttons: the
+// user's own click, never a page), then registers the adapters for the new list.
+function changeOrigin(how, origin) {
+  return refreshAdapters({ [how]: origin });
 }
 
-// The popup's port: agent and token status for the active tab's origin.
+// Whether an origin may ask for signatures by the agent's lists, and by whose decision: 'admin'
+// (the configured allow-list), 'user' (the user's own list), or null.
+function originStanding(result, origin) {
+  const user = result.user || [];
+  const inUser = !result.locked && user.some((e) => originMatches(e, origin));
+  const admin = (result.allowed || []).filter((e) => !user.includes(e));
+  if (admin.some((e) => originMatches(e, origin))) return 'admin';
+  return inUser ? 'user' : null;
+}
+
+// The popup's answer to an allow or forbid click, with the site's standing afterwards.
+function onPopupChange(port, msg) {
+  const how = msg.type === 'allow' ? 'add' : 'remove';
+  const reply = msg.type === 'allow' ? 'allowed' : 'forbidden';
+  changeOrigin(how, msg.origin).then(
+    (r) => {
+      const by = originStanding(r, msg.origin);
+      port.postMessage({ type: reply, origin: msg.origin, ok: true, allowed: Boolean(by), by,
+        locked: Boolean(r.locked) });
+    },
+    (e) => port.postMessage({ type: reply, origin: msg.origin, ok: false,
+      error: e.error || errorObject('AGENT_UNAVAILABLE', e.message) }));
+}
+
+// The tab the popup describes: the one it names (the popup opened as a tab, in tests), else the
+// active tab of the current window (the toolbar popup).
+function describedTab(tabId) {
+  return new Promise((resolve) => {
+    if (Number.isInteger(tabId)) {
+      chrome.tabs.get(tabId, (tab) => resolve(chrome.runtime.lastError ? null : tab));
+    } else {
+      chrome.tabs.query({ active: true, currentWindow: true }, (tabs) => resolve((tabs && tabs[0]) || null));
+    }
+  });
+}
+
+// The web origin of a tab, or null for a tab without an http(s) page.
+function tabOrigin(tab) {
+  try {
+    const u = new URL(tab.url);
+    return u.protocol === 'https:' || u.protocol === 'http:' ? u.origin : null;
+  } catch (e) {
+    return null;
+  }
+}
+
+// A certificate as the popup and the chooser show it: no DER, only what a person reads.
+function certificateSummary(c, tokens) {
+  const s = c.subject || {};
+  const token = (tokens || []).find((t) => t.id === c.token);
+  return {
+    id: c.id,
+    owner: s.cn || [s.sn, s.g].filter(Boolean).join(' '),
+    title: s.t || null,
+    organisation: s.o || null,
+    identifiers: { inn: s.inn, innle: s.innle, ogrn: s.ogrn, ogrnip: s.ogrnip, snils: s.snils },
+    issuer: (c.issuer && (c.issuer.cn || c.issuer.o)) || null,
+    not_before: c.validity && c.validity.not_before,
+    not_after: c.validity && c.validity.not_after,
+    status: c.status || {},
+    token: token ? `${token.label} (${token.model}, № ${token.serial})` : c.token,
+  };
+}
+
+// Posts to a port that may have gone (the popup closed).
+function postQuietly(port, msg) {
+  try {
+    port.postMessage(msg);
+  } catch (e) {
+    /* the popup went away */
+  }
+}
+
+// The popup's status: the described tab's site and standing, the agent, tokens, certificates.
+async function popupStatus(port, tabId) {
+  const origin = tabOrigin(await describedTab(tabId));
+  postQuietly(port, { type: 'site', origin, secure: Boolean(origin) && originIsSecure(origin) });
+  const answer = (cmd) => askNative(cmd).then((result) => ({ ok: true, result }), (e) => ({ ok: false,
+    error: e.error || errorObject('AGENT_UNAVAILABLE', e.message) }));
+  const hello = await answer('hello');
+  postQuietly(port, Object.assign({ type: 'agent' }, hello));
+  if (!hello.ok) return;
+  const tokens = await answer('tokens');
+  postQuietly(port, Object.assign({ type: 'tokens' }, tokens));
+  const certs = await answer('certificates');
+  if (certs.ok) certs.result = certs.result.map((c) => certificateSummary(c, tokens.ok ? tokens.result : []));
+  postQuietly(port, Object.assign({ type: 'certificates' }, certs));
+  refreshAdapters().then((r) => {
+    const by = origin ? originStanding(r, origin) : null;
+    postQuietly(port, { type: 'origins', origin, locked: Boolean(r.locked), allowed: Boolean(by), by });
+  }, () => postQuietly(port, { type: 'origins', origin, unknown: true }));
+}
+
+// The popup's port (an extension page only): status, and the user's allow / forbid clicks.
 function onPopupPort(port) {
   port.onMessage.addListener((msg) => {
-    if (msg && msg.type === 'allow' && typeof msg.origin === 'string') {
-      allowOrigin(msg.origin).then(
-        (r) => port.postMessage({ type: 'allowed', origin: msg.origin, ok: true,
-          allowed: (r.allowed || []).some((e) => originMatches(e, msg.origin)), locked: r.locked }),
-        (e) => port.postMessage({ type: 'allowed', origin: msg.origin, ok: false, error: e.error || { message_ru: e.message } }));
-      return;
+    if (!msg || typeof msg !== 'object') return;
+    if ((msg.type === 'allow' || msg.type === 'forbid') && typeof msg.origin === 'string') {
+      onPopupChange(port, msg);
+    } else if (msg.type === 'status') {
+      popupStatus(port, msg.tab);
     }
-    if (!msg || msg.type !== 'status') return;
-    chrome.tabs.query({ active: true, currentWindow: true }, (tabs) => {
-      let origin = null;
-      try {
-        origin = tabs && tabs[0] && tabs[0].url ? new URL(tabs[0].url).origin : null;
-      } catch (e) {
-        origin = null;
-      }
-      port.postMessage({ type: 'origin', origin });
-      // hello is allowed for every origin; tokens need an allowed, secure one.
-      sendNative(port, 'hello', originIsSecure(origin) ? origin : 'https://gostsign.invalid', 'hello');
-      if (origin && originIsSecure(origin)) sendNative(port, 'tokens', origin, 'tokens');
-      else replyError(port, 'tokens', errorObject('ORIGIN_NOT_ALLOWED', 'the active tab is not an https page'));
-      refreshAdapters().then((r) => port.postMessage({ type: 'origins', origin, locked: Boolean(r.locked),
-        allowed: Boolean(origin) && (r.allowed || []).some((e) => originMatches(e, origin)) }),
-      () => port.postMessage({ type: 'origins', origin, unknown: true }));
+  });
+}
+
+// Open certificate choices: key -> { key, port, pageId, origin, cmd, certs, windowId, resolve }.
+const choices = new Map();
+
+// Ends a choice once: closes its window and resolves with the certificate id (or null and why).
+function finishChoice(choice, certificate, why) {
+  if (!choices.has(choice.key)) return;
+  choices.delete(choice.key);
+  if (choice.windowId !== undefined) chrome.windows.remove(choice.windowId, () => void chrome.runtime.lastError);
+  choice.resolve({ certificate, why });
+}
+
+// Opens the chooser window for a page's request; resolves with {certificate} or {why}.
+function chooseCertificate(entry, cmd, certs) {
+  return new Promise((resolve) => {
+    const key = crypto.randomUUID();
+    const choice = { key, port: entry.port, pageId: entry.pageId, origin: entry.origin, cmd, certs, resolve };
+    choices.set(key, choice);
+    chrome.windows.create({ url: chrome.runtime.getURL(`chooser.html#${key}`), type: 'popup',
+      width: 560, height: 640, focused: true }, (win) => {
+      if (chrome.runtime.lastError || !win) finishChoice(choice, null, 'USER_CANCELLED');
+      else if (choices.has(key)) choice.windowId = win.id;
+      else chrome.windows.remove(win.id, () => void chrome.runtime.lastError);
     });
+  });
+}
+
+// CERT_CHOICE_REQUIRED for a page: the user picks one of the usable certificates in the
+// extension's own window, and the request goes again with it. The page learns only the chosen
+// certificate (from the result), or USER_CANCELLED; it never sees the list.
+async function chooseAndRetry(entry, error) {
+  const { cmd, args } = entry.retry;
+  let certs = [];
+  try {
+    const tokens = await askNative('tokens').catch(() => []);
+    certs = (await askNative('certificates')).filter((c) => c.status && c.status.usable)
+      .map((c) => certificateSummary(c, tokens));
+  } catch (e) {
+    certs = [];
+  }
+  if (certs.length === 0) {
+    replyError(entry.port, entry.pageId, error);
+    return;
+  }
+  const { certificate, why } = await chooseCertificate(entry, cmd, certs);
+  if (!certificate) {
+    replyError(entry.port, entry.pageId, errorObject(why || 'USER_CANCELLED',
+      why === 'CANCELLED' ? 'the page cancelled the request' : 'no certificate was chosen'));
+    return;
+  }
+  sendNative(entry.port, entry.pageId, entry.origin, cmd, Object.assign({}, args, { certificate }));
+}
+
+// The chooser window's port: it names its choice by the key in its URL, gets the site and the
+// list, and answers with one offered certificate id or a cancel.
+function onChooserPort(port) {
+  let choice = null;
+  port.onMessage.addListener((msg) => {
+    if (!msg || typeof msg !== 'object') return;
+    if (msg.type === 'hello' && typeof msg.key === 'string') {
+      choice = choices.get(msg.key) || null;
+      postQuietly(port, choice ? { type: 'choice', origin: choice.origin, cmd: choice.cmd, certs: choice.certs }
+        : { type: 'gone' });
+    } else if (choice && msg.type === 'choose' && choice.certs.some((c) => c.id === msg.id)) {
+      finishChoice(choice, msg.id, null);
+    } else if (choice && msg.type === 'cancel') {
+      finishChoice(choice, null, 'USER_CANCELLED');
+    }
+  });
+  port.onDisconnect.addListener(() => {
+    if (choice) finishChoice(choice, null, 'USER_CANCELLED');
   });
 }
 
@@ -314,6 +492,13 @@ function isExtensionPage(sender) {
 chrome.runtime.onConnect.addListener((port) => {
   if (port.name === 'gostsign-page') onPagePort(port);
   else if (port.name === 'gostsign-popup' && isExtensionPage(port.sender)) onPopupPort(port);
+  else if (port.name === 'gostsign-chooser' && isExtensionPage(port.sender)) onChooserPort(port);
+});
+// A chooser window closed by the user (or never loaded) counts as a cancel.
+chrome.windows.onRemoved.addListener((windowId) => {
+  for (const choice of choices.values()) {
+    if (choice.windowId === windowId) finishChoice(choice, null, 'USER_CANCELLED');
+  }
 });
 
 // The adapters follow the agent's allow-list: at every start of this worker, at browser start and

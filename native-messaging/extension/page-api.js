@@ -6,6 +6,8 @@
 //   await gostsign.authenticate({challenge, certificate, onProgress, signal})
 // Failures reject with gostsign.GostsignError (code, number, message, message_ru, fix, detail).
 // onProgress receives {event, data} ("pin-requested", "signing"); an AbortSignal cancels.
+// Without `certificate` and with several usable ones, the user picks one in the extension's own
+// window; the page then gets the result made with it, or USER_CANCELLED.
 // The PIN is never asked here: the gostsign agent shows its own dialog.
 'use strict';
 

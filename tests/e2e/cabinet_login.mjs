@@ -102,13 +102,15 @@ async function main() {
     }
     ok(`typed error from the page API: ${err.code} (${err.ru})`);
 
-    // The popup shows the agent status (opened as a tab: the active tab is then the popup itself,
-    // not an https page, so tokens are not listed for it).
+    // The popup shows the agent status (opened as a tab: the active tab is then the popup itself;
+    // its texts follow the browser's language, tests/e2e/popup.sh checks them in ru and en).
     const popup = await context.newPage();
     await popup.goto(`chrome-extension://${id}/popup.html`);
     await popup.waitForSelector('#agent.ok, #agent.bad', { timeout: 15000 });
     const agentLine = (await popup.textContent('#agent')).trim();
-    if (!agentLine.startsWith('Агент работает')) throw new Error(`popup: ${agentLine}`);
+    if (!(await popup.$('#agent.ok')) || !agentLine.includes(`gostsign-agent ${hello.version}`)) {
+      throw new Error(`popup: ${agentLine}`);
+    }
     ok(`popup: ${agentLine}`);
   } finally {
     await context.close();

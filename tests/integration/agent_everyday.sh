@@ -72,7 +72,13 @@ field "$WORK/r2" error.resume_at | grep -Eq '^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:
 $PROTO "$GOSTSIGN_AGENT_SOCKET" "$sign_req" >"$WORK/r3"
 [ "$(field "$WORK/r3" error.code)" = PIN_LIMITER ] || fail "no PIN_LIMITER: $(cat "$WORK/r3")"
 [ -n "$(field "$WORK/r3" error.resume_at)" ] || fail "PIN_LIMITER without resume_at"
-ok "wrong-PIN replies carry agent_attempts_left, resume_at and fix_ru as fields"
+# the `tokens` reply (the extension's popup) shows the same pause next to the token's flags
+$PROTO "$GOSTSIGN_AGENT_SOCKET" '{"id":1,"cmd":"tokens","origin":"extension:"}' >"$WORK/t1"
+python3 -c 'import json,sys
+t=[json.loads(l) for l in open(sys.argv[1]) if "\"ok\"" in l][-1]["result"][0]
+sys.exit(0 if t["agent_attempts_left"] == 0 and t["resume_at"] == sys.argv[2] and not t["pin"]["locked"] else 1)' \
+    "$WORK/t1" "$(field "$WORK/r3" error.resume_at)" || fail "tokens without the agent pause: $(cat "$WORK/t1")"
+ok "wrong-PIN replies carry agent_attempts_left, resume_at and fix_ru as fields; tokens show the pause"
 
 # --- unpause: the user at the terminal only (item 4)
 expect_status "$(error_number USAGE)" "$GOSTSIGN" agent unpause "$TOKEN" </dev/null

@@ -134,21 +134,35 @@ r = call({"id": 14, "cmd": "verify", "origin": LK, "args": {"cms": "AAAA"}})
 assert not r["ok"] and r["error"]["code"] == "CMS_PARSE", r
 ok("verify: two signers and the content; a tampered CMS and wrong detached data are not valid")
 
-o = call({"id": 15, "cmd": "origins", "origin": LK})["result"]
+EXT = "extension:"  # the extension's own popup (gostsign-nmhost passes exactly this origin)
+o = call({"id": 15, "cmd": "origins", "origin": EXT})["result"]
 assert "https://esia.gosuslugi.ru" in o["allowed"] and OTHER in o["allowed"] and not o["locked"], o
 r = call({"id": 16, "cmd": "tokens", "origin": "https://new-site.example.ru"})
 assert r["error"]["code"] == "ORIGIN_NOT_ALLOWED", r
-o = call({"id": 17, "cmd": "origins", "origin": LK, "args": {"add": "https://new-site.example.ru"}})["result"]
+# a web origin, even an allowed one, can neither read nor change the user's list
+for args in ({}, {"add": "https://new-site.example.ru"}, {"remove": OTHER}):
+    r = call({"id": 22, "cmd": "origins", "origin": LK, "args": args})
+    assert not r["ok"] and r["error"]["code"] == "ORIGIN_NOT_ALLOWED", (args, r)
+assert call({"id": 23, "cmd": "tokens", "origin": "https://new-site.example.ru"})["error"]["code"] == "ORIGIN_NOT_ALLOWED"
+o = call({"id": 17, "cmd": "origins", "origin": EXT, "args": {"add": "https://new-site.example.ru"}})["result"]
 assert "https://new-site.example.ru" in o["user"], o
 assert call({"id": 18, "cmd": "tokens", "origin": "https://new-site.example.ru"})["ok"]
 saved = json.load(open(os.path.join(os.environ["XDG_CONFIG_HOME"], "gostsign", "origins.json")))
 assert saved["allowed_origins"] == ["https://new-site.example.ru"], saved
 for bad in ("http://x.ru", "https://*.x.ru", "https://x.ru/path"):
-    r = call({"id": 19, "cmd": "origins", "origin": LK, "args": {"add": bad}})
+    r = call({"id": 19, "cmd": "origins", "origin": EXT, "args": {"add": bad}})
     assert not r["ok"], (bad, r)
-call({"id": 20, "cmd": "origins", "origin": LK, "args": {"remove": "https://new-site.example.ru"}})
+call({"id": 20, "cmd": "origins", "origin": EXT, "args": {"remove": "https://new-site.example.ru"}})
 assert call({"id": 21, "cmd": "tokens", "origin": "https://new-site.example.ru"})["error"]["code"] == "ORIGIN_NOT_ALLOWED"
-ok("origins: the allow-list for the extension; a site added and removed by the user, stored in origins.json")
+# the extension itself reads the status (tokens with the agent's pause, certificates) but never signs
+t = call({"id": 24, "cmd": "tokens", "origin": EXT})["result"]
+assert t and all(isinstance(x["agent_attempts_left"], int) and "resume_at" not in x for x in t), t
+assert call({"id": 25, "cmd": "certificates", "origin": EXT})["ok"]
+for cmd, args in (("sign", {"data": "eA==", "detached": True}), ("authenticate", {"challenge": "c" * 16}),
+                  ("sign_raw", {"digest": "00" * 32})):
+    r = call({"id": 26, "cmd": cmd, "origin": EXT, "args": args})
+    assert not r["ok"] and r["error"]["code"] == "ORIGIN_NOT_ALLOWED", (cmd, r)
+ok("origins: only for the extension itself (not pages); a site added and removed by the user, stored in origins.json; the extension reads tokens (with the agent pause) and certificates, never signs")
 PY
 ok "protocol version 2: hash, raw, options, chain, co-sign, verify, DER, origins (checked with openssl)"
 echo "$PASSED passed, 0 failed"

@@ -112,18 +112,34 @@ grep -q "chrome-extension://$ID/" "$NMHOST_MANIFEST_DIR/ru.gostsign.nmhost.chrom
 ok "the packaged manifest templates name the same extension IDs"
 bash "$SOURCE_ROOT/native-messaging/extension/build-firefox.sh" "$WORK/ff" "$WORK/gostsign.xpi" >/dev/null ||
     fail "build-firefox.sh"
-python3 - "$WORK/gostsign.xpi" <<'PY' || fail "firefox package"
+python3 - "$WORK/gostsign.xpi" "$SOURCE_ROOT/native-messaging/extension/manifest.json" <<'PY' || fail "firefox package"
 import json, sys, zipfile
 z = zipfile.ZipFile(sys.argv[1])
 assert sorted(z.namelist()) == sorted(["manifest.json", "background.js", "content.js", "page-api.js",
-                                       "popup.html", "popup.js", "adapters/common.js",
+                                       "popup.html", "popup.js", "chooser.html", "chooser.js",
+                                       "ui.js", "_locales/ru/messages.json",
+                                       "_locales/en/messages.json", "adapters/common.js",
                                        "adapters/cryptopro.js", "adapters/gosplugin.js",
                                        "adapters/ifcplugin.js", "adapters/end.js"]), z.namelist()
 m = json.loads(z.read("manifest.json"))
 assert m["browser_specific_settings"]["gecko"]["id"] == "gostsign@gostsign.ru", m
 assert m["background"] == {"scripts": ["background.js"]} and "key" not in m, m
+# the texts of both languages, the same keys in each; every key a page or the manifest names exists
+ru, en = (json.loads(z.read("_locales/%s/messages.json" % l)) for l in ("ru", "en"))
+assert m["default_locale"] == "ru" and sorted(ru) == sorted(en), sorted(set(ru) ^ set(en))
+import re
+used = set(re.findall(r"__MSG_(\w+)__", z.read("manifest.json").decode()))
+for name in ("popup.html", "popup.js", "chooser.html", "chooser.js", "ui.js"):
+    text = z.read(name).decode()
+    used |= set(re.findall(r"data-i18n=\"(\w+)\"", text)) | set(re.findall(r"ui\.t\('(\w+)'", text))
+assert used <= set(ru), sorted(used - set(ru))
+# the Chromium form in step with the Firefox form: the same texts, permissions and pages
+c = json.load(open(sys.argv[2]))
+for k in ("name", "short_name", "version", "default_locale", "description", "permissions",
+          "host_permissions", "optional_host_permissions", "content_scripts", "action"):
+    assert c.get(k) == m.get(k), (k, c.get(k), m.get(k))
 PY
-ok "build-firefox.sh packs an .xpi with the Gecko ID and background scripts"
+ok "build-firefox.sh packs an .xpi with the Gecko ID and background scripts, the ru/en texts, in step with manifest.json"
 # The fleet examples of docs/deploy (shipped in the package) name the same IDs and host.
 python3 - "$SOURCE_ROOT/docs/deploy" "$ID" <<'PY' || fail "docs/deploy examples"
 import json, sys, xml.etree.ElementTree as ET

@@ -95,7 +95,7 @@ static void test_allowlist(void **state)
     nm_allowlist_free(&al);
 }
 
-/* https passes (normalised); http only for loopback; local: and other shapes never. */
+/* https passes (normalised); http only for loopback; "extension:" exactly; never local: or others. */
 static void test_origin_validate(void **state)
 {
     (void)state;
@@ -107,8 +107,16 @@ static void test_origin_validate(void **state)
     assert_string_equal(out, "https://a.ru:8443");
     assert_int_equal(nm_origin_validate("http://localhost:8080", out, sizeof(out), &st), GS_ERR_OK);
     assert_int_equal(nm_origin_validate("http://127.0.0.1", out, sizeof(out), &st), GS_ERR_OK);
+    /* the extension's own popup and chooser: passed on exactly, and nothing like it */
+    assert_int_equal(nm_origin_validate("extension:", out, sizeof(out), &st), GS_ERR_OK);
+    assert_string_equal(out, PROTO_EXTENSION_ORIGIN);
     static const char extension_origin[] = "chrome-extension://" NM_CHROMIUM_EXTENSION_ID;
     const char *refused[] = { "local:gostsign",
+                              "extension:x",
+                              "Extension:",
+                              "extension: ",
+                              "extension:https://lk.example.ru",
+                              "extension",
                               "http://example.ru",
                               "https://example.ru/path",
                               "https://user@example.ru",
