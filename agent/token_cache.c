@@ -510,11 +510,11 @@ size_t token_cache_module_tokens(token_cache *tc, size_t place)
 
 int token_cache_unload_module(token_cache *tc, size_t place)
 {
-    CK_FUNCTION_LIST *fn = p11_client_module_detach(tc->client, place);
-    if (!fn)
+    p11_detached_module d;
+    if (!p11_client_module_detach(tc->client, place, &d))
         return -1; /* a call or a session runs on it: later */
     token_cache_invalidate(tc); /* no list may name its tokens any more */
-    p11_client_module_finalize(fn); /* wakes its C_WaitForSlotEvent thread */
+    p11_detached_finalize(&d); /* wakes its C_WaitForSlotEvent thread */
     pthread_mutex_lock(&tc->monitor_lock);
     int stuck = 0;
     if (place < CACHE_MAX_MODULES && tc->has_monitor[place]) {
@@ -524,7 +524,10 @@ int token_cache_unload_module(token_cache *tc, size_t place)
     pthread_mutex_unlock(&tc->monitor_lock);
     /* A thread still inside the module's code keeps it mapped: unmapping would crash it. */
     if (!stuck)
-        p11_client_module_release(fn);
+        p11_detached_release(&d);
+    else
+        fprintf(stderr, "gostsign-agent: a module's slot-event thread did not end after "
+                        "C_Finalize: the module stays mapped\n");
     return 0;
 }
 

@@ -4,6 +4,7 @@
  */
 #include "pkcs11_client.h"
 
+#include <dlfcn.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@ typedef struct {
     char *file_name;      /* base name, for display and preference */
     int preference;
     int from_registry;
+    void *dl;        /* loaded by us with dlopen (unloadable), NULL when p11-kit loaded it */
     uint64_t serial; /* which load this is: a token of an earlier module here is gone */
     unsigned busy;   /* calls and sessions running on it; it cannot be unloaded meanwhile */
 } loaded_module;
@@ -128,25 +130,35 @@ static long free_place(p11_client *c)
     return c->count < CLIENT_MAX_MODULES ? (long)c->count++ : -1;
 }
 
-/* Adds a module to the list, returning its place or -1; the list owns it from here on. */
-static long add_module(p11_client *c, CK_FUNCTION_LIST *fn, int from_registry)
+/* Puts a module into a free place under its file name; returns the place or -1 when full. */
+static long place_module(p11_client *c, CK_FUNCTION_LIST *fn, char *file_name, void *dl,
+                         int from_registry)
 {
-    if (module_already_loaded(c, fn) || is_trust_store(fn))
-        return -1;
     pthread_mutex_lock(&c->lock);
     long at = free_place(c);
     if (at >= 0) {
         loaded_module *m = &c->modules[at];
         free(m->file_name);
-        m->file_name = module_base_name(fn);
+        m->file_name = file_name;
+        m->dl = dl;
         m->preference = module_preference(m->file_name);
         m->from_registry = from_registry;
         m->serial = ++c->next_serial;
         m->busy = 0;
         m->fn = fn;
+    } else {
+        free(file_name);
     }
     pthread_mutex_unlock(&c->lock);
     return at;
+}
+
+/* Adds a module p11-kit loaded, returning its place or -1; the list owns it from here on. */
+static long add_module(p11_client *c, CK_FUNCTION_LIST *fn, int from_registry)
+{
+    if (module_already_loaded(c, fn) || is_trust_store(fn))
+        return -1;
+    return place_module(c, fn, module_base_name(fn), NULL, from_registry);
 }
 
 /* Loads one module by path, outside the registry; returns its place or -1. */
@@ -200,7 +212,10 @@ void p11_client_close(p11_client *c)
     if (!c)
         return;
     for (size_t i = 0; i < c->count; i++) {
-        if (c->modules[i].fn && !c->modules[i].from_registry) {
+        if (c->modules[i].fn && c->modules[i].dl) {
+            c->modules[i].fn->C_Finalize(NULL);
+            dlclose(c->modules[i].dl);
+        } else if (c->modules[i].fn && !c->modules[i].from_registry) {
             p11_kit_module_finalize(c->modules[i].fn);
             p11_kit_module_release(c->modules[i].fn);
         }
@@ -230,9 +245,32 @@ CK_FUNCTION_LIST *p11_client_module(const p11_client *c, size_t i)
     return i < c->count ? c->modules[i].fn : NULL;
 }
 
+/*
+ * Loads a module with dlopen rather than p11-kit: p11-kit keeps a released module mapped until
+ * the process ends, and the agent unloads modules to give their memory back.
+ */
 long p11_client_load_module(p11_client *c, const char *path)
 {
-    return load_extra_module(c, path);
+    void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    CK_C_GetFunctionList get = dl ? (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList") : NULL;
+    CK_FUNCTION_LIST *fn = NULL;
+    CK_C_INITIALIZE_ARGS args = { .flags = CKF_OS_LOCKING_OK };
+    CK_RV rv = get ? get(&fn) : CKR_GENERAL_ERROR;
+    if (rv == CKR_OK && fn)
+        rv = fn->C_Initialize(&args);
+    if (rv != CKR_OK || !fn) {
+        note_load_error(c, path, dl ? p11_kit_strerror(rv) : dlerror());
+        if (dl)
+            dlclose(dl);
+        return -1;
+    }
+    const char *slash = strrchr(path, '/');
+    long at = place_module(c, fn, strdup(slash ? slash + 1 : path), dl, 0);
+    if (at < 0) {
+        fn->C_Finalize(NULL);
+        dlclose(dl);
+    }
+    return at;
 }
 
 long p11_client_find_module(p11_client *c, const char *file_name)
@@ -246,27 +284,32 @@ long p11_client_find_module(p11_client *c, const char *file_name)
     return found;
 }
 
-CK_FUNCTION_LIST *p11_client_module_detach(p11_client *c, size_t i)
+int p11_client_module_detach(p11_client *c, size_t i, p11_detached_module *out)
 {
-    CK_FUNCTION_LIST *fn = NULL;
+    int ok = 0;
     pthread_mutex_lock(&c->lock);
-    if (i < c->count && c->modules[i].fn && c->modules[i].busy == 0 &&
-        !c->modules[i].from_registry) {
-        fn = c->modules[i].fn;
-        c->modules[i].fn = NULL; /* no new call can start on it from here on */
+    loaded_module *m = i < c->count ? &c->modules[i] : NULL;
+    if (m && m->fn && m->dl && m->busy == 0) {
+        out->fn = m->fn;
+        out->dl = m->dl;
+        m->fn = NULL; /* no new call can start on it from here on */
+        m->dl = NULL;
+        ok = 1;
     }
     pthread_mutex_unlock(&c->lock);
-    return fn;
+    return ok;
 }
 
-void p11_client_module_finalize(CK_FUNCTION_LIST *fn)
+void p11_detached_finalize(p11_detached_module *d)
 {
-    p11_kit_module_finalize(fn);
+    d->fn->C_Finalize(NULL);
 }
 
-void p11_client_module_release(CK_FUNCTION_LIST *fn)
+void p11_detached_release(p11_detached_module *d)
 {
-    p11_kit_module_release(fn);
+    dlclose(d->dl);
+    d->dl = NULL;
+    d->fn = NULL;
 }
 
 /* Marks the module at place i in use when it is still the load serial names; NULL when gone. */
@@ -436,14 +479,13 @@ static gs_code list_module_tokens(p11_client *c, size_t mi, p11_token **list, si
 
 size_t p11_client_module_token_count(p11_client *c, size_t i)
 {
-    loaded_module *m = acquire_place(c, i, 0);
-    if (!m)
-        return 0;
-    CK_ULONG count = 0;
-    if (m->fn->C_GetSlotList(CK_TRUE, NULL, &count) != CKR_OK)
-        count = 0;
-    release_place(c, m);
-    return count;
+    p11_token *list = NULL;
+    size_t n = 0, cap = 0;
+    gs_status ignored;
+    /* the tokens a listing shows (initialized ones): a blank spare slot holds nothing */
+    list_module_tokens(c, i, &list, &n, &cap, &ignored);
+    free(list);
+    return n;
 }
 
 gs_code p11_client_tokens(p11_client *c, p11_token **out, size_t *count, gs_status *st)

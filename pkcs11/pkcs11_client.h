@@ -97,19 +97,25 @@ CK_FUNCTION_LIST *p11_client_module(const p11_client *c, size_t i);
  * appears). Modules sit in places 0 .. p11_client_module_places() - 1; a place may be empty.
  */
 size_t p11_client_module_places(const p11_client *c);
-/* Loads and initializes one module file; returns its place, or -1 (see load errors). */
+/* Loads (dlopen, so it can be unmapped later) and initializes one module file; returns its
+ * place, or -1 (see load errors). */
 long p11_client_load_module(p11_client *c, const char *path);
 /* The place of a loaded module by file name ("opensc-pkcs11.so"), or -1. */
 long p11_client_find_module(p11_client *c, const char *file_name);
-/* How many tokens module i shows now (0 when the place is empty). */
+/* How many initialized tokens module i shows now (0 when the place is empty). */
 size_t p11_client_module_token_count(p11_client *c, size_t i);
 /*
- * Takes module i out of the client when no call or session runs on it (NULL otherwise, or for a
- * registry module). The caller then finalizes it, waits for its threads, and releases it.
+ * Takes module i out of the client when no call or session runs on it and it was loaded with
+ * p11_client_load_module (returns 0 otherwise). The caller then finalizes it, waits for the
+ * threads it has inside the module, and releases it (unmaps it).
  */
-CK_FUNCTION_LIST *p11_client_module_detach(p11_client *c, size_t i);
-void p11_client_module_finalize(CK_FUNCTION_LIST *fn);
-void p11_client_module_release(CK_FUNCTION_LIST *fn);
+typedef struct {
+    CK_FUNCTION_LIST *fn;
+    void *dl;
+} p11_detached_module;
+int p11_client_module_detach(p11_client *c, size_t i, p11_detached_module *out);
+void p11_detached_finalize(p11_detached_module *d);
+void p11_detached_release(p11_detached_module *d);
 
 /*
  * A logged-in session for several signatures after one PIN (batch signing). Open logs in
