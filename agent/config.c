@@ -169,8 +169,8 @@ static gs_code apply_json(agent_config *cfg, json_object *root, int is_system, c
     if (rc == GS_ERR_OK)
         rc = read_load_policy(root, cfg, path, st);
     if (rc == GS_ERR_OK)
-        rc = read_positive_int(root, "module_unload_seconds", &cfg->module_unload_seconds, path,
-                               st);
+        rc =
+            read_positive_int(root, "module_unload_seconds", &cfg->module_unload_seconds, path, st);
     if (rc == GS_ERR_OK)
         rc = read_string(root, "pinentry", &cfg->pinentry, path, st);
     if (rc == GS_ERR_OK)

@@ -12,7 +12,7 @@
 #define DM_MAX_DEVICES    64
 
 /* The software token holds the user's test keys in files: no device, always loaded. */
-#define SOFTTOKEN_FILE "gostsign-softtoken.so"
+#define SOFTTOKEN_FILE    "gostsign-softtoken.so"
 /* p11-kit's trust module holds CA certificates, never keys: the agent never needs it. */
 #define TRUST_MODULE_FILE "p11-kit-trust.so"
 
@@ -212,8 +212,8 @@ device_modules *device_modules_new(token_cache *tc, const agent_config *cfg)
         return NULL;
     dm->tc = tc;
     dm->policy = policy_of(cfg->load_registered_modules);
-    dm->grace_ms = (uint64_t)(cfg->module_unload_seconds > 0 ? cfg->module_unload_seconds : 60) *
-                   1000;
+    dm->grace_ms =
+        (uint64_t)(cfg->module_unload_seconds > 0 ? cfg->module_unload_seconds : 60) * 1000;
     pthread_mutex_init(&dm->lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);

@@ -36,7 +36,7 @@ struct token_cache {
     gs_cert **parsed; /* one per cert, NULL when unparsable */
     token_lock token_locks[CACHE_MAX_TOKEN_LOCKS];
     size_t token_lock_count;
-    pthread_mutex_t monitor_lock; /* guards the two arrays below */
+    pthread_mutex_t monitor_lock;          /* guards the two arrays below */
     pthread_t monitors[CACHE_MAX_MODULES]; /* indexed by the client's module place */
     int has_monitor[CACHE_MAX_MODULES];
 };
@@ -512,9 +512,9 @@ int token_cache_unload_module(token_cache *tc, size_t place)
 {
     p11_detached_module d;
     if (!p11_client_module_detach(tc->client, place, &d))
-        return -1; /* a call or a session runs on it: later */
+        return -1;              /* a call or a session runs on it: later */
     token_cache_invalidate(tc); /* no list may name its tokens any more */
-    p11_detached_finalize(&d); /* wakes its C_WaitForSlotEvent thread */
+    p11_detached_finalize(&d);  /* wakes its C_WaitForSlotEvent thread */
     pthread_mutex_lock(&tc->monitor_lock);
     int stuck = 0;
     if (place < CACHE_MAX_MODULES && tc->has_monitor[place]) {

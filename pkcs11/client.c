@@ -338,8 +338,7 @@ static loaded_module *acquire_token_module(p11_client *c, const p11_token *t, gs
 {
     loaded_module *m = acquire_place(c, t->module_index, t->module_serial);
     if (!m)
-        gs_fail(st, GS_ERR_TOKEN_REMOVED, "the module of token '%s' is no longer loaded",
-                t->label);
+        gs_fail(st, GS_ERR_TOKEN_REMOVED, "the module of token '%s' is no longer loaded", t->label);
     return m;
 }
 

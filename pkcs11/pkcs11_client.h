@@ -37,9 +37,9 @@ typedef struct {
 size_t p11_registered_modules(p11_registered_module *out, size_t cap);
 
 typedef struct {
-    size_t module_index;   /* which loaded module serves it */
+    size_t module_index;    /* which loaded module serves it */
     uint64_t module_serial; /* which load of that place: a later module there is another one */
-    char module_name[256]; /* module file name */
+    char module_name[256];  /* module file name */
     CK_SLOT_ID slot;
     char label[33], manufacturer[33], model[17], serial[17];
     CK_FLAGS flags;     /* CK_TOKEN_INFO flags: PIN counters, protected path, ... */

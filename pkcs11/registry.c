@@ -41,7 +41,8 @@ static int list_names_agent(const char *list)
 {
     char copy[512];
     snprintf(copy, sizeof(copy), "%s", list);
-    for (char *save = NULL, *w = strtok_r(copy, ", \t", &save); w; w = strtok_r(NULL, ", \t", &save))
+    for (char *save = NULL, *w = strtok_r(copy, ", \t", &save); w;
+         w = strtok_r(NULL, ", \t", &save))
         if (strcmp(w, AGENT_PROGRAM_NAME) == 0)
             return 1;
     return 0;

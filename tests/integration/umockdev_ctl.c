@@ -17,8 +17,8 @@ static gchar *add_device(UMockdevTestbed *tb, const char *name, const char *vid,
 {
     return umockdev_testbed_add_device(tb, "usb", name, NULL, "idVendor", vid, "idProduct", pid,
                                        "bDeviceClass", "00", NULL, "DEVTYPE", "usb_device",
-                                       "ID_VENDOR_ID", vid, "ID_MODEL_ID", pid,
-                                       "ID_USB_INTERFACES", ccid ? ":0b0000:" : ":030101:", NULL);
+                                       "ID_VENDOR_ID", vid, "ID_MODEL_ID", pid, "ID_USB_INTERFACES",
+                                       ccid ? ":0b0000:" : ":030101:", NULL);
 }
 
 /* Runs one command line; returns 0 when it was understood. */

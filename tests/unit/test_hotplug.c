@@ -68,8 +68,8 @@ static gchar *add_ccid(UMockdevTestbed *tb, const char *name, const char *vid, c
 {
     return umockdev_testbed_add_device(tb, "usb", name, NULL, "idVendor", vid, "idProduct", pid,
                                        "bDeviceClass", "00", NULL, "DEVTYPE", "usb_device",
-                                       "ID_VENDOR_ID", vid, "ID_MODEL_ID", pid,
-                                       "ID_USB_INTERFACES", ":0b0000:", NULL);
+                                       "ID_VENDOR_ID", vid, "ID_MODEL_ID", pid, "ID_USB_INTERFACES",
+                                       ":0b0000:", NULL);
 }
 
 static void test_known_token_add_and_remove(void **state)
