@@ -229,6 +229,8 @@ static gs_code agent_init(agent *ag, const agent_options *o, gs_status *st)
     token_cache_start_monitor(ag->tokens);
     ag->device_modules = device_modules_new(ag->tokens, &ag->cfg);
     ag->hotplug = hotplug_start(on_token_hotplug, ag);
+    if (!ag->hotplug)
+        device_modules_without_hotplug(ag->device_modules);
     return GS_ERR_OK;
 }
 

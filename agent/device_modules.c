@@ -258,6 +258,17 @@ void device_modules_event(device_modules *dm, const hotplug_event *ev)
     pthread_mutex_unlock(&dm->lock);
 }
 
+void device_modules_without_hotplug(device_modules *dm)
+{
+    if (!dm)
+        return;
+    pthread_mutex_lock(&dm->lock);
+    if (dm->policy == LOAD_ON_DEVICE)
+        dm->policy = LOAD_ALWAYS;
+    reconcile(dm);
+    pthread_mutex_unlock(&dm->lock);
+}
+
 void device_modules_free(device_modules *dm)
 {
     if (!dm)

@@ -23,6 +23,12 @@ device_modules *device_modules_new(token_cache *tc, const agent_config *cfg);
 /* A device came or went (the hotplug callback): loads what it needs, schedules what it freed. */
 void device_modules_event(device_modules *dm, const hotplug_event *ev);
 
+/*
+ * No udev (a container): devices cannot be seen, so "on_device" becomes "always" and every
+ * candidate loads now, as before lazy loading.
+ */
+void device_modules_without_hotplug(device_modules *dm);
+
 /* Stops the unload thread; the modules themselves go with the token cache. */
 void device_modules_free(device_modules *dm);
 
