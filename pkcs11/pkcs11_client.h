@@ -35,6 +35,9 @@ typedef struct {
  * user's unless root), minus remote ones and those enable-in/disable-in keep from the agent.
  */
 size_t p11_registered_modules(p11_registered_module *out, size_t cap);
+/* The same from the given directories, a later one replacing a module of the same name. */
+size_t p11_registered_modules_in(const char *const *dirs, size_t dir_count,
+                                 p11_registered_module *out, size_t cap);
 
 typedef struct {
     size_t module_index;    /* which loaded module serves it */

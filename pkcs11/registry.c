@@ -152,17 +152,27 @@ static int user_modules_dir(char *out, size_t cap)
     return 1;
 }
 
-size_t p11_registered_modules(p11_registered_module *out, size_t cap)
+size_t p11_registered_modules_in(const char *const *dirs, size_t dir_count,
+                                 p11_registered_module *out, size_t cap)
 {
     size_t n = 0;
+    for (size_t i = 0; i < dir_count; i++)
+        read_dir(dirs[i], out, &n, cap);
+    return n;
+}
+
+size_t p11_registered_modules(p11_registered_module *out, size_t cap)
+{
     char mode[32], user_dir[512];
     user_config_mode(mode, sizeof(mode));
     int user = strcmp(mode, "none") != 0 && user_modules_dir(user_dir, sizeof(user_dir));
+    const char *dirs[3];
+    size_t n = 0;
     if (!user || strcmp(mode, "only") != 0) {
-        read_dir(P11_MODULE_CONFIGS, out, &n, cap);
-        read_dir(P11_SYSTEM_CONFIG_MODULES, out, &n, cap);
+        dirs[n++] = P11_MODULE_CONFIGS;
+        dirs[n++] = P11_SYSTEM_CONFIG_MODULES;
     }
     if (user)
-        read_dir(user_dir, out, &n, cap);
-    return n;
+        dirs[n++] = user_dir;
+    return p11_registered_modules_in(dirs, n, out, cap);
 }
