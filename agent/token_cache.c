@@ -97,7 +97,10 @@ void token_cache_free(token_cache *tc)
     pthread_mutex_lock(&tc->lock);
     drop_lists(tc);
     pthread_mutex_unlock(&tc->lock);
-    /* Finalizing the modules wakes the monitor threads (CKR_CRYPTOKI_NOT_INITIALIZED). */
+    /* Modules the agent loaded itself: finalized, their threads joined, then unmapped. */
+    for (size_t i = 0; i < p11_client_module_places(tc->client); i++)
+        token_cache_unload_module(tc, i);
+    /* Finalizing the others wakes their monitor threads (CKR_CRYPTOKI_NOT_INITIALIZED). */
     p11_client_close(tc->client);
     for (size_t i = 0; i < CACHE_MAX_MODULES; i++)
         if (tc->has_monitor[i])
