@@ -4,13 +4,18 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <libudev.h>
 
+#define HOTPLUG_MAX_REPORTED 32
+
 struct hotplug_monitor {
+    /* devices reported as added: their removal is reported even when it lacks their properties */
+    char reported[HOTPLUG_MAX_REPORTED][256];
     struct udev *udev;
     struct udev_monitor *mon;
     int stop_pipe[2];
@@ -62,7 +67,25 @@ static int is_smart_card(struct udev_device *dev)
     return 0;
 }
 
-/* Reports one device when it is a known token or a smart-card device. */
+/* Remembers (add) or forgets (remove) a reported device; returns 1 when it was remembered. */
+static int note_reported(hotplug_monitor *m, const char *syspath, int add)
+{
+    int known = 0;
+    for (size_t i = 0; i < HOTPLUG_MAX_REPORTED; i++)
+        if (strcmp(m->reported[i], syspath) == 0) {
+            known = 1;
+            if (!add)
+                m->reported[i][0] = '\0';
+        }
+    for (size_t i = 0; add && !known && i < HOTPLUG_MAX_REPORTED; i++)
+        if (!m->reported[i][0]) {
+            snprintf(m->reported[i], sizeof(m->reported[i]), "%s", syspath);
+            break;
+        }
+    return known;
+}
+
+/* Reports one device when it is a known token or a smart-card device (or was reported so). */
 static void report_device(hotplug_monitor *m, struct udev_device *dev, const char *action,
                           int initial)
 {
@@ -73,7 +96,11 @@ static void report_device(hotplug_monitor *m, struct udev_device *dev, const cha
                          .module = model ? model->module : "",
                          .smart_card = is_smart_card(dev),
                          .initial = initial };
-    if (ev.syspath && (model || ev.smart_card))
+    if (!ev.syspath)
+        return;
+    int add = strcmp(action, "add") == 0;
+    int was_reported = note_reported(m, ev.syspath, add && (model || ev.smart_card));
+    if (model || ev.smart_card || (!add && was_reported))
         m->fn(m->ctx, &ev);
 }
 
