@@ -111,7 +111,7 @@ static void read_dir(const char *dir, p11_registered_module *list, size_t *n, si
         if (module[0] == '/')
             snprintf(m->path, sizeof(m->path), "%s", module);
         else /* p11-kit reads a relative path against its module directory */
-            snprintf(m->path, sizeof(m->path), "%s/%s", P11_MODULE_PATH, module);
+            snprintf(m->path, sizeof(m->path), "%s/%.400s", P11_MODULE_PATH, module);
     }
     closedir(d);
 }
