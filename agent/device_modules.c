@@ -16,12 +16,16 @@
 /* p11-kit's trust module holds CA certificates, never keys: the agent never needs it. */
 #define TRUST_MODULE_FILE "p11-kit-trust.so"
 
+/* Registered modules that are software tokens: no device ever needs them (config or "always"). */
+static const char *const software_modules[] = { "libsofthsm2.so", "libsofthsm.so" };
+
 typedef enum { LOAD_ON_DEVICE, LOAD_ALWAYS, LOAD_NEVER } load_policy;
 
 typedef struct {
     char file_name[128];
     char path[512];
     int pinned;              /* configured, or the software token: never unloaded here */
+    int software;            /* another software token: a device of unknown kind does not load it */
     long place;              /* the token cache's module place, -1 while not loaded */
     uint64_t unwanted_since; /* monotonic ms when its last device left; 0 while wanted */
 } candidate;
@@ -81,6 +85,8 @@ static candidate *add_candidate(device_modules *dm, const char *path, int pinned
     snprintf(c->file_name, sizeof(c->file_name), "%s", file);
     snprintf(c->path, sizeof(c->path), "%s", path);
     c->pinned = pinned || strcmp(file, SOFTTOKEN_FILE) == 0;
+    for (size_t i = 0; i < sizeof(software_modules) / sizeof(software_modules[0]); i++)
+        c->software |= strcmp(file, software_modules[i]) == 0;
     c->place = -1;
     return c;
 }
@@ -124,7 +130,7 @@ static int wanted(device_modules *dm, const candidate *c)
         if (strcmp(dm->devices[i].module, c->file_name) == 0)
             return 1;
     /* a reader or token of unknown kind: any registered module may serve it (OpenSC often) */
-    return dm->policy == LOAD_ON_DEVICE && unserved_device_present(dm);
+    return dm->policy == LOAD_ON_DEVICE && !c->software && unserved_device_present(dm);
 }
 
 /* Loads what is wanted and not loaded, marks what is loaded and no longer wanted; locked. */

@@ -5,7 +5,8 @@
 # Rutoken ECP (umockdev) loads it and `gostsign tokens` lists its token; after the device leaves
 # and module_unload_seconds pass, it is unmapped. A reader of unknown kind loads the registered
 # modules (OpenSC), "modules" in agent.json and load_registered_modules "always" load at start,
-# "never" keeps unknown readers from loading anything.
+# "never" keeps unknown readers from loading anything; SoftHSM2 (a software token) loads only
+# with "always" or when configured.
 # Root: p11-kit reads no user config, so a private mount namespace puts our .module files over
 # the system directory; otherwise they go to $XDG_CONFIG_HOME/pkcs11/modules.
 if [ "$(id -u)" = 0 ] && [ -z "${GS_LAZY_IN_NS:-}" ]; then
@@ -38,6 +39,9 @@ printf 'module: %s\n' "$MOCK" >"$WORK/p11/librtpkcs11ecp.module"
 OPENSC=/usr/lib/x86_64-linux-gnu/pkcs11/opensc-pkcs11.so
 [ -e "$OPENSC" ] || fail "opensc-pkcs11 missing (scripts/deps.sh installs it)"
 printf 'module: opensc-pkcs11.so\n' >"$WORK/p11/opensc-pkcs11.module"
+SOFTHSM=/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so
+[ -e "$SOFTHSM" ] || fail "softhsm2 missing (scripts/deps.sh installs it)"
+printf 'module: %s\n' "$SOFTHSM" >"$WORK/p11/softhsm2.module"
 if [ "$(id -u)" = 0 ]; then
     sysdir=$(pkg-config --variable=p11_module_configs p11-kit-1 2>/dev/null || echo /usr/share/p11-kit/modules)
     mount --bind "$WORK/p11" "$sysdir" || { echo "cannot bind $sysdir: skipped"; exit 77; }
@@ -82,6 +86,7 @@ start_agent '{"module_unload_seconds": 3}'
 sleep 0.5
 ! mapped "$MOCK" || fail "the registered mock module is loaded with no device"
 ! mapped opensc-pkcs11.so || fail "OpenSC is loaded with no device"
+! mapped libsofthsm2.so || fail "SoftHSM2 is loaded with no device"
 [ "$(token_modules)" = "" ] || fail "tokens listed with no device: $(token_modules)"
 ok "idle agent: neither the registered mock nor OpenSC is in /proc/PID/maps, no token"
 
@@ -116,7 +121,8 @@ ctl remove "$RUTOKEN" >/dev/null
 READER=$(ctl add reader 072f 90cc ccid)
 wait_mapped opensc-pkcs11.so yes 5
 wait_mapped "$MOCK" yes 5
-ok "a CCID reader the table does not know loads the registered modules (OpenSC, the mock)"
+! mapped libsofthsm2.so || fail "a reader loaded SoftHSM2, a software token"
+ok "a CCID reader the table does not know loads the registered modules (OpenSC, the mock), not SoftHSM2"
 ctl remove "$READER" >/dev/null
 wait_mapped opensc-pkcs11.so no 10
 wait_mapped "$MOCK" no 10
@@ -138,7 +144,8 @@ stop_agent
 start_agent '{"load_registered_modules": "always", "module_unload_seconds": 1}'
 wait_mapped opensc-pkcs11.so yes 3
 wait_mapped "$MOCK" yes 3
-ok "load_registered_modules \"always\": the registered modules load at start"
+wait_mapped libsofthsm2.so yes 3
+ok "load_registered_modules \"always\": the registered modules (SoftHSM2 too) load at start"
 stop_agent
 start_agent '{"load_registered_modules": "never", "module_unload_seconds": 1}'
 READER=$(ctl add reader2 072f 90cc ccid)
