@@ -48,7 +48,7 @@ token_cache *token_cache_new(const agent_config *cfg, gs_status *st)
         gs_fail(st, GS_ERR_OUT_OF_MEMORY, "token cache");
         return NULL;
     }
-    /* Only the configured modules here: the others load when a device needs them (modules.c). */
+    /* Only the configured modules here: the others load when a device needs them (device_modules.c). */
     const char *ptrs[AGENT_CONFIG_MAX_LIST];
     for (size_t i = 0; i < cfg->module_count; i++)
         ptrs[i] = cfg->modules[i];
