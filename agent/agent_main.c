@@ -5,6 +5,7 @@
 #include "daemon.h"
 #include "agent_client.h"
 #include "gost.h"
+#include "device_modules.h"
 #include "hotplug.h"
 #include "secmem.h"
 #include "user_origins.h"
@@ -161,16 +162,20 @@ static int startup_failure(const gs_status *st)
 }
 
 /*
- * A known token was plugged in or out: the lists are stale now, and once more a second later,
- * when pcscd and the module have caught up (still event-driven: nothing runs while idle).
+ * A known token or a smart-card device was plugged in or out: its module is loaded (or its
+ * unloading scheduled), the lists are stale now, and once more a second later, when pcscd and
+ * the module have caught up (still event-driven: nothing runs while idle). Devices present at
+ * the start only need their module: nothing is cached yet.
  */
-static void on_token_hotplug(void *ctx, const char *action, const char *model)
+static void on_token_hotplug(void *ctx, const hotplug_event *ev)
 {
-    (void)action;
-    (void)model;
-    token_cache_invalidate(ctx);
+    agent *ag = ctx;
+    device_modules_event(ag->device_modules, ev);
+    if (ev->initial)
+        return;
+    token_cache_invalidate(ag->tokens);
     sleep(1);
-    token_cache_invalidate(ctx);
+    token_cache_invalidate(ag->tokens);
 }
 
 /* The first mlock failure: signing goes on, but the PIN may reach swap; say so once, no secret. */
@@ -222,7 +227,10 @@ static gs_code agent_init(agent *ag, const agent_options *o, gs_status *st)
     if (!ag->tokens)
         return st->code != GS_ERR_OK ? st->code : gs_fail(st, GS_ERR_OUT_OF_MEMORY, "agent");
     token_cache_start_monitor(ag->tokens);
-    ag->hotplug = hotplug_start(on_token_hotplug, ag->tokens);
+    ag->device_modules = device_modules_new(ag->tokens, &ag->cfg);
+    ag->hotplug = hotplug_start(on_token_hotplug, ag);
+    if (!ag->hotplug)
+        device_modules_without_hotplug(ag->device_modules);
     return GS_ERR_OK;
 }
 
@@ -272,6 +280,7 @@ int main(int argc, char **argv)
     agent_serve(&ag);
     agent_shutdown(&ag);
     hotplug_stop(ag.hotplug);
+    device_modules_free(ag.device_modules);
     token_cache_free(ag.tokens);
     pin_limiter_free(ag.limiter);
     user_origins_free(ag.user_origins);

@@ -63,7 +63,9 @@ gs_code agent_config_defaults(agent_config *cfg, gs_status *st)
     cfg->pin_cooldown_seconds = 15 * 60;
     cfg->request_timeout_seconds = 120;
     cfg->revocation_timeout_seconds = AGENT_REVOCATION_TIMEOUT_DEFAULT;
+    cfg->module_unload_seconds = 60;
     if (set_string(&cfg->pinentry, "pinentry", st) != GS_ERR_OK ||
+        set_string(&cfg->load_registered_modules, "on_device", st) != GS_ERR_OK ||
         set_string(&cfg->log_level, "info", st) != GS_ERR_OK)
         return st->code;
     return GS_ERR_OK;
@@ -110,6 +112,22 @@ static gs_code read_string(json_object *root, const char *key, char **out, const
     if (!json_object_is_type(v, json_type_string))
         return gs_fail(st, GS_ERR_BAD_JSON, "%s: \"%s\" must be a string", path, key);
     return set_string(out, json_object_get_string(v), st);
+}
+
+/* When registered modules load: one of three words, anything else is a mistake to report. */
+static gs_code read_load_policy(json_object *root, agent_config *cfg, const char *path,
+                                gs_status *st)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(root, "load_registered_modules", &v))
+        return GS_ERR_OK;
+    const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+    if (strcmp(s, "on_device") != 0 && strcmp(s, "always") != 0 && strcmp(s, "never") != 0)
+        return gs_fail(st, GS_ERR_BAD_JSON,
+                       "%s: \"load_registered_modules\" must be \"on_device\", \"always\" or "
+                       "\"never\"",
+                       path);
+    return set_string(&cfg->load_registered_modules, s, st);
 }
 
 /* The origin keys: the system file replaces the list, the user file may only add to it. */
@@ -172,6 +190,11 @@ static gs_code apply_json(agent_config *cfg, json_object *root, int is_system, c
     gs_code rc = apply_origins(cfg, root, is_system, path, st);
     if (rc == GS_ERR_OK && json_object_object_get_ex(root, "modules", &v))
         rc = read_string_list(v, cfg->modules, &cfg->module_count, 0, path, "modules", st);
+    if (rc == GS_ERR_OK)
+        rc = read_load_policy(root, cfg, path, st);
+    if (rc == GS_ERR_OK)
+        rc =
+            read_positive_int(root, "module_unload_seconds", &cfg->module_unload_seconds, path, st);
     if (rc == GS_ERR_OK)
         rc = read_string(root, "pinentry", &cfg->pinentry, path, st);
     if (rc == GS_ERR_OK)
@@ -333,6 +356,7 @@ void agent_config_free(agent_config *cfg)
     list_clear(cfg->modules, &cfg->module_count);
     free(cfg->pinentry);
     free(cfg->log_level);
+    free(cfg->load_registered_modules);
     memset(cfg, 0, sizeof(*cfg));
 }
 

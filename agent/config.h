@@ -30,7 +30,9 @@ typedef struct {
     size_t hash_origin_count;
     char *hash_origins[AGENT_CONFIG_MAX_LIST]; /* may sign a bare hash (content not shown) */
     size_t module_count;
-    char *modules[AGENT_CONFIG_MAX_LIST]; /* extra PKCS#11 module paths */
+    char *modules[AGENT_CONFIG_MAX_LIST]; /* extra PKCS#11 module paths: loaded from the start */
+    char *load_registered_modules;        /* "on_device" (default), "always" or "never" */
+    int module_unload_seconds;            /* a module whose devices left unloads after this */
     char *pinentry;                       /* pinentry program path */
     int pin_max_failures;                 /* agent-side limiter: wrong PINs before a cooldown */
     int pin_cooldown_seconds;

@@ -40,8 +40,9 @@ struct agent {
     dialog_defaults dialog;
     pin_limiter *limiter;
     token_cache *tokens;
-    struct hotplug_monitor *hotplug; /* udev events for tokens (NULL without udev) */
-    struct user_origins *user_origins; /* sites the user allowed from the extension */
+    struct hotplug_monitor *hotplug;       /* udev events for tokens (NULL without udev) */
+    struct device_modules *device_modules; /* loads a module while its device is present */
+    struct user_origins *user_origins;     /* sites the user allowed from the extension */
     int listen_fd;
     int stop_pipe[2];
     char socket_path[512];

@@ -4,13 +4,18 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <libudev.h>
 
+#define HOTPLUG_MAX_REPORTED 32
+
 struct hotplug_monitor {
+    /* devices reported as added: their removal is reported even when it lacks their properties */
+    char reported[HOTPLUG_MAX_REPORTED][256];
     struct udev *udev;
     struct udev_monitor *mon;
     int stop_pipe[2];
@@ -45,17 +50,93 @@ static const gs_token_model *known_token(struct udev_device *dev)
     return gs_token_model_find(vid, pid);
 }
 
-/* Handles one uevent: known tokens' add and remove reach the callback. */
+/* USB class of smart-card readers and tokens (CCID), as udev and sysfs write it. */
+#define USB_CLASS_SMART_CARD "0b"
+
+/* Whether a device is a CCID reader or token: by its class, or one of its interfaces'. */
+static int is_smart_card(struct udev_device *dev)
+{
+    const char *cls = udev_device_get_sysattr_value(dev, "bDeviceClass");
+    if (cls && strcmp(cls, USB_CLASS_SMART_CARD) == 0)
+        return 1;
+    /* ID_USB_INTERFACES (udev's usb_id) lists ":ccsspp:" per interface: class first */
+    const char *ifs = udev_device_get_property_value(dev, "ID_USB_INTERFACES");
+    for (const char *p = ifs; p && (p = strchr(p, ':')) && p[1]; p++)
+        if (strncmp(p + 1, USB_CLASS_SMART_CARD, 2) == 0)
+            return 1;
+    return 0;
+}
+
+/* Remembers (add) or forgets (remove) a reported device; returns 1 when it was remembered. */
+static int note_reported(hotplug_monitor *m, const char *syspath, int add)
+{
+    int known = 0;
+    for (size_t i = 0; i < HOTPLUG_MAX_REPORTED; i++)
+        if (strcmp(m->reported[i], syspath) == 0) {
+            known = 1;
+            if (!add)
+                m->reported[i][0] = '\0';
+        }
+    for (size_t i = 0; add && !known && i < HOTPLUG_MAX_REPORTED; i++)
+        if (!m->reported[i][0]) {
+            snprintf(m->reported[i], sizeof(m->reported[i]), "%s", syspath);
+            break;
+        }
+    return known;
+}
+
+/* Reports one device when it is a known token or a smart-card device (or was reported so). */
+static void report_device(hotplug_monitor *m, struct udev_device *dev, const char *action,
+                          int initial)
+{
+    const gs_token_model *model = known_token(dev);
+    hotplug_event ev = { .action = action,
+                         .syspath = udev_device_get_syspath(dev),
+                         .model = model ? model->model : NULL,
+                         .module = model ? model->module : "",
+                         .smart_card = is_smart_card(dev),
+                         .initial = initial };
+    if (!ev.syspath)
+        return;
+    int add = strcmp(action, "add") == 0;
+    int was_reported = note_reported(m, ev.syspath, add && (model || ev.smart_card));
+    if (model || ev.smart_card || (!add && was_reported))
+        m->fn(m->ctx, &ev);
+}
+
+/* Handles one uevent: known tokens' and smart-card devices' add and remove reach the callback. */
 static void handle_event(hotplug_monitor *m)
 {
     struct udev_device *dev = udev_monitor_receive_device(m->mon);
     if (!dev)
         return;
     const char *action = udev_device_get_action(dev);
-    const gs_token_model *model = known_token(dev);
-    if (action && model && (strcmp(action, "add") == 0 || strcmp(action, "remove") == 0))
-        m->fn(m->ctx, action, model->model);
+    if (action && (strcmp(action, "add") == 0 || strcmp(action, "remove") == 0))
+        report_device(m, dev, action, 0);
     udev_device_unref(dev);
+}
+
+/* Reports the devices present now as "add", so a token plugged in before the start counts. */
+static void report_present(hotplug_monitor *m)
+{
+    struct udev_enumerate *en = udev_enumerate_new(m->udev);
+    if (!en)
+        return;
+    if (udev_enumerate_add_match_subsystem(en, "usb") == 0 &&
+        udev_enumerate_add_match_property(en, "DEVTYPE", "usb_device") == 0 &&
+        udev_enumerate_scan_devices(en) == 0) {
+        struct udev_list_entry *e;
+        udev_list_entry_foreach(e, udev_enumerate_get_list_entry(en))
+        {
+            struct udev_device *dev =
+                udev_device_new_from_syspath(m->udev, udev_list_entry_get_name(e));
+            if (dev) {
+                report_device(m, dev, "add", 1);
+                udev_device_unref(dev);
+            }
+        }
+    }
+    udev_enumerate_unref(en);
 }
 
 /* The thread: sleeps in poll() until udev or the stop pipe speaks. */
@@ -92,6 +173,7 @@ hotplug_monitor *hotplug_start(hotplug_fn fn, void *ctx)
         free(m);
         return NULL;
     }
+    report_present(m); /* after receiving is on: a device plugged in meanwhile is not lost */
     if (pthread_create(&m->thread, NULL, monitor_thread, m) != 0) {
         close(m->stop_pipe[0]);
         close(m->stop_pipe[1]);

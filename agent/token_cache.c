@@ -14,7 +14,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
-#define CACHE_MAX_MODULES     16
+#define CACHE_MAX_MODULES     32 /* the client's places */
 #define CACHE_MAX_TOKEN_LOCKS 32
 
 typedef struct {
@@ -36,23 +36,10 @@ struct token_cache {
     gs_cert **parsed; /* one per cert, NULL when unparsable */
     token_lock token_locks[CACHE_MAX_TOKEN_LOCKS];
     size_t token_lock_count;
-    pthread_t monitors[CACHE_MAX_MODULES];
-    size_t monitor_count;
+    pthread_mutex_t monitor_lock;          /* guards the two arrays below */
+    pthread_t monitors[CACHE_MAX_MODULES]; /* indexed by the client's module place */
+    int has_monitor[CACHE_MAX_MODULES];
 };
-
-/* Adds the module paths the agent always tries besides the p11-kit registry. */
-static size_t collect_module_paths(const agent_config *cfg, char paths[][512], size_t cap)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < cfg->module_count && n < cap; i++)
-        snprintf(paths[n++], 512, "%s", cfg->modules[i]);
-    size_t known_count = 0;
-    const p11_known_module *known = p11_known_modules(&known_count);
-    for (size_t i = 0; i < known_count && n < cap; i++)
-        if (p11_known_module_locate(&known[i], paths[n], 512))
-            n++;
-    return n;
-}
 
 token_cache *token_cache_new(const agent_config *cfg, gs_status *st)
 {
@@ -61,19 +48,31 @@ token_cache *token_cache_new(const agent_config *cfg, gs_status *st)
         gs_fail(st, GS_ERR_OUT_OF_MEMORY, "token cache");
         return NULL;
     }
-    char paths[CACHE_MAX_MODULES][512];
-    const char *ptrs[CACHE_MAX_MODULES];
-    size_t n = collect_module_paths(cfg, paths, CACHE_MAX_MODULES);
-    for (size_t i = 0; i < n; i++)
-        ptrs[i] = paths[i];
-    tc->client = p11_client_open(ptrs, n, 1, st);
+    /* Only the configured modules here: the others load when a device needs them (device_modules.c). */
+    const char *ptrs[AGENT_CONFIG_MAX_LIST];
+    for (size_t i = 0; i < cfg->module_count; i++)
+        ptrs[i] = cfg->modules[i];
+    tc->client = p11_client_open(ptrs, cfg->module_count, 0, st);
     if (!tc->client) {
         free(tc);
         return NULL;
     }
     pthread_mutex_init(&tc->lock, NULL);
+    pthread_mutex_init(&tc->monitor_lock, NULL);
     pthread_cond_init(&tc->changed, NULL);
     return tc;
+}
+
+/* Waits up to 2 s for a monitor thread that its module's C_Finalize should have woken. */
+static int join_monitor(pthread_t t)
+{
+    struct timespec limit;
+    clock_gettime(CLOCK_REALTIME, &limit);
+    limit.tv_sec += 2;
+    if (pthread_timedjoin_np(t, NULL, &limit) == 0)
+        return 0;
+    pthread_detach(t); /* a module that ignores C_Finalize while waiting must not hang us */
+    return -1;
 }
 
 /* Frees the cached lists; caller holds the lock. */
@@ -98,16 +97,15 @@ void token_cache_free(token_cache *tc)
     pthread_mutex_lock(&tc->lock);
     drop_lists(tc);
     pthread_mutex_unlock(&tc->lock);
-    /* Finalizing the modules wakes the monitor threads (CKR_CRYPTOKI_NOT_INITIALIZED). */
+    /* Modules the agent loaded itself: finalized, their threads joined, then unmapped. */
+    for (size_t i = 0; i < p11_client_module_places(tc->client); i++)
+        token_cache_unload_module(tc, i);
+    /* Finalizing the others wakes their monitor threads (CKR_CRYPTOKI_NOT_INITIALIZED). */
     p11_client_close(tc->client);
-    for (size_t i = 0; i < tc->monitor_count; i++) {
-        /* A module that ignores C_Finalize while waiting must not hang the agent's exit. */
-        struct timespec limit;
-        clock_gettime(CLOCK_REALTIME, &limit);
-        limit.tv_sec += 2;
-        if (pthread_timedjoin_np(tc->monitors[i], NULL, &limit) != 0)
-            pthread_detach(tc->monitors[i]);
-    }
+    for (size_t i = 0; i < CACHE_MAX_MODULES; i++)
+        if (tc->has_monitor[i])
+            join_monitor(tc->monitors[i]);
+    pthread_mutex_destroy(&tc->monitor_lock);
     for (size_t i = 0; i < tc->token_lock_count; i++)
         pthread_mutex_destroy(&tc->token_locks[i].lock);
     pthread_cond_destroy(&tc->changed);
@@ -475,27 +473,80 @@ static void *slot_monitor(void *p)
     return NULL;
 }
 
-int token_cache_start_monitor(token_cache *tc)
+/* Starts the slot-event thread of the module at one place; returns 1 when one runs. */
+static int start_place_monitor(token_cache *tc, size_t place)
 {
-    for (size_t i = 0; tc->monitor_count < CACHE_MAX_MODULES; i++) {
-        CK_FUNCTION_LIST *fn = p11_client_module(tc->client, i);
-        if (!fn)
-            break;
-        /* Only modules that can block for events get a thread; the others never wake it. */
-        CK_SLOT_ID slot;
-        if (fn->C_WaitForSlotEvent(CKF_DONT_BLOCK, &slot, NULL) == CKR_FUNCTION_NOT_SUPPORTED)
-            continue;
-        monitor_arg *a = malloc(sizeof(*a));
-        if (!a)
-            break;
+    CK_FUNCTION_LIST *fn = p11_client_module(tc->client, place);
+    if (!fn || place >= CACHE_MAX_MODULES)
+        return 0;
+    pthread_mutex_lock(&tc->monitor_lock);
+    int running = tc->has_monitor[place];
+    /* Only modules that can block for events get a thread; the others never wake it. */
+    CK_SLOT_ID slot;
+    monitor_arg *a = NULL;
+    if (!running &&
+        fn->C_WaitForSlotEvent(CKF_DONT_BLOCK, &slot, NULL) != CKR_FUNCTION_NOT_SUPPORTED &&
+        (a = malloc(sizeof(*a)))) {
         a->tc = tc;
         a->fn = fn;
-        if (pthread_create(&tc->monitors[tc->monitor_count], NULL, slot_monitor, a) == 0)
-            tc->monitor_count++;
-        else
+        running = tc->has_monitor[place] =
+            pthread_create(&tc->monitors[place], NULL, slot_monitor, a) == 0;
+        if (!running)
             free(a);
     }
-    return (int)tc->monitor_count;
+    pthread_mutex_unlock(&tc->monitor_lock);
+    return running;
+}
+
+int token_cache_start_monitor(token_cache *tc)
+{
+    int n = 0;
+    for (size_t i = 0; i < p11_client_module_places(tc->client); i++)
+        n += start_place_monitor(tc, i);
+    return n;
+}
+
+long token_cache_load_module(token_cache *tc, const char *path)
+{
+    long place = p11_client_load_module(tc->client, path);
+    if (place >= 0) {
+        start_place_monitor(tc, (size_t)place);
+        token_cache_invalidate(tc); /* its tokens are new to the lists */
+    }
+    return place;
+}
+
+long token_cache_find_module(token_cache *tc, const char *file_name)
+{
+    return p11_client_find_module(tc->client, file_name);
+}
+
+size_t token_cache_module_tokens(token_cache *tc, size_t place)
+{
+    return p11_client_module_token_count(tc->client, place);
+}
+
+int token_cache_unload_module(token_cache *tc, size_t place)
+{
+    p11_detached_module d;
+    if (!p11_client_module_detach(tc->client, place, &d))
+        return -1;              /* a call or a session runs on it: later */
+    token_cache_invalidate(tc); /* no list may name its tokens any more */
+    p11_detached_finalize(&d);  /* wakes its C_WaitForSlotEvent thread */
+    pthread_mutex_lock(&tc->monitor_lock);
+    int stuck = 0;
+    if (place < CACHE_MAX_MODULES && tc->has_monitor[place]) {
+        stuck = join_monitor(tc->monitors[place]) != 0;
+        tc->has_monitor[place] = 0;
+    }
+    pthread_mutex_unlock(&tc->monitor_lock);
+    /* A thread still inside the module's code keeps it mapped: unmapping would crash it. */
+    if (!stuck)
+        p11_detached_release(&d);
+    else
+        fprintf(stderr, "gostsign-agent: a module's slot-event thread did not end after "
+                        "C_Finalize: the module stays mapped\n");
+    return 0;
 }
 
 /* The cached certificate whose subject is the issuer of cert (not cert itself), or -1. */

@@ -25,12 +25,23 @@ typedef struct {
     gs_cert *cert; /* parsed certificate; owned */
 } cert_ref;
 
-/* Loads modules (p11-kit registry, cfg->modules, known vendor modules found on disk). */
+/* Loads the configured modules (cfg->modules); the others come with token_cache_load_module. */
 token_cache *token_cache_new(const agent_config *cfg, gs_status *st);
 void token_cache_free(token_cache *tc);
 
 /* Starts one C_WaitForSlotEvent thread per module that supports it; returns how many. */
 int token_cache_start_monitor(token_cache *tc);
+
+/*
+ * Modules that come and go with their devices (agent/modules.c decides). Load returns the
+ * module's place (or -1) and starts its slot monitor; find gives the place of a loaded module by
+ * file name; tokens counts its present tokens. Unload returns -1 while a call or a session runs
+ * on the module; otherwise it finalizes it, stops its monitor thread and unmaps it.
+ */
+long token_cache_load_module(token_cache *tc, const char *path);
+long token_cache_find_module(token_cache *tc, const char *file_name);
+size_t token_cache_module_tokens(token_cache *tc, size_t place);
+int token_cache_unload_module(token_cache *tc, size_t place);
 
 /* JSON arrays for the protocol (new references). Loaded on first use, then cached. */
 gs_code token_cache_tokens_json(token_cache *tc, json_object **out, gs_status *st);

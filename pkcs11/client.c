@@ -4,7 +4,9 @@
  */
 #include "pkcs11_client.h"
 
+#include <dlfcn.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,16 +19,21 @@
 #define CLIENT_MAX_MODULES 32
 
 typedef struct {
-    CK_FUNCTION_LIST *fn;
-    char *file_name; /* base name, for display and preference */
+    CK_FUNCTION_LIST *fn; /* NULL: an empty place (a module unloaded from it) */
+    char *file_name;      /* base name, for display and preference */
     int preference;
     int from_registry;
+    void *dl;        /* loaded by us with dlopen (unloadable), NULL when p11-kit loaded it */
+    uint64_t serial; /* which load this is: a token of an earlier module here is gone */
+    unsigned busy;   /* calls and sessions running on it; it cannot be unloaded meanwhile */
 } loaded_module;
 
 struct p11_client {
     CK_FUNCTION_LIST **registry;
+    pthread_mutex_t lock; /* guards the module places: the agent loads and unloads as it runs */
     loaded_module modules[CLIENT_MAX_MODULES];
-    size_t count;
+    size_t count; /* places in use so far, loaded or empty */
+    uint64_t next_serial;
     char load_errors[1024];
 };
 
@@ -114,20 +121,48 @@ static int is_trust_store(CK_FUNCTION_LIST *fn)
     return trust;
 }
 
-/* Adds a module to the list; the list owns it from here on. */
-static void add_module(p11_client *c, CK_FUNCTION_LIST *fn, int from_registry)
+/* A free place for a module: an emptied one first, else a new one; -1 when full. */
+static long free_place(p11_client *c)
 {
-    if (c->count >= CLIENT_MAX_MODULES || module_already_loaded(c, fn) || is_trust_store(fn))
-        return;
-    loaded_module *m = &c->modules[c->count++];
-    m->fn = fn;
-    m->file_name = module_base_name(fn);
-    m->preference = module_preference(m->file_name);
-    m->from_registry = from_registry;
+    for (size_t i = 0; i < c->count; i++)
+        if (!c->modules[i].fn)
+            return (long)i;
+    return c->count < CLIENT_MAX_MODULES ? (long)c->count++ : -1;
 }
 
-/* Loads one module by path, outside the registry. */
-static void load_extra_module(p11_client *c, const char *path)
+/* Puts a module into a free place under its file name; returns the place or -1 when full. */
+static long place_module(p11_client *c, CK_FUNCTION_LIST *fn, char *file_name, void *dl,
+                         int from_registry)
+{
+    pthread_mutex_lock(&c->lock);
+    long at = free_place(c);
+    if (at >= 0) {
+        loaded_module *m = &c->modules[at];
+        free(m->file_name);
+        m->file_name = file_name;
+        m->dl = dl;
+        m->preference = module_preference(m->file_name);
+        m->from_registry = from_registry;
+        m->serial = ++c->next_serial;
+        m->busy = 0;
+        m->fn = fn;
+    } else {
+        free(file_name);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return at;
+}
+
+/* Adds a module p11-kit loaded, returning its place or -1; the list owns it from here on. */
+static long add_module(p11_client *c, CK_FUNCTION_LIST *fn, int from_registry)
+{
+    if (module_already_loaded(c, fn) || is_trust_store(fn))
+        return -1;
+    return place_module(c, fn, module_base_name(fn), NULL, from_registry);
+}
+
+/* Loads one module by path, outside the registry; returns its place or -1. */
+static long load_extra_module(p11_client *c, const char *path)
 {
     /* p11-kit reads a relative path as relative to its own module directory. */
     char absolute[PATH_MAX];
@@ -136,15 +171,20 @@ static void load_extra_module(p11_client *c, const char *path)
     CK_FUNCTION_LIST *fn = p11_kit_module_load(path, 0);
     if (!fn) {
         note_load_error(c, path, p11_kit_message() ? p11_kit_message() : "cannot load");
-        return;
+        return -1;
     }
     CK_RV rv = p11_kit_module_initialize(fn);
     if (rv != CKR_OK) {
         note_load_error(c, path, p11_kit_strerror(rv));
         p11_kit_module_release(fn);
-        return;
+        return -1;
     }
-    add_module(c, fn, 0);
+    long at = add_module(c, fn, 0);
+    if (at < 0) {
+        p11_kit_module_finalize(fn);
+        p11_kit_module_release(fn);
+    }
+    return at;
 }
 
 p11_client *p11_client_open(const char *const *extra_modules, size_t extra_count, int use_registry,
@@ -155,6 +195,7 @@ p11_client *p11_client_open(const char *const *extra_modules, size_t extra_count
         gs_fail(st, GS_ERR_OUT_OF_MEMORY, "pkcs11 client");
         return NULL;
     }
+    pthread_mutex_init(&c->lock, NULL);
     if (use_registry) {
         c->registry = p11_kit_modules_load_and_initialize(0);
         for (size_t i = 0; c->registry && c->registry[i]; i++)
@@ -171,7 +212,10 @@ void p11_client_close(p11_client *c)
     if (!c)
         return;
     for (size_t i = 0; i < c->count; i++) {
-        if (!c->modules[i].from_registry) {
+        if (c->modules[i].fn && c->modules[i].dl) {
+            c->modules[i].fn->C_Finalize(NULL);
+            dlclose(c->modules[i].dl);
+        } else if (c->modules[i].fn && !c->modules[i].from_registry) {
             p11_kit_module_finalize(c->modules[i].fn);
             p11_kit_module_release(c->modules[i].fn);
         }
@@ -179,10 +223,19 @@ void p11_client_close(p11_client *c)
     }
     if (c->registry)
         p11_kit_modules_finalize_and_release(c->registry);
+    pthread_mutex_destroy(&c->lock);
     free(c);
 }
 
 size_t p11_client_module_count(const p11_client *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->count; i++)
+        n += c->modules[i].fn != NULL;
+    return n;
+}
+
+size_t p11_client_module_places(const p11_client *c)
 {
     return c->count;
 }
@@ -190,6 +243,103 @@ size_t p11_client_module_count(const p11_client *c)
 CK_FUNCTION_LIST *p11_client_module(const p11_client *c, size_t i)
 {
     return i < c->count ? c->modules[i].fn : NULL;
+}
+
+/*
+ * Loads a module with dlopen rather than p11-kit: p11-kit keeps a released module mapped until
+ * the process ends, and the agent unloads modules to give their memory back.
+ */
+long p11_client_load_module(p11_client *c, const char *path)
+{
+    void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    CK_C_GetFunctionList get = dl ? (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList") : NULL;
+    CK_FUNCTION_LIST *fn = NULL;
+    CK_C_INITIALIZE_ARGS args = { .flags = CKF_OS_LOCKING_OK };
+    CK_RV rv = get ? get(&fn) : CKR_GENERAL_ERROR;
+    if (rv == CKR_OK && fn)
+        rv = fn->C_Initialize(&args);
+    if (rv != CKR_OK || !fn) {
+        note_load_error(c, path, dl ? p11_kit_strerror(rv) : dlerror());
+        if (dl)
+            dlclose(dl);
+        return -1;
+    }
+    const char *slash = strrchr(path, '/');
+    long at = place_module(c, fn, strdup(slash ? slash + 1 : path), dl, 0);
+    if (at < 0) {
+        fn->C_Finalize(NULL);
+        dlclose(dl);
+    }
+    return at;
+}
+
+long p11_client_find_module(p11_client *c, const char *file_name)
+{
+    long found = -1;
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < c->count && found < 0; i++)
+        if (c->modules[i].fn && strcmp(c->modules[i].file_name, file_name) == 0)
+            found = (long)i;
+    pthread_mutex_unlock(&c->lock);
+    return found;
+}
+
+int p11_client_module_detach(p11_client *c, size_t i, p11_detached_module *out)
+{
+    int ok = 0;
+    pthread_mutex_lock(&c->lock);
+    loaded_module *m = i < c->count ? &c->modules[i] : NULL;
+    if (m && m->fn && m->dl && m->busy == 0) {
+        out->fn = m->fn;
+        out->dl = m->dl;
+        m->fn = NULL; /* no new call can start on it from here on */
+        m->dl = NULL;
+        ok = 1;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return ok;
+}
+
+void p11_detached_finalize(p11_detached_module *d)
+{
+    d->fn->C_Finalize(NULL);
+}
+
+void p11_detached_release(p11_detached_module *d)
+{
+    dlclose(d->dl);
+    d->dl = NULL;
+    d->fn = NULL;
+}
+
+/* Marks the module at place i in use when it is still the load serial names; NULL when gone. */
+static loaded_module *acquire_place(p11_client *c, size_t i, uint64_t serial)
+{
+    loaded_module *m = NULL;
+    pthread_mutex_lock(&c->lock);
+    if (i < c->count && c->modules[i].fn && (serial == 0 || c->modules[i].serial == serial)) {
+        m = &c->modules[i];
+        m->busy++;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return m;
+}
+
+/* Ends one use of a module taken with acquire_place. */
+static void release_place(p11_client *c, loaded_module *m)
+{
+    pthread_mutex_lock(&c->lock);
+    m->busy--;
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* The module of a token, marked in use; NULL (with TOKEN_REMOVED) when it was unloaded. */
+static loaded_module *acquire_token_module(p11_client *c, const p11_token *t, gs_status *st)
+{
+    loaded_module *m = acquire_place(c, t->module_index, t->module_serial);
+    if (!m)
+        gs_fail(st, GS_ERR_TOKEN_REMOVED, "the module of token '%s' is no longer loaded", t->label);
+    return m;
 }
 
 const char *p11_client_load_errors(const p11_client *c)
@@ -247,6 +397,7 @@ static gs_code read_token_info(loaded_module *m, CK_SLOT_ID slot, p11_token *t, 
     if (rv != CKR_OK)
         return fail_rv(st, rv, "C_GetTokenInfo");
     t->slot = slot;
+    t->module_serial = m->serial;
     snprintf(t->module_name, sizeof(t->module_name), "%s", m->file_name);
     copy_padded(t->label, ti.label, sizeof(ti.label));
     copy_padded(t->manufacturer, ti.manufacturerID, sizeof(ti.manufacturerID));
@@ -298,14 +449,20 @@ static gs_code merge_token(p11_client *c, p11_token **list, size_t *n, size_t *c
 static gs_code list_module_tokens(p11_client *c, size_t mi, p11_token **list, size_t *n,
                                   size_t *cap, gs_status *st)
 {
-    loaded_module *m = &c->modules[mi];
+    loaded_module *m = acquire_place(c, mi, 0);
+    if (!m)
+        return GS_ERR_OK; /* an empty place */
     CK_ULONG count = 0;
-    if (m->fn->C_GetSlotList(CK_TRUE, NULL, &count) != CKR_OK || count == 0)
-        return GS_ERR_OK;
-    CK_SLOT_ID *slots = calloc(count, sizeof(*slots));
-    if (!slots)
-        return gs_fail(st, GS_ERR_OUT_OF_MEMORY, "slot list");
+    CK_SLOT_ID *slots = NULL;
     gs_code rc = GS_ERR_OK;
+    if (m->fn->C_GetSlotList(CK_TRUE, NULL, &count) != CKR_OK || count == 0)
+        count = 0;
+    else if (!(slots = calloc(count, sizeof(*slots))))
+        rc = gs_fail(st, GS_ERR_OUT_OF_MEMORY, "slot list");
+    if (!slots) {
+        release_place(c, m);
+        return rc;
+    }
     if (m->fn->C_GetSlotList(CK_TRUE, slots, &count) == CKR_OK) {
         for (CK_ULONG i = 0; i < count && rc == GS_ERR_OK; i++) {
             p11_token t = { .module_index = mi };
@@ -317,7 +474,19 @@ static gs_code list_module_tokens(p11_client *c, size_t mi, p11_token **list, si
         }
     }
     free(slots);
+    release_place(c, m);
     return rc;
+}
+
+size_t p11_client_module_token_count(p11_client *c, size_t i)
+{
+    p11_token *list = NULL;
+    size_t n = 0, cap = 0;
+    gs_status ignored;
+    /* the tokens a listing shows (initialized ones): a blank spare slot holds nothing */
+    list_module_tokens(c, i, &list, &n, &cap, &ignored);
+    free(list);
+    return n;
 }
 
 gs_code p11_client_tokens(p11_client *c, p11_token **out, size_t *count, gs_status *st)
@@ -338,7 +507,12 @@ gs_code p11_client_tokens(p11_client *c, p11_token **out, size_t *count, gs_stat
 
 gs_code p11_client_refresh_token(p11_client *c, p11_token *token, gs_status *st)
 {
-    return read_token_info(&c->modules[token->module_index], token->slot, token, st);
+    loaded_module *m = acquire_token_module(c, token, st);
+    if (!m)
+        return st->code;
+    gs_code rc = read_token_info(m, token->slot, token, st);
+    release_place(c, m);
+    return rc;
 }
 
 /* Finds the first object matching a template; returns CK_INVALID_HANDLE when none. */
@@ -417,11 +591,10 @@ static p11_cert *append_cert(p11_cert **list, size_t *n)
     return &nl[(*n)++];
 }
 
-/* Lists the X.509 certificates of one token. */
-static gs_code token_certificates(p11_client *c, const p11_token *t, size_t ti, p11_cert **list,
-                                  size_t *n, gs_status *st)
+/* Lists the X.509 certificates of one token through its module, which the caller holds. */
+static gs_code module_token_certificates(CK_FUNCTION_LIST *fn, const p11_token *t, size_t ti,
+                                         p11_cert **list, size_t *n, gs_status *st)
 {
-    CK_FUNCTION_LIST *fn = c->modules[t->module_index].fn;
     CK_SESSION_HANDLE s;
     CK_RV rv = fn->C_OpenSession(t->slot, CKF_SERIAL_SESSION, NULL, NULL, &s);
     if (rv != CKR_OK)
@@ -453,6 +626,18 @@ static gs_code token_certificates(p11_client *c, const p11_token *t, size_t ti, 
             key_with_id_exists(fn, s, CKO_PUBLIC_KEY, cert->id, cert->id_len);
     }
     fn->C_CloseSession(s);
+    return rc;
+}
+
+/* Lists the X.509 certificates of one token, its module held in use meanwhile. */
+static gs_code token_certificates(p11_client *c, const p11_token *t, size_t ti, p11_cert **list,
+                                  size_t *n, gs_status *st)
+{
+    loaded_module *m = acquire_token_module(c, t, st);
+    if (!m)
+        return st->code;
+    gs_code rc = module_token_certificates(m->fn, t, ti, list, n, st);
+    release_place(c, m);
     return rc;
 }
 
@@ -515,6 +700,8 @@ static gs_code sign_with(CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s, CK_OBJECT_HA
 }
 
 struct p11_session {
+    p11_client *client;
+    loaded_module *module; /* held in use until the session closes */
     CK_FUNCTION_LIST *fn;
     CK_SLOT_ID slot;
     CK_SESSION_HANDLE handle;
@@ -529,17 +716,22 @@ p11_session *p11_session_open(p11_client *c, const p11_token *token, const char 
         gs_fail(st, GS_ERR_OUT_OF_MEMORY, "session");
         return NULL;
     }
-    s->fn = c->modules[token->module_index].fn;
-    s->slot = token->slot;
-    snprintf(s->label, sizeof(s->label), "%s", token->label);
-    CK_RV rv = s->fn->C_OpenSession(s->slot, CKF_SERIAL_SESSION, NULL, NULL, &s->handle);
-    if (rv != CKR_OK) {
-        fail_rv(st, rv, "C_OpenSession");
+    s->client = c;
+    s->module = acquire_token_module(c, token, st);
+    if (!s->module) {
         free(s);
         return NULL;
     }
-    if (login_user(s->fn, s->handle, pin, pin_len, st) != GS_ERR_OK) {
+    s->fn = s->module->fn;
+    s->slot = token->slot;
+    snprintf(s->label, sizeof(s->label), "%s", token->label);
+    CK_RV rv = s->fn->C_OpenSession(s->slot, CKF_SERIAL_SESSION, NULL, NULL, &s->handle);
+    gs_code rc = rv == CKR_OK ? login_user(s->fn, s->handle, pin, pin_len, st)
+                              : fail_rv(st, rv, "C_OpenSession");
+    if (rv == CKR_OK && rc != GS_ERR_OK)
         s->fn->C_CloseSession(s->handle);
+    if (rc != GS_ERR_OK) {
+        release_place(c, s->module);
         free(s);
         return NULL;
     }
@@ -574,6 +766,7 @@ void p11_session_close(p11_session *s)
         return;
     s->fn->C_Logout(s->handle);
     s->fn->C_CloseSession(s->handle);
+    release_place(s->client, s->module);
     free(s);
 }
 

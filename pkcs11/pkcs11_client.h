@@ -24,9 +24,25 @@ const p11_known_module *p11_known_modules(size_t *count);
 /* Finds a known module file on this machine; writes its path and returns 1 when present. */
 int p11_known_module_locate(const p11_known_module *m, char *path, size_t cap);
 
+/* A module registered with p11-kit (a .module file), read without loading it. */
 typedef struct {
-    size_t module_index;   /* which loaded module serves it */
-    char module_name[256]; /* module file name */
+    char name[128]; /* the registry name: the .module file's name without ".module" */
+    char path[512]; /* the module file */
+} p11_registered_module;
+
+/*
+ * The modules p11-kit would load, from its config directories (package, /etc/pkcs11/modules, the
+ * user's unless root), minus remote ones and those enable-in/disable-in keep from the agent.
+ */
+size_t p11_registered_modules(p11_registered_module *out, size_t cap);
+/* The same from the given directories, a later one replacing a module of the same name. */
+size_t p11_registered_modules_in(const char *const *dirs, size_t dir_count,
+                                 p11_registered_module *out, size_t cap);
+
+typedef struct {
+    size_t module_index;    /* which loaded module serves it */
+    uint64_t module_serial; /* which load of that place: a later module there is another one */
+    char module_name[256];  /* module file name */
     CK_SLOT_ID slot;
     char label[33], manufacturer[33], model[17], serial[17];
     CK_FLAGS flags;     /* CK_TOKEN_INFO flags: PIN counters, protected path, ... */
@@ -77,8 +93,33 @@ gs_code p11_client_sign(p11_client *c, const p11_token *token, const uint8_t *ke
                         const uint8_t *data, size_t data_len, const uint8_t *digest,
                         size_t digest_len, uint8_t *sig, size_t *sig_len, gs_status *st);
 
-/* The function list of loaded module i (for the agent's slot-event monitor). */
+/* The function list of loaded module i (for the agent's slot-event monitor); NULL when empty. */
 CK_FUNCTION_LIST *p11_client_module(const p11_client *c, size_t i);
+
+/*
+ * Loading and unloading while the client runs (the agent loads a module when its device
+ * appears). Modules sit in places 0 .. p11_client_module_places() - 1; a place may be empty.
+ */
+size_t p11_client_module_places(const p11_client *c);
+/* Loads (dlopen, so it can be unmapped later) and initializes one module file; returns its
+ * place, or -1 (see load errors). */
+long p11_client_load_module(p11_client *c, const char *path);
+/* The place of a loaded module by file name ("opensc-pkcs11.so"), or -1. */
+long p11_client_find_module(p11_client *c, const char *file_name);
+/* How many initialized tokens module i shows now (0 when the place is empty). */
+size_t p11_client_module_token_count(p11_client *c, size_t i);
+/*
+ * Takes module i out of the client when no call or session runs on it and it was loaded with
+ * p11_client_load_module (returns 0 otherwise). The caller then finalizes it, waits for the
+ * threads it has inside the module, and releases it (unmaps it).
+ */
+typedef struct {
+    CK_FUNCTION_LIST *fn;
+    void *dl;
+} p11_detached_module;
+int p11_client_module_detach(p11_client *c, size_t i, p11_detached_module *out);
+void p11_detached_finalize(p11_detached_module *d);
+void p11_detached_release(p11_detached_module *d);
 
 /*
  * A logged-in session for several signatures after one PIN (batch signing). Open logs in

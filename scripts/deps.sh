@@ -19,8 +19,10 @@ PACKAGES=(
     faketime
     # benchmark peers: gpg-agent beside the idle agent and an agent signature
     gpg-agent
+    # a registered PKCS#11 module beside OpenSC for the idle agent's memory (issue 17)
+    softhsm2
     # smart-card stack, and fake USB devices and a virtual reader/card for tests
-    pcscd libccid umockdev vsmartcard-vpcd python3-virtualsmartcard python3-pycryptodome
+    pcscd libccid umockdev libumockdev-dev vsmartcard-vpcd python3-virtualsmartcard python3-pycryptodome
     # udev's systemd-hwdb (tests/integration/doctor_udev.sh); systemd-socket-activate
     udev systemd
     # the Debian package (scripts/package.sh, tests/integration/package_install.sh)
