@@ -99,6 +99,8 @@ static const proto_command commands[] = {
     /* `gostsign agent stop` and `gostsign agent unpause TOKEN`: the user at the terminal */
     { "shutdown", false, no_fields, true },
     { "unpause", false, unpause_fields, true },
+    /* the doctor and its support bundle: recent errors and PIN pauses, never for a page */
+    { "status", false, no_fields, true },
 };
 
 const proto_command *proto_command_find(const char *name)

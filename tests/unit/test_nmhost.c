@@ -304,6 +304,11 @@ static void test_only_documented_fields(void **state)
           "BAD_REQUEST", "args.request" },
         { "{\"id\":6,\"cmd\":\"format-token\",\"origin\":\"https://a.ru\"}", "UNKNOWN_COMMAND",
           "format-token" },
+        /* the agent's local-only commands: its recent errors and PIN pauses are not a page's */
+        { "{\"id\":11,\"cmd\":\"status\",\"origin\":\"https://a.ru\"}", "UNKNOWN_COMMAND",
+          "status" },
+        { "{\"id\":12,\"cmd\":\"shutdown\",\"origin\":\"https://a.ru\"}", "UNKNOWN_COMMAND",
+          "shutdown" },
         { "{\"id\":8,\"cmd\":\"sign\",\"origin\":\"https://a.ru\",\"args\":{\"ttyname\":"
           "\"/dev/pts/1\"}}",
           "BAD_REQUEST", "args.ttyname" },
