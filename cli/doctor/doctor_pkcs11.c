@@ -87,6 +87,30 @@ void doctor_collect_modules(const doctor_ctx *ctx, doctor_modules *ms)
     }
 }
 
+/* A blank-padded PKCS#11 text field as a C string without the padding. */
+static void trim_field(const CK_UTF8CHAR *field, size_t len, char *out, size_t cap)
+{
+    while (len && (field[len - 1] == ' ' || field[len - 1] == '\0'))
+        len--;
+    snprintf(out, cap, "%.*s", (int)len, (const char *)field);
+}
+
+/* C_GetInfo of the loaded module: its version and maker, for the support bundle. */
+static void module_info_evidence(doctor_check *chk, p11_client *c)
+{
+    CK_FUNCTION_LIST *f = p11_client_module(c, 0);
+    CK_INFO info;
+    if (!f || !f->C_GetInfo || f->C_GetInfo(&info) != CKR_OK)
+        return;
+    char text[64];
+    snprintf(text, sizeof(text), "%u.%u", info.libraryVersion.major, info.libraryVersion.minor);
+    doctor_ev_str(chk, "library_version", text);
+    trim_field(info.manufacturerID, sizeof(info.manufacturerID), text, sizeof(text));
+    doctor_ev_str(chk, "manufacturer", text);
+    trim_field(info.libraryDescription, sizeof(info.libraryDescription), text, sizeof(text));
+    doctor_ev_str(chk, "description", text);
+}
+
 /* Loads one module alone and lists its tokens; reports the module's verdict. */
 static void probe_module(doctor_ctx *ctx, doctor_module *m)
 {
@@ -109,6 +133,7 @@ static void probe_module(doctor_ctx *ctx, doctor_module *m)
         p11_client_close(c);
         return;
     }
+    module_info_evidence(chk, c);
     p11_token *tokens = NULL;
     size_t n = 0;
     if (p11_client_tokens(c, &tokens, &n, &st) == GS_ERR_OK) {
