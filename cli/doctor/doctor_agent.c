@@ -100,6 +100,54 @@ static void check_secure_memory(doctor_ctx *ctx, json_object *hello)
                "его.");
 }
 
+/* One token's wrong-PIN state in the agent: counted attempts, and the pause when there is one. */
+static void report_pin_pause(doctor_ctx *ctx, json_object *p)
+{
+    json_object *v;
+    int failures = json_object_object_get_ex(p, "failures", &v) ? json_object_get_int(v) : 0;
+    int max = json_object_object_get_ex(p, "max_failures", &v) ? json_object_get_int(v) : 0;
+    const char *until = field(p, "paused_until"), *label = field(p, "label");
+    doctor_check *c = doctor_add(ctx, DOCTOR_LAYER_AGENT, "agent.pin_pause",
+                                 until[0] ? DOCTOR_WARN : DOCTOR_OK,
+                                 until[0] ? GS_ERR_PIN_LIMITER : GS_ERR_OK);
+    doctor_ev_str(c, "token", field(p, "token"));
+    doctor_ev_str(c, "label", label);
+    doctor_ev_int(c, "failures", failures);
+    doctor_ev_int(c, "max_failures", max);
+    doctor_ev_str(c, "paused_until", until[0] ? until : NULL);
+    doctor_ev_bool(c, "paused", until[0] != '\0');
+    if (until[0]) {
+        doctor_say(c, "Token \"%s\": the agent pauses PIN entry until %s (%d wrong PINs of %d)",
+                   "Токен «%s»: агент приостановил ввод PIN-кода до %s (неверных PIN-кодов: %d из "
+                   "%d)",
+                   label, until, failures, max);
+        doctor_fix(c,
+                   "Wait for the end of the pause, or end it at the terminal: `gostsign agent "
+                   "unpause %s`. The token itself is not blocked by this pause.",
+                   "Дождитесь окончания паузы или снимите её за терминалом: `gostsign agent "
+                   "unpause %s`. Сам токен этой паузой не заблокирован.",
+                   field(p, "token"));
+        return;
+    }
+    doctor_say(c, "Token \"%s\": no PIN pause (%d wrong PINs counted of %d before a pause)",
+               "Токен «%s»: паузы ввода PIN-кода нет (неверных PIN-кодов: %d из %d до паузы)",
+               label, failures, max);
+}
+
+/* The agent's wrong-PIN pauses, per token, from its local-only `status`. */
+static void check_pin_pauses(doctor_ctx *ctx, agent_conn *conn)
+{
+    json_object *r = NULL, *list;
+    gs_status st;
+    gs_status_clear(&st);
+    if (agent_call(conn, "status", DOCTOR_ORIGIN, NULL, NULL, NULL, &r, &st) == GS_ERR_OK &&
+        json_object_object_get_ex(r, "pin_pauses", &list) &&
+        json_object_is_type(list, json_type_array))
+        for (size_t i = 0; i < json_object_array_length(list); i++)
+            report_pin_pause(ctx, json_object_array_get_idx(list, i));
+    json_object_put(r);
+}
+
 /* Runs "PROGRAM --version" with no input and no output: whether the pinentry starts at all. */
 static int program_starts(const char *program)
 {
@@ -217,6 +265,7 @@ void doctor_layer_agent(doctor_ctx *ctx)
                    "gostsign-agent.service`.");
     }
     check_secure_memory(ctx, r);
+    check_pin_pauses(ctx, conn);
     json_object_put(r);
     agent_disconnect(conn);
 }
