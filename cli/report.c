@@ -33,8 +33,8 @@ int cli_report(const gs_status *st)
     const gs_error_info *e = gs_error_lookup(st->code);
     if (cli_russian()) {
         fprintf(stderr, "gostsign: ошибка %s: %s\n", e->name, e->message_ru);
-        if (st->detail[0])
-            fprintf(stderr, "  detail: %s\n", st->detail); /* technical, as the program said it */
+        if (st->detail[0]) /* technical, as the program said it: on a line of its own */
+            fprintf(stderr, "  подробности:\n    %s\n", st->detail);
         fprintf(stderr, "  что делать: %s\n", e->fix_ru);
     } else {
         fprintf(stderr, "gostsign: error %s: %s\n", e->name, e->message_en);

@@ -107,9 +107,9 @@ static void report_pin_pause(doctor_ctx *ctx, json_object *p)
     int failures = json_object_object_get_ex(p, "failures", &v) ? json_object_get_int(v) : 0;
     int max = json_object_object_get_ex(p, "max_failures", &v) ? json_object_get_int(v) : 0;
     const char *until = field(p, "paused_until"), *label = field(p, "label");
-    doctor_check *c = doctor_add(ctx, DOCTOR_LAYER_AGENT, "agent.pin_pause",
-                                 until[0] ? DOCTOR_WARN : DOCTOR_OK,
-                                 until[0] ? GS_ERR_PIN_LIMITER : GS_ERR_OK);
+    doctor_check *c =
+        doctor_add(ctx, DOCTOR_LAYER_AGENT, "agent.pin_pause", until[0] ? DOCTOR_WARN : DOCTOR_OK,
+                   until[0] ? GS_ERR_PIN_LIMITER : GS_ERR_OK);
     doctor_ev_str(c, "token", field(p, "token"));
     doctor_ev_str(c, "label", label);
     doctor_ev_int(c, "failures", failures);

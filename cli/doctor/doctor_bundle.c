@@ -23,7 +23,7 @@
 
 #include <openssl/crypto.h>
 
-#define LOG_LINES "200"
+#define LOG_LINES             "200"
 /* A version probe that does not answer within this many seconds is given up. */
 #define PROBE_TIMEOUT_SECONDS 5
 
@@ -97,7 +97,7 @@ static char *first_line(char *text)
 static json_object *package_version(const char *package)
 {
     char out[256];
-    char *argv[] = { "dpkg-query", "-W", "-f", "${db:Status-Status} ${Version}\n",
+    char *argv[] = { "dpkg-query",    "-W", "-f", "${db:Status-Status} ${Version}\n",
                      (char *)package, NULL };
     if (run_capture(argv, out, sizeof(out)) != 0 || strncmp(out, "installed ", 10) != 0)
         return NULL;
@@ -124,9 +124,8 @@ static json_object *engine_version(void)
 {
     json_object *o = json_object_new_object();
     const char *path = gost_backend_path();
-    json_object_object_add(o, "engine",
-                           gost_backend_name()[0] ? json_object_new_string(gost_backend_name())
-                                                  : NULL);
+    json_object_object_add(
+        o, "engine", gost_backend_name()[0] ? json_object_new_string(gost_backend_name()) : NULL);
     json_object_object_add(o, "path", path[0] ? json_object_new_string(path) : NULL);
     json_object_object_add(o, "package", path[0] ? package_of(path) : NULL);
     json_object_object_add(o, "libengine-gost-openssl", package_version("libengine-gost-openssl"));
@@ -172,7 +171,8 @@ static json_object *module_versions(const doctor_ctx *ctx)
         for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
             json_object_object_add(m, keys[k], evidence(c, keys[k]));
         json_object_object_add(m, "loads", json_object_new_boolean(c->status == DOCTOR_OK));
-        json_object_object_add(m, "package", path ? package_of(json_object_get_string(path)) : NULL);
+        json_object_object_add(m, "package",
+                               path ? package_of(json_object_get_string(path)) : NULL);
         json_object_put(path);
         json_object_array_add(arr, m);
     }
