@@ -64,7 +64,9 @@ static void agent_unsafe(doctor_ctx *ctx, const char *path, const gs_status *st)
                                  GS_ERR_AGENT_SOCKET_UNSAFE);
     doctor_ev_str(c, "socket", path);
     doctor_ev_str(c, "detail", st->detail);
-    doctor_say(c, "The agent socket %s is not safe: %s", "Сокет агента %s небезопасен: %s", path,
+    /* the detail is the program's English: the Russian text leaves it to the evidence */
+    doctor_say(c, "The agent socket %s is not safe: %s",
+               "Сокет агента %s небезопасен%.0s (подробности — в evidence.detail, --json)", path,
                st->detail);
     doctor_fix(c,
                "Set XDG_RUNTIME_DIR to your own runtime directory (/run/user/$(id -u)); make the "
@@ -215,8 +217,10 @@ static void check_config(doctor_ctx *ctx)
     if (rc != GS_ERR_OK) {
         const gs_error_info *e = gs_error_lookup(rc);
         doctor_ev_str(c, "detail", st.detail);
-        doctor_say(c, "The agent configuration cannot be used: %s",
-                   "Файл настроек агента не годится: %s", st.detail);
+        doctor_say(c, "The agent configuration cannot be used: %s%.0s",
+                   "Файл настроек агента не годится (%.0s%s; подробности — в evidence.detail, "
+                   "--json)",
+                   st.detail, gs_error_lookup(rc)->message_ru);
         doctor_fix(c, "Correct the file (strict JSON: no trailing commas). %s%.0s",
                    "Исправьте файл (строгий JSON: без лишних запятых). %.0s%s", e->fix, e->fix_ru);
         agent_config_free(&cfg);

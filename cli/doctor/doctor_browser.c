@@ -273,8 +273,8 @@ static const char *const chromium_family_dirs[] = {
 /* Reports one rival extension found in one browser profile. */
 static void report_rival(doctor_ctx *ctx, const char *profile, size_t rival)
 {
-    doctor_check *c =
-        doctor_add(ctx, DOCTOR_LAYER_BROWSERS, "browsers.conflict", DOCTOR_WARN, GS_ERR_OK);
+    doctor_check *c = doctor_add(ctx, DOCTOR_LAYER_BROWSERS, "browsers.conflict", DOCTOR_WARN,
+                                 GS_ERR_OK);
     doctor_ev_str(c, "profile", profile);
     doctor_ev_str(c, "extension_id", rival_extensions[rival].id);
     doctor_ev_str(c, "extension", rival_extensions[rival].name);

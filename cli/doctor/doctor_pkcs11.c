@@ -111,6 +111,15 @@ static void module_info_evidence(doctor_check *chk, p11_client *c)
     doctor_ev_str(chk, "description", text);
 }
 
+/* Where a module was found, in Russian words (the English text keeps the origin word). */
+static const char *origin_ru(const char *origin)
+{
+    return strcmp(origin, "option") == 0   ? "параметр --module"
+           : strcmp(origin, "config") == 0 ? "настройки агента"
+           : strcmp(origin, "known") == 0  ? "известный модуль"
+                                           : origin;
+}
+
 /* Loads one module alone and lists its tokens; reports the module's verdict. */
 static void probe_module(doctor_ctx *ctx, doctor_module *m)
 {
@@ -127,7 +136,8 @@ static void probe_module(doctor_ctx *ctx, doctor_module *m)
         const char *why = c ? p11_client_load_errors(c) : st.detail;
         doctor_ev_str(chk, "error", why);
         doctor_say(chk, "PKCS#11 module %s does not load: %s",
-                   "Модуль PKCS#11 %s не загружается: %s", m->path, why);
+                   "Модуль PKCS#11 %s не загружается%.0s (подробности — в evidence.error, --json)",
+                   m->path, why);
         doctor_fix(chk, "Reinstall the module's package, or remove %s from %s.",
                    "Переустановите пакет модуля или уберите %s из %s.", m->path, m->origin);
         p11_client_close(c);
@@ -141,9 +151,9 @@ static void probe_module(doctor_ctx *ctx, doctor_module *m)
             m->tokens[m->token_count++] = tokens[i];
     }
     free(tokens);
-    doctor_say(chk, "PKCS#11 module %s loads (%s), %zu token(s)",
-               "Модуль PKCS#11 %s загружается (%s), токенов: %zu", base_name(m->path), m->origin,
-               m->token_count);
+    doctor_say(chk, "PKCS#11 module %s loads (%s%.0s), %zu token(s)",
+               "Модуль PKCS#11 %s загружается (%.0s%s), токенов: %zu", base_name(m->path),
+               m->origin, origin_ru(m->origin), m->token_count);
     doctor_ev_int(chk, "tokens", (int64_t)m->token_count);
     p11_client_close(c);
 }

@@ -280,6 +280,11 @@ void doctor_print_text(const doctor_ctx *ctx, FILE *out, bool russian)
         }
     }
     doctor_status worst = doctor_worst(ctx);
-    fprintf(out, "\n%s: %s (exit %d)\n", russian ? "Итог" : "Result", doctor_status_word(worst),
-            doctor_exit_code(ctx));
+    static const char *const words_ru[] = { "всё в порядке", "пропущено", "есть предупреждения",
+                                            "есть ошибки" };
+    if (russian)
+        fprintf(out, "\nИтог: %s (код выхода %d)\n",
+                (unsigned)worst < 4 ? words_ru[worst] : words_ru[3], doctor_exit_code(ctx));
+    else
+        fprintf(out, "\nResult: %s (exit %d)\n", doctor_status_word(worst), doctor_exit_code(ctx));
 }
