@@ -40,6 +40,15 @@ $PROTO "$GOSTSIGN_AGENT_SOCKET" '{"id":3,"cmd":"sign","origin":"local:test","arg
 grep -q PIN_INCORRECT "$WORK/r3" || fail "no PIN_INCORRECT: $(cat "$WORK/r3")"
 echo "pin 12345678" >"$GS_TEST_PINENTRY_SCRIPT"
 rm -f "$GS_TEST_PINENTRY_SCRIPT.next"
+# a frame that is not JSON: no request comes of it, the ring still has its error
+python3 - "$GOSTSIGN_AGENT_SOCKET" <<'PY' || fail "could not send a bad frame"
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(struct.pack("=I", 9) + b"not json!")
+s.settimeout(10)
+s.recv(4096)
+PY
 # a page may not read the ring itself
 $PROTO "$GOSTSIGN_AGENT_SOCKET" '{"id":4,"cmd":"status","origin":"https://lk.example.ru"}' >"$WORK/r4"
 grep -q '"ok": false' "$WORK/r4" && ! grep -q recent_errors "$WORK/r4" || fail "a page read the agent's status: $(cat "$WORK/r4")"
@@ -65,6 +74,7 @@ assert find("ORIGIN_NOT_ALLOWED", "https://evil.example.com")["cmd"] == "sign"
 find("BAD_REQUEST", "https://lk.example.ru")
 find("PIN_INCORRECT", "local:test")
 find("ORIGIN_NOT_ALLOWED", "https://lk.example.ru")  # the refused status
+find("BAD_JSON", None)  # the frame that was not JSON
 for e in errs:
     assert set(e) == {"time", "code", "number", "cmd", "origin"}, e
 pauses = b["agent"]["pin_pauses"]
