@@ -70,7 +70,34 @@ for setting in "LANG=C.UTF-8" "LANG=en_US.UTF-8" "LANG=ru_RU.UTF-8" "LANG=C.UTF-
     TAG=$(echo "$setting" | tr ' =' '__')
     (unset LANG LC_ALL LC_MESSAGES; export $setting; commands) 2>/dev/null # bash: no such locale
 done
+
+# the commands that go through the agent, on the demo token (its PIN dialog is never reached)
 "$SOFTTOKEN_SETUP" --module "$SOFTTOKEN_MODULE" --out "$WORK/demo" >/dev/null 2>&1 || fail "demo token"
+mkdir -p "$XDG_CONFIG_HOME/gostsign"
+printf '{"modules": ["%s"], "pinentry": "%s"}\n' "$SOFTTOKEN_MODULE" "$SCRIPTED_PINENTRY" >"$XDG_CONFIG_HOME/gostsign/agent.json"
+export GOSTSIGN_AGENT_SOCKET=$WORK/run/agent.sock GS_TEST_PINENTRY_SCRIPT=$WORK/pinentry.script
+echo cancel >"$GS_TEST_PINENTRY_SCRIPT"
+"$GOSTSIGN_AGENT" --system-config /nonexistent 2>"$WORK/agent.log" &
+AGENT=$!
+trap 'kill $AGENT 2>/dev/null; rm -rf "$WORK"' EXIT
+for _ in $(seq 50); do [ -S "$GOSTSIGN_AGENT_SOCKET" ] && break; sleep 0.1; done
+printf 'not a pfx' >bad.p12
+agent_commands() {
+    run tokens "$GOSTSIGN" tokens
+    run certs "$GOSTSIGN" certs
+    run agent_status "$GOSTSIGN" agent status
+    run token_certs "$GOSTSIGN" token certs --module "$SOFTTOKEN_MODULE"
+    run sign_no_cert "$GOSTSIGN" sign --cert ffffffff doc.txt -o "$WORK/x.p7s"
+    run sign_no_dir "$GOSTSIGN" sign doc.txt -o /nonexistent/x.p7s
+    run sign_cancel "$GOSTSIGN" sign doc.txt -o "$WORK/x.p7s"
+    run import_no_token "$GOSTSIGN" import --module "$SOFTTOKEN_MODULE" --token "no such token" bad.p12
+    run unpause_no_tty "$GOSTSIGN" agent unpause "no such token"
+}
+for setting in "LANG=C.UTF-8" "LANG=ru_RU.UTF-8"; do
+    TAG=$(echo "$setting" | tr ' =' '__')
+    (unset LANG LC_ALL LC_MESSAGES; export $setting; agent_commands) 2>/dev/null
+done
+grep -q "USER_CANCELLED" out/sign_cancel.LANG_C.UTF-8 || fail "the cancelled dialog is not reported: $(cat out/sign_cancel.LANG_C.UTF-8)"
 
 python3 - "$WORK/out" "$WORK/data-values" <<'PY' || fail "a line mixes languages (see above)"
 import os, re, sys
