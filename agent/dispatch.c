@@ -8,6 +8,7 @@
 #include "gostsign_version.h"
 #include "origin.h"
 #include "protocol.h"
+#include "recent_errors.h"
 #include "request.h"
 #include "secmem.h"
 #include "user_origins.h"
@@ -276,6 +277,59 @@ static gs_code command_unpause(request *r, json_object **result, gs_status *st)
     return GS_ERR_OK;
 }
 
+/* A time as UTC ISO 8601, or JSON null for 0. */
+static json_object *iso_time(time_t t)
+{
+    char stamp[32];
+    struct tm tm;
+    if (!t || !gmtime_r(&t, &tm) || !strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm))
+        return NULL;
+    return json_object_new_string(stamp);
+}
+
+/* The limiter's state of each present token: wrong PINs counted and the pause, if any. */
+static json_object *pin_pauses_json(agent *ag, time_t now)
+{
+    json_object *list = NULL, *out = json_object_new_array(), *v;
+    gs_status st;
+    gs_status_clear(&st);
+    if (token_cache_tokens_json(ag->tokens, &list, &st) != GS_ERR_OK)
+        return out;
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        json_object *t = json_object_array_get_idx(list, i), *p = json_object_new_object();
+        if (!json_object_object_get_ex(t, "id", &v) || !json_object_is_type(v, json_type_string)) {
+            json_object_put(p);
+            continue;
+        }
+        const char *id = json_object_get_string(v);
+        time_t until = pin_limiter_paused_until(ag->limiter, id, now);
+        int left = pin_limiter_remaining(ag->limiter, id, now);
+        json_object_object_add(p, "token", json_object_new_string(id));
+        if (json_object_object_get_ex(t, "label", &v))
+            json_object_object_add(p, "label", json_object_get(v));
+        json_object_object_add(p, "max_failures", json_object_new_int(ag->cfg.pin_max_failures));
+        json_object_object_add(p, "failures",
+                               json_object_new_int(until ? ag->cfg.pin_max_failures
+                                                         : ag->cfg.pin_max_failures - left));
+        json_object_object_add(p, "paused_until", iso_time(until));
+        json_object_array_add(out, p);
+    }
+    json_object_put(list);
+    return out;
+}
+
+/* `status` (the doctor, local programs only): recent errors and the PIN pauses per token. */
+static gs_code command_status(request *r, json_object **result, gs_status *st)
+{
+    (void)st;
+    agent *ag = r->conn->ag;
+    *result = json_object_new_object();
+    json_object_object_add(*result, "started", iso_time(ag->started));
+    json_object_object_add(*result, "recent_errors", recent_errors_json());
+    json_object_object_add(*result, "pin_pauses", pin_pauses_json(ag, time(NULL)));
+    return GS_ERR_OK;
+}
+
 /* The handler of every command of the protocol table. */
 static const struct {
     const char *name;
@@ -294,6 +348,7 @@ static const struct {
     { "unpause", command_unpause },
     { "change_pin", command_change_pin },
     { "unblock_pin", command_unblock_pin },
+    { "status", command_status },
 };
 
 /* Runs the checked command; every path ends in a result or a failure in st. */

@@ -109,6 +109,8 @@ static const proto_command commands[] = {
     /* `gostsign token change-pin` / `token unblock`: PINs only in the agent's dialogs */
     { "change_pin", false, pin_care_fields, true },
     { "unblock_pin", false, pin_care_fields, true },
+    /* the doctor and its support bundle: recent errors and PIN pauses, never for a page */
+    { "status", false, no_fields, true },
 };
 
 const proto_command *proto_command_find(const char *name)

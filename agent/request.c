@@ -6,6 +6,7 @@
 #include "daemon.h"
 #include "frame.h"
 #include "pinentry.h"
+#include "recent_errors.h"
 #include "request.h"
 
 #include <stdio.h>
@@ -69,6 +70,7 @@ void request_reply_result(request *r, json_object *result)
 void request_reply_error(request *r, gs_code code, const char *detail)
 {
     json_object *reply = gs_reply_error(r->id, code, detail), *err;
+    recent_errors_add(code, r->cmd, r->origin, time(NULL)); /* for the support bundle */
     if (reply && r->error_fields && json_object_object_get_ex(reply, "error", &err)) {
         json_object_object_foreach(r->error_fields, key, value)
             json_object_object_add(err, key, json_object_get(value));

@@ -6,6 +6,7 @@
  */
 #include "daemon.h"
 #include "frame.h"
+#include "recent_errors.h"
 #include "request.h"
 #include "socket_safety.h"
 
@@ -178,6 +179,7 @@ static int peer_allowed(connection *c)
     if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == geteuid())
         return 1;
     connection_send(c, gs_reply_error(NULL, GS_ERR_PEER_REFUSED, NULL));
+    recent_errors_add(GS_ERR_PEER_REFUSED, NULL, NULL, time(NULL));
     return 0;
 }
 
@@ -218,6 +220,7 @@ static void *connection_reader(void *p)
                 continue;
             }
             connection_send(c, gs_reply_error(NULL, rc, st.detail));
+            recent_errors_add(rc, NULL, NULL, time(NULL)); /* a frame no request came of */
             if (rc != GS_ERR_BAD_JSON)
                 break; /* the stream is out of step */
         }

@@ -62,6 +62,63 @@ typedef struct {
  * per-user manifests from DIR/NativeMessagingHosts instead of ~/.config/NAME. */
 static const char *custom_profile;
 
+static int make_dirs(const char *path);
+
+/* What `status` found over all manifests: how many are registered, how many usable, which not. */
+typedef struct {
+    int total, fine;
+    char broken[2048]; /* "Google Chrome (PATH: reason); ..." */
+} manifest_tally;
+
+/* The file that remembers the profiles registered with --profile, one absolute path a line. */
+static int profiles_file(char *out, size_t cap)
+{
+    const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+    int n = xdg && *xdg     ? snprintf(out, cap, "%s/gostsign/browser-profiles", xdg)
+            : home && *home ? snprintf(out, cap, "%s/.config/gostsign/browser-profiles", home)
+                            : -1;
+    return n > 0 && (size_t)n < cap ? 0 : -1;
+}
+
+/* Reads the recorded profiles into list (at most max); returns how many. */
+static size_t read_profiles(char list[][PATH_MAX], size_t max)
+{
+    char path[PATH_MAX], line[PATH_MAX];
+    size_t n = 0;
+    FILE *f = profiles_file(path, sizeof(path)) == 0 ? fopen(path, "r") : NULL;
+    while (f && n < max && fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (line[0] == '/')
+            snprintf(list[n++], PATH_MAX, "%s", line);
+    }
+    if (f)
+        fclose(f);
+    return n;
+}
+
+#define MAX_PROFILES 32
+
+/* Adds (add = 1) or removes a profile in the record, so that status and the doctor check it. */
+static int record_profile(const char *dir, int add)
+{
+    static char list[MAX_PROFILES][PATH_MAX];
+    char path[PATH_MAX], folder[PATH_MAX];
+    size_t n = read_profiles(list, MAX_PROFILES), kept = 0;
+    if (profiles_file(path, sizeof(path)) != 0)
+        return -1;
+    snprintf(folder, sizeof(folder), "%s", path);
+    *strrchr(folder, '/') = '\0';
+    FILE *f = make_dirs(folder) == 0 ? fopen(path, "w") : NULL;
+    if (!f)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], dir) != 0 && ++kept)
+            fprintf(f, "%s\n", list[i]);
+    if (add && kept < MAX_PROFILES)
+        fprintf(f, "%s\n", dir);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
 /* The manifest directory of a browser for this user or the whole system. */
 static int manifest_dir(const browser_info *b, int system, char *out, size_t cap)
 {
@@ -188,27 +245,32 @@ static int manifest_names_extension(json_object *m, const browser_info *b, const
     return 0;
 }
 
-/* Checks one manifest file; returns a problem for people, or NULL when it is usable. */
+/* Checks one manifest file; returns a problem for people (in the locale's language), or NULL
+ * when it is usable. */
 static const char *check_manifest(const char *path, const browser_info *b, const browser_options *o)
 {
     static char problem[PATH_MAX + 64];
     json_object *m = json_object_from_file(path), *v;
     const char *result = NULL;
     if (!m || !json_object_is_type(m, json_type_object))
-        result = "not a JSON object";
+        result = cli_text("это не объект JSON", "not a JSON object");
     else if (!json_object_object_get_ex(m, "name", &v) ||
              strcmp(json_object_get_string(v), NM_HOST_NAME) != 0)
-        result = "\"name\" differs from the file name";
+        result =
+            cli_text("\"name\" не совпадает с именем файла", "\"name\" differs from the file name");
     else if (!json_object_object_get_ex(m, "type", &v) ||
              strcmp(json_object_get_string(v), "stdio") != 0)
-        result = "\"type\" must be \"stdio\"";
+        result = cli_text("\"type\" должен быть \"stdio\"", "\"type\" must be \"stdio\"");
     else if (!json_object_object_get_ex(m, "path", &v) ||
              access(json_object_get_string(v), X_OK) != 0) {
-        snprintf(problem, sizeof(problem), "host program %s is missing or not executable",
+        snprintf(problem, sizeof(problem),
+                 cli_text("программа %s отсутствует или не исполняемая",
+                          "host program %s is missing or not executable"),
                  v ? json_object_get_string(v) : "(none)");
         result = problem;
     } else if (!manifest_names_extension(m, b, o))
-        result = "the gostsign extension is not among the allowed callers";
+        result = cli_text("расширение gostsign не входит в число допущенных",
+                          "the gostsign extension is not among the allowed callers");
     json_object_put(m);
     return result;
 }
@@ -225,23 +287,50 @@ static void report_sandbox(const browser_info *b)
         (snprintf(path, sizeof(path), "/snap/bin/%s", b->snap),
          stat(path, &sb) == 0 ||
              (snprintf(path, sizeof(path), "%s/snap/%s", home, b->snap), stat(path, &sb) == 0)))
-        printf("    внимание / warning: %s is installed as a Snap package (%s): its sandbox cannot "
-               "start native-messaging hosts; use the Debian package (apt-get install %s).\n",
+        printf(cli_text("    внимание: %s установлен как пакет Snap (%s): его песочница не может "
+                        "запускать native-messaging hosts; используйте пакет Debian (apt-get "
+                        "install %s).\n",
+                        "    warning: %s is installed as a Snap package (%s): its sandbox cannot "
+                        "start native-messaging hosts; use the Debian package (apt-get install "
+                        "%s).\n"),
                b->title, path, b->snap);
     if (b->flatpak &&
         (snprintf(path, sizeof(path), "%s/.var/app/%s", home, b->flatpak), stat(path, &sb) == 0))
-        printf("    внимание / warning: %s runs as a Flatpak (%s): the sandbox cannot start "
-               "gostsign-nmhost; install the browser from Debian packages.\n",
+        printf(cli_text("    внимание: %s работает как Flatpak (%s): песочница не может запустить "
+                        "gostsign-nmhost; установите браузер из пакетов Debian.\n",
+                        "    warning: %s runs as a Flatpak (%s): the sandbox cannot start "
+                        "gostsign-nmhost; install the browser from Debian packages.\n"),
                b->title, path);
 }
 
-/* Prints one browser's state; returns 1 when its manifest is installed and usable. Like the
- * browser itself, without --system it takes the user's manifest when there is one and else the
- * system-wide one (the one a package installs). */
-static int status_one(const browser_info *b, const browser_options *o, int *broken)
+/* Prints one manifest's state line and counts it: ok, broken with the reason, or not there. */
+static void status_manifest(const char *title, const char *path, const browser_info *b,
+                            const browser_options *o, manifest_tally *t)
+{
+    if (access(path, F_OK) != 0) {
+        printf(cli_text("%-15s не зарегистрирован (%s)\n", "%-15s not registered (%s)\n"), title,
+               path);
+        return;
+    }
+    t->total++;
+    const char *problem = check_manifest(path, b, o);
+    if (!problem) {
+        t->fine++;
+        printf("%-15s ok: %s\n", title, path);
+        return;
+    }
+    printf(cli_text("%-15s ошибка: %s: %s\n", "%-15s broken: %s: %s\n"), title, path, problem);
+    size_t used = strlen(t->broken);
+    snprintf(t->broken + used, sizeof(t->broken) - used, "%s%s (%s: %s)", used ? "; " : "", title,
+             path, problem);
+}
+
+/* Prints one browser's state and counts its manifest. Like the browser itself, without
+ * --system it takes the user's manifest when there is one and else the system-wide one (the one
+ * a package installs). */
+static void status_one(const browser_info *b, const browser_options *o, manifest_tally *t)
 {
     char path[PATH_MAX], system_path[PATH_MAX];
-    int usable = 0;
     int have_path = manifest_path(b, o->system, path, sizeof(path)) == 0;
     if (!o->system && (!have_path || access(path, F_OK) != 0) &&
         manifest_path(b, 1, system_path, sizeof(system_path)) == 0 &&
@@ -249,22 +338,47 @@ static int status_one(const browser_info *b, const browser_options *o, int *brok
         snprintf(path, sizeof(path), "%s", system_path);
         have_path = 1;
     }
-    if (!have_path) {
-        printf("%-15s (HOME is not set)\n", b->title);
-    } else if (access(path, F_OK) != 0) {
-        printf("%-15s не зарегистрирован / not registered (%s)\n", b->title, path);
-    } else {
-        const char *problem = check_manifest(path, b, o);
-        if (problem) {
-            *broken = 1;
-            printf("%-15s ошибка / broken: %s: %s\n", b->title, path, problem);
-        } else {
-            usable = 1;
-            printf("%-15s ok: %s\n", b->title, path);
-        }
-    }
+    if (!have_path)
+        printf(cli_text("%-15s (HOME не задан)\n", "%-15s (HOME is not set)\n"), b->title);
+    else
+        status_manifest(b->title, path, b, o, t);
     report_sandbox(b);
-    return usable;
+}
+
+/* The profiles registered with `install --profile DIR`: each one's manifest, counted too. */
+static void status_profiles(const browser_options *o, manifest_tally *t)
+{
+    static char list[MAX_PROFILES][PATH_MAX];
+    size_t n = read_profiles(list, MAX_PROFILES);
+    for (size_t i = 0; i < n; i++) {
+        char path[PATH_MAX + 64], title[PATH_MAX + 16];
+        snprintf(path, sizeof(path), "%s/NativeMessagingHosts/%s.json", list[i], NM_HOST_NAME);
+        snprintf(title, sizeof(title), "%s %s", cli_text("Профиль", "Profile"), list[i]);
+        status_manifest(title, path, &browsers[0], o, t);
+    }
+}
+
+/* The verdict of `status`: "3 of 4 manifests fine", naming the broken ones with the reason. */
+static int status_verdict(const manifest_tally *t)
+{
+    gs_status st = { GS_ERR_NMHOST_NOT_REGISTERED, "" };
+    if (t->total == 0) {
+        snprintf(st.detail, sizeof(st.detail), "%s",
+                 cli_text("ни один манифест gostsign-nmhost не зарегистрирован; выполните "
+                          "`gostsign browser install`",
+                          "no gostsign-nmhost manifest is registered; run `gostsign browser "
+                          "install`"));
+        return cli_report(&st);
+    }
+    printf(cli_text("Исправно манифестов: %d из %d\n", "%d of %d manifests fine\n"), t->fine,
+           t->total);
+    if (t->fine == t->total)
+        return 0;
+    snprintf(st.detail, sizeof(st.detail),
+             cli_text("исправно манифестов: %d из %d; с ошибкой: %.160s",
+                      "%d of %d manifests fine; broken: %.180s"),
+             t->fine, t->total, t->broken);
+    return cli_report(&st);
 }
 
 /* Parses the options after the action. */
@@ -312,23 +426,31 @@ int cmd_browser(int argc, char **argv)
         return rc;
     gs_status st;
     gs_status_clear(&st);
-    int usable = 0, broken = 0;
+    manifest_tally tally = { 0, 0, "" };
+    int profile_seen = 0;
     for (size_t i = 0; i < BROWSER_COUNT; i++) {
         const browser_info *b = &browsers[i];
-        if (o.only && strcmp(o.only, b->name) != 0)
-            continue;
+        if ((o.only && strcmp(o.only, b->name) != 0) || (custom_profile && b->firefox))
+            continue; /* --profile DIR is a Chromium-family --user-data-dir */
         if (strcmp(o.action, "install") == 0 && install_one(b, &o, &st) != GS_ERR_OK)
             return cli_report(&st);
         if (strcmp(o.action, "uninstall") == 0 && uninstall_one(b, &o, &st) != GS_ERR_OK)
             return cli_report(&st);
-        if (strcmp(o.action, "status") == 0)
-            usable += status_one(b, &o, &broken);
+        /* with --profile, the Chromium family shares one manifest there: count it once */
+        if (strcmp(o.action, "status") == 0 && !(custom_profile && !b->firefox && profile_seen++))
+            status_one(b, &o, &tally);
     }
+    if (custom_profile && strcmp(o.action, "status") != 0 &&
+        record_profile(custom_profile, strcmp(o.action, "install") == 0) != 0)
+        fprintf(stderr,
+                cli_text("gostsign: не удалось запомнить профиль %s\n",
+                         "gostsign: cannot record the profile %s\n"),
+                custom_profile);
     if (strcmp(o.action, "install") == 0)
-        printf("Перезапустите браузер / restart the browser to pick up the host (%s).\n", o.host);
-    if (strcmp(o.action, "status") == 0 && (broken || !usable))
-        return cli_report(&(gs_status){ GS_ERR_NMHOST_NOT_REGISTERED,
-                                        "no usable gostsign-nmhost manifest; run `gostsign "
-                                        "browser install`" });
-    return 0;
+        printf(cli_text("Перезапустите браузер, чтобы он увидел программу (%s).\n",
+                        "Restart the browser to pick up the host (%s).\n"),
+               o.host);
+    if (strcmp(o.action, "status") == 0 && !custom_profile && !o.only)
+        status_profiles(&o, &tally);
+    return strcmp(o.action, "status") == 0 ? status_verdict(&tally) : 0;
 }

@@ -89,33 +89,33 @@ static char *address_line(const gs_name *n)
 /* Owner block: the person, their organisation and the identifiers a relying party checks. */
 static void print_subject(const gs_name *n)
 {
-    printf("Владелец сертификата\n");
-    print_row("Владелец", n->cn);
-    print_row("Фамилия", n->sn);
-    print_row("Имя и отчество", n->g);
-    print_row("Должность", n->t);
-    print_row("Организация", n->o);
-    print_row("Подразделение", n->ou);
-    print_row("ИНН", n->inn);
-    print_row("ИНН ЮЛ", n->innle);
-    print_row("ОГРН", n->ogrn);
-    print_row("ОГРНИП", n->ogrnip);
-    print_row("СНИЛС", n->snils);
-    print_row("Эл. почта", n->e);
+    printf("%s\n", cli_text("Владелец сертификата", "Certificate owner"));
+    print_row(cli_text("Владелец", "Owner"), n->cn);
+    print_row(cli_text("Фамилия", "Surname"), n->sn);
+    print_row(cli_text("Имя и отчество", "Given names"), n->g);
+    print_row(cli_text("Должность", "Title"), n->t);
+    print_row(cli_text("Организация", "Organisation"), n->o);
+    print_row(cli_text("Подразделение", "Department"), n->ou);
+    print_row(cli_text("ИНН", "INN"), n->inn);
+    print_row(cli_text("ИНН ЮЛ", "INNLE"), n->innle);
+    print_row(cli_text("ОГРН", "OGRN"), n->ogrn);
+    print_row(cli_text("ОГРНИП", "OGRNIP"), n->ogrnip);
+    print_row(cli_text("СНИЛС", "SNILS"), n->snils);
+    print_row(cli_text("Эл. почта", "E-mail"), n->e);
     char *addr = address_line(n);
-    print_row("Адрес", addr);
+    print_row(cli_text("Адрес", "Address"), addr);
     free(addr);
 }
 
 /* Issuer block: who vouches for the owner. */
 static void print_issuer(const gs_name *n)
 {
-    printf("Издатель (удостоверяющий центр)\n");
-    print_row("Название", n->cn);
-    print_row("Организация", n->o);
-    print_row("ИНН ЮЛ", n->innle);
-    print_row("ИНН", n->inn);
-    print_row("ОГРН", n->ogrn);
+    printf("%s\n", cli_text("Издатель (удостоверяющий центр)", "Issuer (certification authority)"));
+    print_row(cli_text("Название", "Name"), n->cn);
+    print_row(cli_text("Организация", "Organisation"), n->o);
+    print_row(cli_text("ИНН ЮЛ", "INNLE"), n->innle);
+    print_row(cli_text("ИНН", "INN"), n->inn);
+    print_row(cli_text("ОГРН", "OGRN"), n->ogrn);
 }
 
 /* A time as "YYYY-MM-DD HH:MM:SS UTC". */
@@ -133,15 +133,16 @@ static void print_validity(const gs_cert *cert, time_t now)
     format_time(cert->not_before, from, sizeof(from));
     format_time(cert->not_after, to, sizeof(to));
     if (now < cert->not_before)
-        snprintf(line, sizeof(line), "%s (ещё не действует)", from);
+        snprintf(line, sizeof(line), cli_text("%s (ещё не действует)", "%s (not yet valid)"), from);
     else
         snprintf(line, sizeof(line), "%s", from);
-    print_row("Действует с", line);
+    print_row(cli_text("Действует с", "Valid from"), line);
     if (now > cert->not_after)
-        snprintf(line, sizeof(line), "%s (истёк)", to);
+        snprintf(line, sizeof(line), cli_text("%s (истёк)", "%s (expired)"), to);
     else
-        snprintf(line, sizeof(line), "%s (осталось дней: %ld)", to, gs_cert_days_left(cert, now));
-    print_row("Действует по", line);
+        snprintf(line, sizeof(line), cli_text("%s (осталось дней: %ld)", "%s (%ld days left)"), to,
+                 gs_cert_days_left(cert, now));
+    print_row(cli_text("Действует по", "Valid to"), line);
 }
 
 /* Key algorithm, size and parameter set; a GOST-2001 key is called out. */
@@ -149,17 +150,22 @@ static void print_key(const gs_cert *cert)
 {
     char line[192];
     if (cert->is_gost2001)
-        snprintf(line, sizeof(line), "ГОСТ Р 34.10-2001 — больше не принимается");
+        snprintf(line, sizeof(line), "%s",
+                 cli_text("ГОСТ Р 34.10-2001 — больше не принимается",
+                          "GOST R 34.10-2001 — no longer accepted"));
     else if (cert->key_bits)
-        snprintf(line, sizeof(line), "ГОСТ Р 34.10-2012, %d бит", cert->key_bits);
+        snprintf(line, sizeof(line),
+                 cli_text("ГОСТ Р 34.10-2012, %d бит", "GOST R 34.10-2012, %d bits"),
+                 cert->key_bits);
     else
-        snprintf(line, sizeof(line), "не ГОСТ (%s)",
-                 cert->key_algorithm_oid[0] ? cert->key_algorithm_oid : "неизвестный");
-    print_row("Алгоритм ключа", line);
+        snprintf(line, sizeof(line), cli_text("не ГОСТ (%s)", "not GOST (%s)"),
+                 cert->key_algorithm_oid[0] ? cert->key_algorithm_oid
+                                            : cli_text("неизвестный", "unknown"));
+    print_row(cli_text("Алгоритм ключа", "Key algorithm"), line);
     if (cert->paramset) {
         snprintf(line, sizeof(line), "%s (%s, %s)", cert->paramset->name, cert->paramset->long_name,
                  cert->paramset->oid);
-        print_row("Набор параметров", line);
+        print_row(cli_text("Набор параметров", "Parameter set"), line);
     }
 }
 
@@ -173,8 +179,9 @@ static void print_key_usage(const gs_cert *cert)
     char *line = NULL;
     for (size_t i = 0; i < count; i++)
         if (cert->key_usage & table[i].bit)
-            line = list_append(line, ", ", table[i].name_ru);
-    print_row("Использование ключа", line ? line : "(пусто)");
+            line = list_append(line, ", ", cli_russian() ? table[i].name_ru : table[i].name);
+    print_row(cli_text("Использование ключа", "Key usage"),
+              line ? line : cli_text("(пусто)", "(empty)"));
     free(line);
 }
 
@@ -183,7 +190,7 @@ static void print_oid_list(const char *label, char *const *oids, size_t count)
 {
     char *line = NULL;
     for (size_t i = 0; i < count; i++) {
-        const char *ru = gs_oid_label_ru(oids[i]);
+        const char *ru = cli_russian() ? gs_oid_label_ru(oids[i]) : NULL; /* labels are Russian */
         char *item = NULL;
         int rc = ru ? asprintf(&item, "%s (%s)", ru, oids[i]) : asprintf(&item, "%s", oids[i]);
         if (rc < 0)
@@ -198,13 +205,17 @@ static void print_oid_list(const char *label, char *const *oids, size_t count)
 /* subjectSignTool and the four issuerSignTool strings. */
 static void print_sign_tools(const gs_cert *cert)
 {
-    static const char *const labels[GS_CERT_MAX_TOOLS] = { "Средство ЭП издателя",
-                                                           "Средство УЦ издателя",
-                                                           "Заключение на средство ЭП",
-                                                           "Заключение на средство УЦ" };
-    print_row("Средство ЭП владельца", cert->subject_sign_tool);
+    static const char *const labels_ru[GS_CERT_MAX_TOOLS] = { "Средство ЭП издателя",
+                                                              "Средство УЦ издателя",
+                                                              "Заключение на средство ЭП",
+                                                              "Заключение на средство УЦ" };
+    static const char *const labels_en[GS_CERT_MAX_TOOLS] = { "Issuer's signing tool",
+                                                              "Issuer's CA tool",
+                                                              "Signing tool certificate",
+                                                              "CA tool certificate" };
+    print_row(cli_text("Средство ЭП владельца", "Owner's signing tool"), cert->subject_sign_tool);
     for (size_t i = 0; i < GS_CERT_MAX_TOOLS; i++)
-        print_row(labels[i], cert->issuer_sign_tool[i]);
+        print_row(cli_text(labels_ru[i], labels_en[i]), cert->issuer_sign_tool[i]);
 }
 
 /* The qualified verdict line: only a certificate of an accredited CA with the qualified fields
@@ -213,13 +224,16 @@ static void print_qualified(const gs_trust_verdict *v, const gs_trust_list *l)
 {
     const gs_trust_ca *ca = v->ca;
     const char *ca_name = ca && ca->short_name ? ca->short_name : ca && ca->name ? ca->name : "";
+    const char *verdict = cli_russian() ? gs_trust_verdict_ru(v) : gs_trust_verdict_en(v);
     if (v->qualified)
-        printf("Квалифицированный: да — %s (%s, ИНН %s; список версии %s)\n",
-               gs_trust_verdict_ru(v), ca_name, ca && ca->inn ? ca->inn : "—",
-               l && l->version ? l->version : "?");
+        printf(cli_text("Квалифицированный: да — %s (%s, ИНН %s; список версии %s)\n",
+                        "Qualified: yes — %s (%s, INN %s; list version %s)\n"),
+               verdict, ca_name, ca && ca->inn ? ca->inn : "—", l && l->version ? l->version : "?");
+    else if (cli_russian()) /* the detail is the program's English: only in the English report */
+        printf("Квалифицированный: нет — %s\n", verdict);
     else
-        printf("Квалифицированный: нет — %s%s%s%s\n", gs_trust_verdict_ru(v),
-               v->detail[0] ? " (" : "", v->detail, v->detail[0] ? ")" : "");
+        printf("Qualified: no — %s%s%s%s\n", verdict, v->detail[0] ? " (" : "", v->detail,
+               v->detail[0] ? ")" : "");
 }
 
 /* Overall verdict with error-table codes; returns the first problem (or OK). */
@@ -231,13 +245,16 @@ static gs_code print_status(const gs_cert *cert, time_t now)
     gs_trust_verdict v;
     gs_trust_assess(l, cert, now, &v);
     if (n == 0 && v.qualified)
-        printf("Статус: действителен, квалифицированный сертификат\n");
+        printf("%s\n", cli_text("Статус: действителен, квалифицированный сертификат",
+                                "Status: valid, a qualified certificate"));
     else if (n == 0)
-        printf("Статус: действителен по срокам и алгоритму, но не квалифицированный: %s\n",
-               gs_trust_verdict_ru(&v));
+        printf(cli_text("Статус: действителен по срокам и алгоритму, но не квалифицированный: %s\n",
+                        "Status: valid in time and algorithm, but not qualified: %s\n"),
+               cli_russian() ? gs_trust_verdict_ru(&v) : gs_trust_verdict_en(&v));
     for (size_t i = 0; i < n && i < MAX_PROBLEMS; i++) {
         const gs_error_info *e = gs_error_lookup(problems[i]);
-        printf("Статус: %s (%s)\n", e->message_ru, e->name);
+        printf(cli_text("Статус: %s (%s)\n", "Status: %s (%s)\n"),
+               cli_text(e->message_ru, e->message_en), e->name);
     }
     print_qualified(&v, l);
     if (l)
@@ -251,17 +268,21 @@ static gs_code print_text(const gs_cert *cert, time_t now)
 {
     print_subject(&cert->subject);
     print_issuer(&cert->issuer);
-    printf("Сертификат\n");
-    print_row("Серийный номер", cert->serial_hex);
+    printf("%s\n", cli_text("Сертификат", "Certificate"));
+    print_row(cli_text("Серийный номер", "Serial"), cert->serial_hex);
     print_validity(cert, now);
     print_key(cert);
     print_key_usage(cert);
-    print_oid_list("Расширенное использование", cert->eku, cert->eku_count);
-    print_oid_list("Политики (класс СКЗИ)", cert->policies, cert->policy_count);
+    print_oid_list(cli_text("Расширенное использование", "Extended key usage"), cert->eku,
+                   cert->eku_count);
+    print_oid_list(cli_text("Политики (класс СКЗИ)", "Policies (protection class)"), cert->policies,
+                   cert->policy_count);
     print_sign_tools(cert);
-    print_row("Сертификат УЦ", cert->is_ca ? "да" : NULL);
-    print_row("Отпечаток (SHA-1)", cert->sha1_thumbprint);
-    print_row("Отпечаток (ГОСТ Р 34.11-2012)", cert->streebog_thumbprint);
+    print_row(cli_text("Сертификат УЦ", "CA certificate"),
+              cert->is_ca ? cli_text("да", "yes") : NULL);
+    print_row(cli_text("Отпечаток (SHA-1)", "Thumbprint (SHA-1)"), cert->sha1_thumbprint);
+    print_row(cli_text("Отпечаток (ГОСТ Р 34.11-2012)", "Thumbprint (GOST R 34.11-2012)"),
+              cert->streebog_thumbprint);
     return print_status(cert, now);
 }
 
@@ -347,7 +368,8 @@ static gs_code link_revocation(X509 *link, X509 *issuer, const chain_options *o,
     ro.use_ocsp = o->online;
     ro.timeout_seconds = o->timeout;
     if (!ro.crl_file && !ro.use_crl_dp && !ro.use_ocsp) {
-        snprintf(ls->revocation, sizeof(ls->revocation), "не проверялся / not checked");
+        snprintf(ls->revocation, sizeof(ls->revocation), "%s",
+                 cli_text("не проверялся", "not checked"));
         return GS_ERR_OK;
     }
     gs_revocation_result r;
@@ -356,16 +378,19 @@ static gs_code link_revocation(X509 *link, X509 *issuer, const chain_options *o,
     gs_code rc = gs_revocation_check(link, issuer, &ro, &r, &st);
     const gs_error_info *e = gs_error_lookup(rc);
     if (rc == GS_ERR_OK)
-        snprintf(ls->revocation, sizeof(ls->revocation), "не отозван / not revoked (%s%s%s)",
+        snprintf(ls->revocation, sizeof(ls->revocation),
+                 cli_text("не отозван (%s%s%s)", "not revoked (%s%s%s)"),
                  r.crl.consulted && r.crl.code == GS_ERR_OK ? "CRL" : "",
                  r.crl.consulted && r.crl.code == GS_ERR_OK && r.ocsp.code == GS_ERR_OK &&
                          r.ocsp.consulted
                      ? ", "
                      : "",
                  r.ocsp.consulted && r.ocsp.code == GS_ERR_OK ? "OCSP" : "");
+    else if (cli_russian()) /* the detail is the program's English: only in the English report */
+        snprintf(ls->revocation, sizeof(ls->revocation), "%s (%s)", e->message_ru, e->name);
     else
-        snprintf(ls->revocation, sizeof(ls->revocation), "%s / %s (%s): %s", e->message_ru,
-                 e->message_en, e->name, st.detail);
+        snprintf(ls->revocation, sizeof(ls->revocation), "%s (%s): %s", e->message_en, e->name,
+                 st.detail);
     return rc;
 }
 
@@ -375,18 +400,21 @@ static gs_code link_trust(int i, int n, int err, int err_depth, int self_signed,
     int time_error = err == X509_V_ERR_CERT_HAS_EXPIRED || err == X509_V_ERR_CERT_NOT_YET_VALID;
     if (err == X509_V_OK || (time_error && err_depth != i)) {
         snprintf(ls->trust, sizeof(ls->trust), "%s",
-                 i == n - 1 && self_signed ? "доверенный корень / trusted root"
-                                           : "цепочка проверена / chain verified");
+                 i == n - 1 && self_signed ? cli_text("доверенный корень", "trusted root")
+                                           : cli_text("цепочка проверена", "chain verified"));
         return GS_ERR_OK;
     }
     if (time_error) {
-        snprintf(ls->trust, sizeof(ls->trust), "цепочка построена / chain built");
+        snprintf(ls->trust, sizeof(ls->trust), "%s", cli_text("цепочка построена", "chain built"));
         return GS_ERR_OK;
     }
     if (err_depth != i && i != n - 1)
         return GS_ERR_OK;
-    snprintf(ls->trust, sizeof(ls->trust), "не доверен / not trusted (%s)",
-             X509_verify_cert_error_string(err));
+    if (cli_russian()) /* OpenSSL's reason is English: its number in the Russian report */
+        snprintf(ls->trust, sizeof(ls->trust), "не доверен (ошибка проверки X.509 №%d)", err);
+    else
+        snprintf(ls->trust, sizeof(ls->trust), "not trusted (%s)",
+                 X509_verify_cert_error_string(err));
     return GS_ERR_CERT_UNTRUSTED;
 }
 
@@ -407,8 +435,8 @@ static link_status link_verdict(STACK_OF(X509) * chain, int i, int err, int err_
         rev_rc = link_revocation(x, sk_X509_value(chain, i + 1), o, &ls);
     else
         snprintf(ls.revocation, sizeof(ls.revocation), "%s",
-                 self_signed ? "не применяется к корню / n/a for a root"
-                             : "издатель не найден / issuer not found");
+                 self_signed ? cli_text("не применяется к корню", "n/a for a root")
+                             : cli_text("издатель не найден", "issuer not found"));
     ls.code = rev_rc == GS_ERR_CERT_REVOKED ? rev_rc
               : time_rc != GS_ERR_OK        ? time_rc
               : trust_rc != GS_ERR_OK       ? trust_rc
@@ -427,17 +455,18 @@ static void print_link(int i, X509 *x, const link_status *ls, time_t now)
     char to[48], line[200];
     format_time(c->not_after, to, sizeof(to));
     printf("[%d] %s\n", i, c->subject.cn ? c->subject.cn : c->subject.oneline);
-    print_row("Издатель / Issuer", c->issuer.cn ? c->issuer.cn : c->issuer.oneline);
-    print_row("Серийный номер / Serial", c->serial_hex);
-    snprintf(line, sizeof(line), "%s%s", to, now > c->not_after ? " (истёк / expired)" : "");
-    print_row("Действует по / Valid to", line);
-    print_row("Доверие / Trust", ls->trust[0] ? ls->trust : "—");
-    print_row("Отзыв / Revocation", ls->revocation);
+    print_row(cli_text("Издатель", "Issuer"), c->issuer.cn ? c->issuer.cn : c->issuer.oneline);
+    print_row(cli_text("Серийный номер", "Serial"), c->serial_hex);
+    snprintf(line, sizeof(line), "%s%s", to,
+             now > c->not_after ? cli_text(" (истёк)", " (expired)") : "");
+    print_row(cli_text("Действует по", "Valid to"), line);
+    print_row(cli_text("Доверие", "Trust"), ls->trust[0] ? ls->trust : "—");
+    print_row(cli_text("Отзыв", "Revocation"), ls->revocation);
     const gs_error_info *e = gs_error_lookup(ls->code);
-    snprintf(line, sizeof(line), "%s / %s%s%s%s", ls->code ? e->message_ru : "действителен",
-             ls->code ? e->message_en : "valid", ls->code ? " (" : "", ls->code ? e->name : "",
-             ls->code ? ")" : "");
-    print_row("Статус / Status", line);
+    snprintf(line, sizeof(line), "%s%s%s%s",
+             ls->code ? cli_text(e->message_ru, e->message_en) : cli_text("действителен", "valid"),
+             ls->code ? " (" : "", ls->code ? e->name : "", ls->code ? ")" : "");
+    print_row(cli_text("Статус", "Status"), line);
     gs_cert_free(c);
 }
 
@@ -485,15 +514,16 @@ static gs_cert *cert_from_agent(const char *id, gs_status *st)
 static void print_chain_heading(const chain_options *o, const gs_trust_list *l)
 {
     if (o->ca_dir)
-        printf("Цепочка сертификатов / Certificate chain\n");
+        printf("%s\n", cli_text("Цепочка сертификатов", "Certificate chain"));
     else if (l)
-        printf("Цепочка сертификатов / Certificate chain (список аккредитованных УЦ / accredited "
-               "CAs, версия %s)\n",
+        printf(cli_text("Цепочка сертификатов (список аккредитованных УЦ, версия %s)\n",
+                        "Certificate chain (accredited CAs, list version %s)\n"),
                l->version ? l->version : "?");
     else
-        printf("Цепочка сертификатов / Certificate chain (нет списка аккредитованных УЦ и "
-               "--ca-dir: доверие не проверяется / no accredited-CA store, no --ca-dir: trust not "
-               "checked)\n");
+        printf("%s\n", cli_text("Цепочка сертификатов (нет списка аккредитованных УЦ и --ca-dir: "
+                                "доверие не проверяется)",
+                                "Certificate chain (no accredited-CA store, no --ca-dir: trust "
+                                "not checked)"));
 }
 
 /* Walks the links; returns the first problem and whether a link was revoked. */

@@ -27,7 +27,7 @@ static void doctor_help(void)
            "  --test-sign     sign a test text through the agent and verify it (asks the PIN)\n"
            "  --cert ID       the certificate for --test-sign (needed with several)\n"
            "  --report FILE   also write a support bundle (JSON: versions, config, this report,\n"
-           "                  recent agent log lines; never a PIN or a key)\n"
+           "                  the agent's recent errors and log lines; never a PIN or a key)\n"
            "  --ca-dir DIR    trust directory for the certificate chain check\n"
            "  --module PATH   also check this PKCS#11 module (repeatable)\n"
            "  --no-p11-kit    ignore modules registered with p11-kit and known vendor modules\n\n"

@@ -37,7 +37,7 @@ int cmd_errors(int argc, char **argv)
     size_t n = 0;
     const gs_error_info *t = gs_error_table(&n);
     for (size_t i = 0; i < n; i++)
-        printf("%3d %-24s %s / %s\n", t[i].code, t[i].name, t[i].message_en, t[i].message_ru);
+        printf("%3d %-24s %s\n", t[i].code, t[i].name, cli_text(t[i].message_ru, t[i].message_en));
     return 0;
 }
 

@@ -520,7 +520,7 @@ static gs_code import_to_token(const import_options *o, const agent_config *cfg,
     if (rc == GS_ERR_OK) {
         char id[2 * SHA_DIGEST_LENGTH + 1];
         gost_hex(m.id, sizeof(m.id), id);
-        char *owner = gs_cert_owner_summary(cert);
+        char *owner = gs_cert_owner_summary_lang(cert, cli_russian());
         printf(cli_text("Импортировано: %s\n  токен \"%s\", CKA_ID %s, метка \"%s\"\n",
                         "imported: %s\n  token \"%s\", CKA_ID %s, label \"%s\"\n"),
                owner ? owner : "", t->label, id, m.label);

@@ -149,8 +149,13 @@ static void warn_if_unusable(const gs_cert *cert)
 {
     gs_status st;
     if (gs_cert_check_usable(cert, time(NULL), &st) != GS_ERR_OK)
-        fprintf(stderr, "gostsign: warning: %s: %s (%s); verifiers will reject this signature\n",
-                gs_error_lookup(st.code)->name, gs_error_lookup(st.code)->message_en, st.detail);
+        fprintf(
+            stderr,
+            cli_text("gostsign: внимание: %s: %s; проверяющие отвергнут эту подпись\n%.0s",
+                     "gostsign: warning: %s: %s (%s); verifiers will reject this signature\n"),
+            gs_error_lookup(st.code)->name,
+            cli_text(gs_error_lookup(st.code)->message_ru, gs_error_lookup(st.code)->message_en),
+            st.detail);
 }
 
 /* Writes DER or PEM to a file or standard output. */

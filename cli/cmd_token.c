@@ -73,13 +73,13 @@ static void token_session_close(token_session *ts)
 static const char *pin_state(CK_FLAGS f)
 {
     if (f & CKF_USER_PIN_LOCKED)
-        return "PIN заблокирован / PIN locked";
+        return cli_text("PIN-код заблокирован", "PIN locked");
     if (f & CKF_USER_PIN_FINAL_TRY)
-        return "последняя попытка / final try";
+        return cli_text("последняя попытка", "final try");
     if (f & CKF_USER_PIN_COUNT_LOW)
-        return "были неверные попытки / count low";
+        return cli_text("были неверные попытки", "count low");
     if (!(f & CKF_USER_PIN_INITIALIZED))
-        return "PIN не задан / PIN not set";
+        return cli_text("PIN-код не задан", "PIN not set");
     return "ok";
 }
 
@@ -88,14 +88,19 @@ static int token_list(const token_session *ts)
 {
     const char *load_errors = p11_client_load_errors(ts->client);
     if (load_errors[0])
-        fprintf(stderr, "gostsign: modules not loaded: %s\n", load_errors);
+        fprintf(stderr,
+                cli_text("gostsign: модули не загружены:\n  %s\n",
+                         "gostsign: modules not loaded: %s\n"),
+                load_errors);
     if (ts->token_count == 0)
-        printf("Токены не найдены / no tokens found\n");
+        printf("%s\n", cli_text("Токены не найдены", "no tokens found"));
     for (size_t i = 0; i < ts->token_count; i++) {
         const p11_token *t = &ts->tokens[i];
-        printf("%zu: %s (%s %s, serial %s) via %s; PIN: %s%s\n", i, t->label, t->manufacturer,
-               t->model, t->serial, t->module_name, pin_state(t->flags),
-               t->protected_auth ? "; PIN pad" : "");
+        printf(cli_text("%zu: %s (%s %s, серийный номер %s), модуль %s; PIN-код: %s%s\n",
+                        "%zu: %s (%s %s, serial %s) via %s; PIN: %s%s\n"),
+               i, t->label, t->manufacturer, t->model, t->serial, t->module_name,
+               pin_state(t->flags),
+               t->protected_auth ? cli_text("; PIN-клавиатура", "; PIN pad") : "");
     }
     return 0;
 }
@@ -124,7 +129,7 @@ static int token_certs(const token_session *ts)
         id_hex(c, id);
         gs_status st;
         gs_cert *cert = gs_cert_parse(c->der, c->der_len, &st);
-        char *owner = cert ? gs_cert_owner_summary(cert) : NULL;
+        char *owner = cert ? gs_cert_owner_summary_lang(cert, cli_russian()) : NULL;
         gs_code usable = cert ? gs_cert_check_usable(cert, time(NULL), &st) : st.code;
         /* the ID is the SHA-1 thumbprint, as everywhere; the CKA_ID is the token's own */
         printf(cli_text("%s на \"%s\": %s [%s]%s\n  CKA_ID %s\n",
@@ -276,7 +281,7 @@ static gs_code sign_file(token_session *ts, const p11_cert *pc, const gs_cert *c
 /* Records the outcome in the audit trail. */
 static void audit_token_sign(const gs_cert *cert, const p11_token *t, const char *file, gs_code rc)
 {
-    char *owner = gs_cert_owner_summary(cert);
+    char *owner = gs_cert_owner_summary_lang(cert, cli_russian());
     char token[80];
     snprintf(token, sizeof(token), "%s #%s", t->label, t->serial);
     audit_event ev = { .origin = "cli",
@@ -318,7 +323,7 @@ static gs_code token_sign(token_session *ts, const token_options *o, gs_status *
     if (rc != GS_ERR_USAGE)
         audit_token_sign(cert, t, o->input, rc);
     if (rc == GS_ERR_OK)
-        printf("Подпись создана / signature written: %s\n", o->output);
+        printf(cli_text("Подпись создана: %s\n", "signature written: %s\n"), o->output);
     agent_config_free(&cfg);
     gs_cert_free(cert);
     return rc;

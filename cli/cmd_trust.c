@@ -162,7 +162,10 @@ static gs_code obtain_tsl(const trust_args *a, const char **source, uint8_t **da
 static int update_failed(const gs_status *st, const char *root)
 {
     int rc = cli_report(st);
-    fprintf(stderr, "gostsign: хранилище %s не изменено / the store was left as it was\n", root);
+    fprintf(stderr,
+            cli_text("gostsign: хранилище %s не изменено\n",
+                     "gostsign: the store %s was left as it was\n"),
+            root);
     return rc;
 }
 
@@ -192,12 +195,13 @@ static int trust_update(const trust_args *a)
     }
     char date[16];
     day(l->date, date, sizeof(date));
-    printf("Список аккредитованных УЦ обновлён / list updated: %s\n"
-           "  версия / version %s от / dated %s; УЦ / authorities %zu, аккредитованы / "
-           "accredited %zu",
+    printf(cli_text("Список аккредитованных УЦ обновлён: %s\n"
+                    "  версия %s от %s; УЦ %zu, аккредитованы %zu",
+                    "List of accredited CAs updated: %s\n"
+                    "  version %s dated %s; authorities %zu, accredited %zu"),
            root, l->version, date, l->ca_count, gs_trust_active_count(l));
-    printf(l->skipped_certs ? "; пропущено нечитаемых сертификатов / unreadable certificates "
-                              "skipped: %zu\n"
+    printf(l->skipped_certs ? cli_text("; пропущено нечитаемых сертификатов: %zu\n",
+                                       "; unreadable certificates skipped: %zu\n")
                             : "\n",
            l->skipped_certs);
     cli_warn_trust_age(l, now);
@@ -223,9 +227,10 @@ static void print_ca_line(const gs_trust_ca *ca)
 {
     char since[16];
     day(ca->status_since, since, sizeof(since));
-    printf("%-12s %-10s ИНН %-12s ОГРН %-13s %s (сертификатов: %zu)\n",
-           gs_accreditation_ru(ca->status), since, ca->inn ? ca->inn : "—",
-           ca->ogrn ? ca->ogrn : "—",
+    printf(cli_text("%-12s %-10s ИНН %-12s ОГРН %-13s %s (сертификатов: %zu)\n",
+                    "%-12s %-10s INN %-12s OGRN %-13s %s (certificates: %zu)\n"),
+           cli_russian() ? gs_accreditation_ru(ca->status) : gs_accreditation_word(ca->status),
+           since, ca->inn ? ca->inn : "—", ca->ogrn ? ca->ogrn : "—",
            ca->short_name ? ca->short_name
            : ca->name     ? ca->name
                           : "?",
@@ -295,7 +300,8 @@ static void print_ca_cert(X509 *x)
     char from[16], to[16];
     day(c->not_before, from, sizeof(from));
     day(c->not_after, to, sizeof(to));
-    printf("  Сертификат / certificate: %s\n    серийный номер %s, %s .. %s, SHA-1 %s\n",
+    printf(cli_text("  Сертификат: %s\n    серийный номер %s, %s .. %s, SHA-1 %s\n",
+                    "  Certificate: %s\n    serial %s, %s .. %s, SHA-1 %s\n"),
            c->subject.cn ? c->subject.cn : c->subject.oneline, c->serial_hex, from, to,
            c->sha1_thumbprint);
     gs_cert_free(c);
@@ -305,17 +311,21 @@ static void print_ca_cert(X509 *x)
 static void print_ca_full(const gs_trust_ca *ca)
 {
     printf("%s\n", ca->name ? ca->name : "?");
-    printf("  Краткое название: %s\n  ИНН: %s\n  ОГРН: %s\n", ca->short_name ? ca->short_name : "—",
-           ca->inn ? ca->inn : "—", ca->ogrn ? ca->ogrn : "—");
+    printf(cli_text("  Краткое название: %s\n  ИНН: %s\n  ОГРН: %s\n",
+                    "  Short name: %s\n  INN: %s\n  OGRN: %s\n"),
+           ca->short_name ? ca->short_name : "—", ca->inn ? ca->inn : "—",
+           ca->ogrn ? ca->ogrn : "—");
     for (size_t i = 0; i < ca->period_count; i++) {
         char from[16], to[16];
         day(ca->periods[i].from, from, sizeof(from));
         day(ca->periods[i].to, to, sizeof(to));
-        printf("  Аккредитация / accreditation: %s с %s по %s\n",
-               gs_accreditation_ru(ca->periods[i].status), from, to);
+        printf(cli_text("  Аккредитация: %s с %s по %s\n", "  Accreditation: %s from %s to %s\n"),
+               cli_russian() ? gs_accreditation_ru(ca->periods[i].status)
+                             : gs_accreditation_word(ca->periods[i].status),
+               from, to);
     }
     for (size_t i = 0; i < ca->crl_count; i++)
-        printf("  Список отзыва / CRL: %s\n", ca->crl_urls[i]);
+        printf(cli_text("  Список отзыва: %s\n", "  CRL: %s\n"), ca->crl_urls[i]);
     for (size_t i = 0; i < ca->cert_count; i++)
         print_ca_cert(ca->certs[i]);
 }
@@ -374,16 +384,17 @@ static gs_code status_one(int system, json_object *arr, time_t now)
                                json_object_new_int64(l ? (int64_t)gs_trust_active_count(l) : 0));
         json_object_array_add(arr, o);
     } else if (!l) {
-        printf("%s (%s): нет / none\n",
-               system ? "Системное хранилище / system store"
-                      : "Хранилище пользователя / user store",
+        printf(cli_text("%s (%s): нет\n", "%s (%s): none\n"),
+               system ? cli_text("Системное хранилище", "System store")
+                      : cli_text("Хранилище пользователя", "User store"),
                root);
     } else {
-        printf("%s (%s):\n  версия / version %s от / dated %s (%ld дн. / days ago), обновлено / "
-               "updated %s\n  УЦ / authorities %zu, аккредитованы / accredited %zu\n  источник / "
-               "source %s\n",
-               system ? "Системное хранилище / system store"
-                      : "Хранилище пользователя / user store",
+        printf(cli_text("%s (%s):\n  версия %s от %s (%ld дн. назад), обновлено %s\n  УЦ %zu, "
+                        "аккредитованы %zu\n  источник %s\n",
+                        "%s (%s):\n  version %s dated %s (%ld days ago), updated %s\n  authorities "
+                        "%zu, accredited %zu\n  source %s\n"),
+               system ? cli_text("Системное хранилище", "System store")
+                      : cli_text("Хранилище пользователя", "User store"),
                root, l->version ? l->version : "?", date, age, upd, l->ca_count,
                gs_trust_active_count(l), l->source ? l->source : "?");
     }

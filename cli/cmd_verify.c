@@ -62,7 +62,7 @@ static void print_verify_help(void)
            "(CA_NOT_ACCREDITED, CA_ACCREDITATION_ENDED, CERT_NOT_QUALIFIED, CERT_REVOKED).\n"
            "Without a store and without --ca-dir/--ca-file the chain is NOT checked: the\n"
            "command still verifies everything else and exits 0 for a valid signature, but\n"
-           "prints \"Цепочка / Chain: НЕ ПРОВЕРЕНА / NOT CHECKED\" and a warning, because then\n"
+           "prints \"Chain: NOT CHECKED\" and a warning, because then\n"
            "anyone could have issued the certificate.\n\n"
            "Exit status: 0 when valid, otherwise the error number (see `gostsign errors`).\n",
            VERIFY_USAGE);
@@ -234,7 +234,9 @@ static void trust_label(const verify_args *a, char *out, size_t cap)
     if (a->trust && gmtime_r(&a->trust->date, &tm))
         strftime(date, sizeof(date), "%Y-%m-%d", &tm);
     if (a->trust)
-        snprintf(out, cap, "список аккредитованных УЦ / accredited CAs, версия %s от %s",
+        snprintf(out, cap,
+                 cli_text("список аккредитованных УЦ, версия %s от %s",
+                          "accredited CAs, version %s of %s"),
                  a->trust->version ? a->trust->version : "?", date);
     else
         snprintf(out, cap, "%s", a->ca_dir ? a->ca_dir : a->ca_file);
@@ -303,24 +305,24 @@ static void print_field(const char *label, const char *value)
 /* The signer as a person and organisation, with the Russian registration numbers. */
 static void print_signer(const gs_cert *c)
 {
-    char *summary = gs_cert_owner_summary(c);
-    print_field("Подписант / Signer:", summary);
+    char *summary = gs_cert_owner_summary_lang(c, cli_russian());
+    print_field(cli_text("Подписант:", "Signer:"), summary);
     free(summary);
-    print_field("Владелец / Owner:", c->subject.cn);
-    print_field("Должность / Title:", c->subject.t);
-    print_field("Организация / Organisation:", c->subject.o);
-    print_field("ИНН / INN:", c->subject.inn);
-    print_field("ИНН ЮЛ / INNLE:", c->subject.innle);
-    print_field("ОГРН / OGRN:", c->subject.ogrn);
-    print_field("ОГРНИП / OGRNIP:", c->subject.ogrnip);
-    print_field("СНИЛС / SNILS:", c->subject.snils);
-    print_field("Издатель / Issuer:", c->issuer.cn);
-    print_field("Серийный номер / Serial:", c->serial_hex);
+    print_field(cli_text("Владелец:", "Owner:"), c->subject.cn);
+    print_field(cli_text("Должность:", "Title:"), c->subject.t);
+    print_field(cli_text("Организация:", "Organisation:"), c->subject.o);
+    print_field(cli_text("ИНН:", "INN:"), c->subject.inn);
+    print_field(cli_text("ИНН ЮЛ:", "INNLE:"), c->subject.innle);
+    print_field(cli_text("ОГРН:", "OGRN:"), c->subject.ogrn);
+    print_field(cli_text("ОГРНИП:", "OGRNIP:"), c->subject.ogrnip);
+    print_field(cli_text("СНИЛС:", "SNILS:"), c->subject.snils);
+    print_field(cli_text("Издатель:", "Issuer:"), c->issuer.cn);
+    print_field(cli_text("Серийный номер:", "Serial:"), c->serial_hex);
     char from[40], to[40], line[100];
     format_utc(c->not_before, from, sizeof(from));
     format_utc(c->not_after, to, sizeof(to));
     snprintf(line, sizeof(line), "%s .. %s", from, to);
-    print_field("Действителен / Valid:", line);
+    print_field(cli_text("Действителен:", "Valid:"), line);
 }
 
 /* The verdict lines: signing time, content, chain and revocation status. */
@@ -330,39 +332,46 @@ static void print_checks(const gs_cms_verify_result *r, const verify_args *a)
     format_utc(r->signing_time, when, sizeof(when));
     snprintf(line, sizeof(line), "%s%s", when,
              r->has_signing_time ? ""
-                                 : " (не указано в подписи, взято текущее / not stated, "
-                                   "current time used)");
-    print_field("Время подписи / Signing time:", line);
+                                 : cli_text(" (не указано в подписи, взято текущее)",
+                                            " (not stated, current time used)"));
+    print_field(cli_text("Время подписи:", "Signing time:"), line);
     snprintf(line, sizeof(line), "%s, Streebog-%d%s",
-             r->attached ? "прикреплённая / attached" : "отсоединённая / detached", r->digest_bits,
-             r->has_signing_cert_v2 ? ", signingCertificateV2 OK"
-                                    : ", без / no signingCertificateV2");
-    print_field("Подпись / Signature:", line);
+             r->attached ? cli_text("прикреплённая", "attached")
+                         : cli_text("отсоединённая", "detached"),
+             r->digest_bits,
+             r->has_signing_cert_v2
+                 ? ", signingCertificateV2 OK"
+                 : cli_text(", без signingCertificateV2", ", no signingCertificateV2"));
+    print_field(cli_text("Подпись:", "Signature:"), line);
     char trust[300];
     trust_label(a, trust, sizeof(trust));
     if (r->chain_checked)
-        snprintf(line, sizeof(line), "проверена / verified (%s)", trust);
+        snprintf(line, sizeof(line), cli_text("проверена (%s)", "verified (%s)"), trust);
     else
-        snprintf(line, sizeof(line), "НЕ ПРОВЕРЕНА / NOT CHECKED (no trust store, no --ca-dir)");
-    print_field("Цепочка / Chain:", line);
+        snprintf(line, sizeof(line), "%s",
+                 cli_text("НЕ ПРОВЕРЕНА (нет списка аккредитованных УЦ и --ca-dir)",
+                          "NOT CHECKED (no trust store, no --ca-dir)"));
+    print_field(cli_text("Цепочка:", "Chain:"), line);
     if (r->crl_checked)
-        snprintf(line, sizeof(line), "не отозван / not revoked (%s)", a->crl);
+        snprintf(line, sizeof(line), cli_text("не отозван (%s)", "not revoked (%s)"), a->crl);
     else
-        snprintf(line, sizeof(line), "не проверялся / not checked (no --crl given)");
-    print_field("Отзыв / Revocation:", line);
+        snprintf(line, sizeof(line), "%s",
+                 cli_text("не проверялся (--crl не задан)", "not checked (no --crl given)"));
+    print_field(cli_text("Отзыв:", "Revocation:"), line);
 }
 
 /* One online source's verdict in words, with where it came from. */
 static void print_source(const char *label, const gs_revocation_source *src)
 {
     char line[700];
-    const char *word = src->code == GS_ERR_OK                   ? "не отозван / good"
-                       : src->code == GS_ERR_CERT_REVOKED       ? "ОТОЗВАН / REVOKED"
-                       : src->code == GS_ERR_REVOCATION_UNKNOWN ? "неизвестен / unknown"
-                       : src->code == GS_ERR_REVOCATION_UNREACHABLE ? "нет связи / unreachable"
-                                                                    : "ошибка / invalid";
+    const char *word = src->code == GS_ERR_OK             ? cli_text("не отозван", "good")
+                       : src->code == GS_ERR_CERT_REVOKED ? cli_text("ОТОЗВАН", "REVOKED")
+                       : src->code == GS_ERR_REVOCATION_UNKNOWN ? cli_text("неизвестен", "unknown")
+                       : src->code == GS_ERR_REVOCATION_UNREACHABLE
+                           ? cli_text("нет связи", "unreachable")
+                           : cli_text("ошибка", "invalid");
     snprintf(line, sizeof(line), "%s (%s%s)", word, src->where[0] ? src->where : src->detail,
-             src->from_cache ? ", из кэша / cached" : "");
+             src->from_cache ? cli_text(", из кэша", ", cached") : "");
     print_field(label, line);
 }
 
@@ -370,20 +379,21 @@ static void print_source(const char *label, const gs_revocation_source *src)
 static void print_issue7_checks(const gs_cms_verify_result *r, const verify_args *a)
 {
     if (r->revocation_checked && r->revocation.crl.consulted)
-        print_source("CRL (точка распространения):", &r->revocation.crl);
+        print_source(cli_text("CRL (точка распространения):", "CRL (distribution point):"),
+                     &r->revocation.crl);
     if (r->revocation_checked && r->revocation.ocsp.consulted)
         print_source("OCSP:", &r->revocation.ocsp);
     if (r->policy_checked) {
         char line[300];
-        snprintf(line, sizeof(line), "соблюдена / satisfied%s%s%s%s%s%s",
-                 a->policy.require_inn ? ", INN " : "",
+        snprintf(line, sizeof(line), "%s%s%s%s%s%s%s", cli_text("соблюдена", "satisfied"),
+                 a->policy.require_inn ? cli_text(", ИНН ", ", INN ") : "",
                  a->policy.require_inn ? a->policy.require_inn : "",
-                 a->policy.require_ogrn ? ", OGRN " : "",
+                 a->policy.require_ogrn ? cli_text(", ОГРН ", ", OGRN ") : "",
                  a->policy.require_ogrn ? a->policy.require_ogrn : "",
-                 a->policy.require_class > 0 ? ", class " : "",
+                 a->policy.require_class > 0 ? cli_text(", класс ", ", class ") : "",
                  a->policy.require_class > 0 ? gs_protection_class_name(a->policy.require_class)
                                              : "");
-        print_field("Политика / Policy:", line);
+        print_field(cli_text("Политика:", "Policy:"), line);
     }
 }
 
@@ -500,13 +510,14 @@ static void print_qualified(const gs_trust_verdict *v, const verify_args *a)
         return;
     char line[600];
     const gs_trust_ca *ca = v->ca;
-    snprintf(line, sizeof(line), "%s / %s%s%s%s%s%s", v->qualified ? "да" : "нет",
-             v->qualified ? "yes" : "no", ca ? " — " : "",
+    snprintf(line, sizeof(line), "%s%s%s%s%s%s",
+             v->qualified ? cli_text("да", "yes") : cli_text("нет", "no"), ca ? " — " : "",
              ca && ca->short_name ? ca->short_name
              : ca && ca->name     ? ca->name
                                   : "",
-             ca && ca->inn ? " (ИНН " : "", ca && ca->inn ? ca->inn : "", ca && ca->inn ? ")" : "");
-    print_field("Квалифицированный / Qualified:", line);
+             ca && ca->inn ? cli_text(" (ИНН ", " (INN ") : "", ca && ca->inn ? ca->inn : "",
+             ca && ca->inn ? ")" : "");
+    print_field(cli_text("Квалифицированный:", "Qualified:"), line);
 }
 
 /* Everything printed after a verification; returns the exit status. */
@@ -514,8 +525,8 @@ static int print_outcome(gs_code rc, const gs_status *st, const gs_cms_verify_re
                          const verify_args *a, const gs_trust_verdict *v)
 {
     if (is_revocation_warning(rc) && res->signer) {
-        printf("Подпись верна, но статус отзыва не подтверждён / Signature verifies, but the "
-               "revocation status is NOT confirmed\n");
+        printf("%s\n", cli_text("Подпись верна, но статус отзыва не подтверждён",
+                                "Signature verifies, but the revocation status is NOT confirmed"));
         print_signer(res->signer);
         print_checks(res, a);
         print_issue7_checks(res, a);
@@ -523,24 +534,28 @@ static int print_outcome(gs_code rc, const gs_status *st, const gs_cms_verify_re
     }
     if (rc != GS_ERR_OK) {
         int status = cli_report(st);
-        char *who = res->signer ? gs_cert_owner_summary(res->signer) : NULL;
+        char *who = res->signer ? gs_cert_owner_summary_lang(res->signer, cli_russian()) : NULL;
         if (who)
-            fprintf(stderr, "  signer: %s\n", who);
+            fprintf(stderr, cli_text("  подписант: %s\n", "  signer: %s\n"), who);
         if (a->trust && res->signer && !v->qualified)
-            fprintf(stderr, "  не квалифицированный / not qualified: %s\n", gs_trust_verdict_ru(v));
+            fprintf(stderr, cli_text("  не квалифицированный: %s\n", "  not qualified: %s\n"),
+                    cli_russian() ? gs_trust_verdict_ru(v) : gs_trust_verdict_en(v));
         free(who);
         return status;
     }
-    printf("Подпись действительна / Signature is valid\n");
+    printf("%s\n", cli_text("Подпись действительна", "Signature is valid"));
     print_signer(res->signer);
     print_checks(res, a);
     print_issue7_checks(res, a);
     print_qualified(v, a);
     if (!res->chain_checked)
-        fprintf(stderr, "gostsign: ВНИМАНИЕ: цепочка сертификатов не проверена (нет списка "
-                        "аккредитованных УЦ и --ca-dir): выполните `gostsign trust update`\n"
-                        "gostsign: WARNING: certificate chain NOT checked (no accredited-CA store, "
-                        "no --ca-dir): the signer's identity is not confirmed\n");
+        fprintf(stderr, "%s\n",
+                cli_text("gostsign: ВНИМАНИЕ: цепочка сертификатов не проверена (нет списка "
+                         "аккредитованных УЦ и --ca-dir): личность подписанта не подтверждена; "
+                         "выполните `gostsign trust update`",
+                         "gostsign: WARNING: certificate chain NOT checked (no accredited-CA "
+                         "store, no --ca-dir): the signer's identity is not confirmed; run "
+                         "`gostsign trust update`"));
     return 0;
 }
 

@@ -109,8 +109,10 @@ static const help_page pages[] = {
       "with Chromium, Chrome, Yandex Browser and Firefox (native-messaging manifests).\n"
       "  install          write the manifests (--system: for all users, as root)\n"
       "  uninstall        remove them\n"
-      "  status           which browsers have a usable manifest\n"
-      "  --profile DIR    a browser profile folder of its own\n" },
+      "  status           checks every manifest (and the --profile ones installed):\n"
+      "                   \"3 of 4 manifests fine\", naming the broken ones with the reason\n"
+      "  --profile DIR    a Chromium-family --user-data-dir of its own; install remembers it\n"
+      "                   for status and the doctor, uninstall --profile DIR forgets it\n" },
     { "doctor",
       "Usage: gostsign doctor [--json] [--test-sign [--cert ID]] [--report FILE] [--ca-dir DIR]\n"
       "                       [--module PATH]... [--no-p11-kit]\n\n"

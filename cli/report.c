@@ -33,8 +33,8 @@ int cli_report(const gs_status *st)
     const gs_error_info *e = gs_error_lookup(st->code);
     if (cli_russian()) {
         fprintf(stderr, "gostsign: ошибка %s: %s\n", e->name, e->message_ru);
-        if (st->detail[0])
-            fprintf(stderr, "  detail: %s\n", st->detail); /* technical, as the program said it */
+        if (st->detail[0]) /* technical, as the program said it: on a line of its own */
+            fprintf(stderr, "  подробности:\n    %s\n", st->detail);
         fprintf(stderr, "  что делать: %s\n", e->fix_ru);
     } else {
         fprintf(stderr, "gostsign: error %s: %s\n", e->name, e->message_en);
@@ -62,7 +62,8 @@ int cli_usage_error(const char *usage, const char *fmt, ...)
     vsnprintf(st.detail, sizeof(st.detail), fmt, ap);
     va_end(ap);
     cli_report(&st);
-    fprintf(stderr, "%s: %s\n", cli_text("использование", "usage"), usage);
+    /* the synopsis is command syntax: on a line of its own under the Russian word */
+    fprintf(stderr, cli_text("использование:\n  %s\n", "usage: %s\n"), usage);
     return GS_ERR_USAGE;
 }
 
@@ -73,10 +74,10 @@ int cli_warn_trust_age(const gs_trust_list *l, time_t now)
     if (age <= GS_TRUST_MAX_AGE_DAYS)
         return 0;
     fprintf(stderr,
-            "gostsign: ВНИМАНИЕ: список аккредитованных УЦ устарел (%ld дн.): выполните "
-            "`gostsign trust update --online`\n"
-            "gostsign: WARNING: the list of accredited CAs is %ld days old (TRUST_LIST_OLD): run "
-            "`gostsign trust update --online`\n",
-            age, age);
+            cli_text("gostsign: ВНИМАНИЕ: список аккредитованных УЦ устарел (%ld дн., "
+                     "TRUST_LIST_OLD): выполните `gostsign trust update --online`\n",
+                     "gostsign: WARNING: the list of accredited CAs is %ld days old "
+                     "(TRUST_LIST_OLD): run `gostsign trust update --online`\n"),
+            age);
     return 1;
 }

@@ -25,6 +25,7 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static gs_code init_code = GS_ERR_INTERNAL;
 static char init_detail[256];
 static char backend_path[512];
+static char backend_name[256];
 
 /* Where OpenSSL's dynamic loader will look, so the error can name the exact file. */
 static void engine_expected_path(char *out, size_t cap)
@@ -87,6 +88,8 @@ static void engine_load_once(void)
     /* Registers the engine as the implementation of GOST NIDs; other algorithms are untouched. */
     ENGINE_set_default(e, ENGINE_METHOD_DIGESTS | ENGINE_METHOD_PKEY_METHS |
                               ENGINE_METHOD_PKEY_ASN1_METHS | ENGINE_METHOD_CIPHERS);
+    snprintf(backend_name, sizeof(backend_name), "%s: %s", ENGINE_get_id(e),
+             ENGINE_get_name(e) ? ENGINE_get_name(e) : "");
     ENGINE_free(e); /* the functional reference taken by ENGINE_init stays alive */
     ERR_clear_error();
     if (!engine_has_algorithms()) {
@@ -113,4 +116,10 @@ gs_code gost_init(gs_status *st)
 const char *gost_backend_path(void)
 {
     return backend_path;
+}
+
+/* The support bundle names the engine it ran with; empty until gost_init() succeeded. */
+const char *gost_backend_name(void)
+{
+    return init_code == GS_ERR_OK ? backend_name : "";
 }

@@ -27,6 +27,8 @@ gs_code gost_init(gs_status *st);
 
 /* Path of the loaded backend module, for `gostsign doctor` and diagnostics. */
 const char *gost_backend_path(void);
+/* The loaded backend's id and name ("gost: Reference implementation of GOST engine"), or "". */
+const char *gost_backend_name(void);
 
 /* ---- GOST R 34.11-2012 (Streebog) ---- */
 

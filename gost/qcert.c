@@ -809,11 +809,17 @@ static void add_identifier(char *buf, size_t cap, const char *label, const char 
  */
 char *gs_cert_owner_summary(const gs_cert *cert)
 {
+    return gs_cert_owner_summary_lang(cert, 1);
+}
+
+/* The same with English labels (INN, OGRN, OGRNIP) for English text. */
+char *gs_cert_owner_summary_lang(const gs_cert *cert, int russian)
+{
     const gs_name *s = &cert->subject;
     char ids[160] = "";
-    add_identifier(ids, sizeof(ids), "ИНН", s->innle ? s->innle : s->inn);
-    add_identifier(ids, sizeof(ids), "ОГРН", s->ogrn);
-    add_identifier(ids, sizeof(ids), "ОГРНИП", s->ogrnip);
+    add_identifier(ids, sizeof(ids), russian ? "ИНН" : "INN", s->innle ? s->innle : s->inn);
+    add_identifier(ids, sizeof(ids), russian ? "ОГРН" : "OGRN", s->ogrn);
+    add_identifier(ids, sizeof(ids), russian ? "ОГРНИП" : "OGRNIP", s->ogrnip);
     const char *who = s->cn ? s->cn : s->oneline;
     int with_org = s->o && (!s->cn || strcmp(s->o, s->cn) != 0);
     char *out = NULL;

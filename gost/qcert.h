@@ -142,5 +142,7 @@ json_object *gs_cert_to_json(const gs_cert *cert, time_t now);
 
 /* Short human line for the owner: "CN, O (ИНН ..., ОГРН ...)". Caller frees. */
 char *gs_cert_owner_summary(const gs_cert *cert);
+/* The same with Russian (russian != 0) or English labels of the numbers. */
+char *gs_cert_owner_summary_lang(const gs_cert *cert, int russian);
 
 #endif

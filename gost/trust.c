@@ -215,7 +215,7 @@ const char *gs_trust_verdict_ru(const gs_trust_verdict *v)
         return "квалифицированный сертификат аккредитованного УЦ";
     switch (v->code) {
     case GS_ERR_TRUST_STORE_MISSING:
-        return "не проверено: нет списка аккредитованных УЦ (gostsign trust update)";
+        return "не проверено: нет списка аккредитованных УЦ (`gostsign trust update`)";
     case GS_ERR_CA_NOT_ACCREDITED:
         return "цепочка не доходит до аккредитованного УЦ";
     case GS_ERR_CA_ACCREDITATION_ENDED:

@@ -64,7 +64,9 @@ static void agent_unsafe(doctor_ctx *ctx, const char *path, const gs_status *st)
                                  GS_ERR_AGENT_SOCKET_UNSAFE);
     doctor_ev_str(c, "socket", path);
     doctor_ev_str(c, "detail", st->detail);
-    doctor_say(c, "The agent socket %s is not safe: %s", "Сокет агента %s небезопасен: %s", path,
+    /* the detail is the program's English: the Russian text leaves it to the evidence */
+    doctor_say(c, "The agent socket %s is not safe: %s",
+               "Сокет агента %s небезопасен%.0s (подробности — в evidence.detail, --json)", path,
                st->detail);
     doctor_fix(c,
                "Set XDG_RUNTIME_DIR to your own runtime directory (/run/user/$(id -u)); make the "
@@ -98,6 +100,54 @@ static void check_secure_memory(doctor_ctx *ctx, json_object *hello)
                "Увеличьте лимит закреплённой памяти агента: `LimitMEMLOCK=8M` в `systemctl --user "
                "edit gostsign-agent.service` (или `ulimit -l 8192` перед запуском) и перезапустите "
                "его.");
+}
+
+/* One token's wrong-PIN state in the agent: counted attempts, and the pause when there is one. */
+static void report_pin_pause(doctor_ctx *ctx, json_object *p)
+{
+    json_object *v;
+    int failures = json_object_object_get_ex(p, "failures", &v) ? json_object_get_int(v) : 0;
+    int max = json_object_object_get_ex(p, "max_failures", &v) ? json_object_get_int(v) : 0;
+    const char *until = field(p, "paused_until"), *label = field(p, "label");
+    doctor_check *c =
+        doctor_add(ctx, DOCTOR_LAYER_AGENT, "agent.pin_pause", until[0] ? DOCTOR_WARN : DOCTOR_OK,
+                   until[0] ? GS_ERR_PIN_LIMITER : GS_ERR_OK);
+    doctor_ev_str(c, "token", field(p, "token"));
+    doctor_ev_str(c, "label", label);
+    doctor_ev_int(c, "failures", failures);
+    doctor_ev_int(c, "max_failures", max);
+    doctor_ev_str(c, "paused_until", until[0] ? until : NULL);
+    doctor_ev_bool(c, "paused", until[0] != '\0');
+    if (until[0]) {
+        doctor_say(c, "Token \"%s\": the agent pauses PIN entry until %s (%d wrong PINs of %d)",
+                   "Токен «%s»: агент приостановил ввод PIN-кода до %s (неверных PIN-кодов: %d из "
+                   "%d)",
+                   label, until, failures, max);
+        doctor_fix(c,
+                   "Wait for the end of the pause, or end it at the terminal: `gostsign agent "
+                   "unpause %s`. The token itself is not blocked by this pause.",
+                   "Дождитесь окончания паузы или снимите её за терминалом: `gostsign agent "
+                   "unpause %s`. Сам токен этой паузой не заблокирован.",
+                   field(p, "token"));
+        return;
+    }
+    doctor_say(c, "Token \"%s\": no PIN pause (%d wrong PINs counted of %d before a pause)",
+               "Токен «%s»: паузы ввода PIN-кода нет (неверных PIN-кодов: %d из %d до паузы)",
+               label, failures, max);
+}
+
+/* The agent's wrong-PIN pauses, per token, from its local-only `status`. */
+static void check_pin_pauses(doctor_ctx *ctx, agent_conn *conn)
+{
+    json_object *r = NULL, *list;
+    gs_status st;
+    gs_status_clear(&st);
+    if (agent_call(conn, "status", DOCTOR_ORIGIN, NULL, NULL, NULL, &r, &st) == GS_ERR_OK &&
+        json_object_object_get_ex(r, "pin_pauses", &list) &&
+        json_object_is_type(list, json_type_array))
+        for (size_t i = 0; i < json_object_array_length(list); i++)
+            report_pin_pause(ctx, json_object_array_get_idx(list, i));
+    json_object_put(r);
 }
 
 /* Runs "PROGRAM --version" with no input and no output: whether the pinentry starts at all. */
@@ -167,8 +217,10 @@ static void check_config(doctor_ctx *ctx)
     if (rc != GS_ERR_OK) {
         const gs_error_info *e = gs_error_lookup(rc);
         doctor_ev_str(c, "detail", st.detail);
-        doctor_say(c, "The agent configuration cannot be used: %s",
-                   "Файл настроек агента не годится: %s", st.detail);
+        doctor_say(c, "The agent configuration cannot be used: %s%.0s",
+                   "Файл настроек агента не годится (%.0s%s; подробности — в evidence.detail, "
+                   "--json)",
+                   st.detail, gs_error_lookup(rc)->message_ru);
         doctor_fix(c, "Correct the file (strict JSON: no trailing commas). %s%.0s",
                    "Исправьте файл (строгий JSON: без лишних запятых). %.0s%s", e->fix, e->fix_ru);
         agent_config_free(&cfg);
@@ -217,6 +269,7 @@ void doctor_layer_agent(doctor_ctx *ctx)
                    "gostsign-agent.service`.");
     }
     check_secure_memory(ctx, r);
+    check_pin_pauses(ctx, conn);
     json_object_put(r);
     agent_disconnect(conn);
 }

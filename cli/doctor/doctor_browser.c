@@ -22,8 +22,30 @@ extern char **environ;
 static const char *const browser_names[] = { "chromium", "chrome", "yandex", "edge", "firefox" };
 #define BROWSER_COUNT (sizeof(browser_names) / sizeof(browser_names[0]))
 
-/* Runs `/proc/self/exe browser status --browser NAME`; its stdout into out. -1 when it cannot. */
-static int browser_status_output(const char *name, char *out, size_t cap)
+/* The environment for the command, with the messages' language fixed (LC_ALL=locale). */
+static char **env_with_locale(const char *locale, char *slot, size_t cap)
+{
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **env = calloc(n + 2, sizeof(*env));
+    if (!env)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "LC_ALL=", 7) != 0 && strncmp(environ[i], "LANGUAGE=", 9) != 0)
+            env[k++] = environ[i];
+    snprintf(slot, cap, "LC_ALL=%s", locale);
+    env[k] = slot;
+    return env;
+}
+
+/*
+ * Runs `/proc/self/exe browser status [--browser NAME]` in a locale (C.UTF-8: the stable English
+ * lines this file parses; ru_RU.UTF-8: the Russian reasons); its stdout into out. -1 when it
+ * cannot.
+ */
+static int browser_status_output(const char *name, const char *locale, char *out, size_t cap)
 {
     int fds[2];
     if (pipe(fds) != 0)
@@ -33,9 +55,14 @@ static int browser_status_output(const char *name, char *out, size_t cap)
     posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
     posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addclose(&fa, fds[0]);
-    char *argv[] = { "gostsign", "browser", "status", "--browser", (char *)name, NULL };
+    char *argv[] = {
+        "gostsign", "browser", "status", name ? "--browser" : NULL, (char *)name, NULL
+    };
+    char slot[64];
+    char **env = env_with_locale(locale, slot, sizeof(slot));
     pid_t pid;
-    int rc = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, environ);
+    int rc = env ? posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, env) : -1;
+    free(env);
     posix_spawn_file_actions_destroy(&fa);
     close(fds[1]);
     size_t n = 0;
@@ -75,37 +102,151 @@ static void check_sandbox(doctor_ctx *ctx, const char *name, const char *text)
     }
 }
 
-/* One browser's verdict from the command's state line; returns 1 when its manifest is usable. */
-static int check_browser(doctor_ctx *ctx, const char *name)
+/* The count over all registered manifests, for "3 of 4 manifests fine". */
+typedef struct {
+    int total, fine;
+    char broken[1024];    /* "chromium (reason), /profile/dir (reason)" */
+    char broken_ru[1024]; /* the same with the Russian reasons */
+} manifest_count;
+
+/* The reason after "broken: PATH: " in a state line ("" when there is none). */
+static const char *broken_reason(const char *line, const char *marker, const char *path)
 {
-    char out[4096], line[1024];
-    if (browser_status_output(name, out, sizeof(out)) != 0)
-        return 0;
-    first_line(out, line, sizeof(line));
+    const char *p = strstr(line, marker);
+    if (!p)
+        return "";
+    p += strlen(marker);
+    size_t len = strlen(path);
+    return strncmp(p, path, len) == 0 && strncmp(p + len, ": ", 2) == 0 ? p + len + 2 : p;
+}
+
+/* The Russian line of the same manifest (same path) in the Russian run's output, or "". */
+static void russian_line(const char *ru_out, const char *path, char *line, size_t cap)
+{
+    line[0] = '\0';
+    for (const char *p = ru_out; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+        first_line(p, line, cap);
+        if (path[0] && strstr(line, path))
+            return;
+    }
+    line[0] = '\0';
+}
+
+/*
+ * One manifest's verdict from its state line (English) and the same line in Russian: usable,
+ * broken with the reason, or not registered. who names it in messages (a browser or a profile).
+ */
+static void check_manifest_line(doctor_ctx *ctx, const char *who, const char *line,
+                                const char *ru_out, manifest_count *n, doctor_check **out)
+{
     const char *broken = strstr(line, "broken: "), *okp = strstr(line, " ok: ");
     int registered = broken || okp;
     doctor_check *c = doctor_add(ctx, DOCTOR_LAYER_BROWSERS, "browsers.manifest",
                                  okp ? DOCTOR_OK : (broken ? DOCTOR_FAIL : DOCTOR_SKIP),
                                  okp || !registered ? GS_ERR_OK : GS_ERR_NMHOST_NOT_REGISTERED);
-    doctor_ev_str(c, "browser", name);
+    *out = c;
     doctor_ev_str(c, "status_line", line);
+    n->total += registered;
     if (okp) {
+        n->fine++;
         doctor_ev_str(c, "manifest", okp + 5);
         doctor_say(c, "%s: the gostsign-nmhost manifest is valid (%s)",
-                   "%s: манифест gostsign-nmhost корректен (%s)", name, okp + 5);
+                   "%s: манифест gostsign-nmhost корректен (%s)", who, okp + 5);
     } else if (broken) {
+        char path[1024], ru[1024];
+        first_line(broken + 8, path, sizeof(path));
+        path[strcspn(path, ":")] = '\0';
+        const char *reason = broken_reason(line, "broken: ", path);
+        russian_line(ru_out, path, ru, sizeof(ru));
+        const char *reason_ru = ru[0] ? broken_reason(ru, "ошибка: ", path) : reason;
+        doctor_ev_str(c, "manifest", path);
         doctor_ev_str(c, "problem", broken + 8);
-        doctor_say(c, "%s: the gostsign-nmhost manifest is broken: %s",
-                   "%s: манифест gostsign-nmhost испорчен: %s", name, broken + 8);
+        doctor_say(c, "%s: the gostsign-nmhost manifest %s is broken: %s%.0s",
+                   "%s: манифест gostsign-nmhost %s испорчен: %.0s%s", who, path, reason,
+                   reason_ru);
+        size_t used = strlen(n->broken);
+        snprintf(n->broken + used, sizeof(n->broken) - used, "%s%s (%s)", used ? ", " : "", who,
+                 reason);
+        used = strlen(n->broken_ru);
+        snprintf(n->broken_ru + used, sizeof(n->broken_ru) - used, "%s%s (%s)", used ? ", " : "",
+                 who, reason_ru);
+    } else {
+        doctor_say(c, "%s: gostsign-nmhost is not registered",
+                   "%s: gostsign-nmhost не зарегистрирован", who);
+    }
+}
+
+/* One browser's verdict from the command's state line, counted into n. */
+static void check_browser(doctor_ctx *ctx, const char *name, manifest_count *n)
+{
+    char out[4096], ru_out[4096], line[1024];
+    if (browser_status_output(name, "C.UTF-8", out, sizeof(out)) != 0)
+        return;
+    ru_out[0] = '\0'; /* the Russian reason, only when there is one */
+    if (strstr(out, "broken: ") &&
+        browser_status_output(name, "ru_RU.UTF-8", ru_out, sizeof(ru_out)) != 0)
+        ru_out[0] = '\0';
+    first_line(out, line, sizeof(line));
+    doctor_check *c = NULL;
+    check_manifest_line(ctx, name, line, ru_out, n, &c);
+    doctor_ev_str(c, "browser", name);
+    if (c && c->status == DOCTOR_FAIL)
         doctor_fix(c, "Run `gostsign browser install --browser %s` and restart the browser.",
                    "Выполните `gostsign browser install --browser %s` и перезапустите браузер.",
                    name);
-    } else {
-        doctor_say(c, "%s: gostsign-nmhost is not registered",
-                   "%s: gostsign-nmhost не зарегистрирован", name);
-    }
     check_sandbox(ctx, name, out);
-    return okp != NULL;
+}
+
+/* The profiles registered with `gostsign browser install --profile DIR`: their manifests. */
+static void check_profiles(doctor_ctx *ctx, manifest_count *n)
+{
+    static char out[16384], ru_out[16384];
+    if (browser_status_output(NULL, "C.UTF-8", out, sizeof(out)) != 0)
+        return;
+    if (!strstr(out, "\nProfile /"))
+        return; /* no profile registered with --profile */
+    ru_out[0] = '\0';
+    if (strstr(out, "broken: ") &&
+        browser_status_output(NULL, "ru_RU.UTF-8", ru_out, sizeof(ru_out)) != 0)
+        ru_out[0] = '\0';
+    for (const char *p = out; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+        char line[2048], dir[1024], who[1024];
+        first_line(p, line, sizeof(line));
+        if (strncmp(line, "Profile /", 9) != 0)
+            continue;
+        const char *end = strstr(line, " ok: ");
+        if (!end)
+            end = strstr(line, " broken: ");
+        if (!end)
+            end = strstr(line, " not registered (");
+        if (!end)
+            continue;
+        snprintf(dir, sizeof(dir), "%.*s", (int)(end - line - 8), line + 8);
+        snprintf(who, sizeof(who), "%s", dir);
+        doctor_check *c = NULL;
+        check_manifest_line(ctx, who, line, ru_out, n, &c);
+        doctor_ev_str(c, "profile", dir);
+        if (c && c->status == DOCTOR_FAIL)
+            doctor_fix(c, "Run `gostsign browser install --profile %s` and restart the browser.",
+                       "Выполните `gostsign browser install --profile %s` и перезапустите "
+                       "браузер.",
+                       dir);
+        else if (c && c->status == DOCTOR_SKIP) {
+            c->status = DOCTOR_FAIL; /* registered with --profile, and the manifest is gone */
+            c->code = GS_ERR_NMHOST_NOT_REGISTERED;
+            n->total++;
+            size_t used = strlen(n->broken);
+            snprintf(n->broken + used, sizeof(n->broken) - used, "%s%.200s (missing)",
+                     used ? ", " : "", who);
+            used = strlen(n->broken_ru);
+            snprintf(n->broken_ru + used, sizeof(n->broken_ru) - used, "%s%.200s (отсутствует)",
+                     used ? ", " : "", who);
+            doctor_say(c, "%s: the manifest registered there is missing",
+                       "%s: зарегистрированный там манифест отсутствует", who);
+            doctor_fix(c, "Run `gostsign browser install --profile %s` again.",
+                       "Снова выполните `gostsign browser install --profile %s`.", dir);
+        }
+    }
 }
 
 /*
@@ -194,21 +335,48 @@ static void check_rival_extensions(doctor_ctx *ctx)
     }
 }
 
+/* The summary over all registered manifests: "3 of 4 manifests fine", naming the broken ones. */
+static void manifests_summary(doctor_ctx *ctx, const manifest_count *n)
+{
+    doctor_check *c;
+    if (n->total == 0) {
+        c = doctor_add(ctx, DOCTOR_LAYER_BROWSERS, "browsers.none", DOCTOR_WARN,
+                       GS_ERR_NMHOST_NOT_REGISTERED);
+        doctor_say(c, "No browser can reach gostsign: no native-messaging manifest is registered",
+                   "Ни один браузер не может обратиться к gostsign: манифест не зарегистрирован");
+        doctor_fix(c,
+                   "Run `gostsign browser install` (or `sudo gostsign browser install --system`) "
+                   "and restart the browser.",
+                   "Выполните `gostsign browser install` (или `sudo gostsign browser install "
+                   "--system`) и перезапустите браузер.");
+        return;
+    }
+    int all = n->fine == n->total;
+    c = doctor_add(ctx, DOCTOR_LAYER_BROWSERS, "browsers.manifests",
+                   all ? DOCTOR_OK : (n->fine ? DOCTOR_WARN : DOCTOR_FAIL),
+                   all ? GS_ERR_OK : GS_ERR_NMHOST_NOT_REGISTERED);
+    doctor_ev_int(c, "total", n->total);
+    doctor_ev_int(c, "fine", n->fine);
+    if (all) {
+        doctor_say(c, "%d of %d manifests fine", "Исправно манифестов: %d из %d", n->fine,
+                   n->total);
+        return;
+    }
+    doctor_ev_str(c, "broken", n->broken);
+    doctor_say(c, "%d of %d manifests fine; broken: %s%.0s",
+               "Исправно манифестов: %d из %d; с ошибкой: %.0s%s", n->fine, n->total, n->broken,
+               n->broken_ru);
+    doctor_fix(c, "Reinstall the broken ones (the fix of each is above) and restart the browser.",
+               "Переустановите испорченные (что делать, сказано у каждого выше) и перезапустите "
+               "браузер.");
+}
+
 void doctor_layer_browsers(doctor_ctx *ctx)
 {
-    int usable = 0;
+    manifest_count n = { 0, 0, "", "" };
     check_rival_extensions(ctx);
     for (size_t i = 0; i < BROWSER_COUNT; i++)
-        usable += check_browser(ctx, browser_names[i]);
-    if (usable)
-        return;
-    doctor_check *c = doctor_add(ctx, DOCTOR_LAYER_BROWSERS, "browsers.none", DOCTOR_WARN,
-                                 GS_ERR_NMHOST_NOT_REGISTERED);
-    doctor_say(c, "No browser can reach gostsign: no valid native-messaging manifest",
-               "Ни один браузер не может обратиться к gostsign: нет корректного манифеста");
-    doctor_fix(c,
-               "Run `gostsign browser install` (or `sudo gostsign browser install --system`) and "
-               "restart the browser.",
-               "Выполните `gostsign browser install` (или `sudo gostsign browser install "
-               "--system`) и перезапустите браузер.");
+        check_browser(ctx, browser_names[i], &n);
+    check_profiles(ctx, &n);
+    manifests_summary(ctx, &n);
 }

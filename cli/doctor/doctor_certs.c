@@ -219,7 +219,9 @@ static void check_chain(doctor_ctx *ctx, doctor_check *c, X509_STORE *store, con
             c->status = DOCTOR_FAIL;
             c->code = GS_ERR_CERT_UNTRUSTED;
             doctor_say(c, "%s: the chain to %s is not trusted (%s)",
-                       "%s: цепочка до %s не доверена (%s)", who, ctx->opts.ca_dir, err);
+                       "%s: цепочка до %s не доверена%.0s (подробности — в evidence.chain_error, "
+                       "--json)",
+                       who, ctx->opts.ca_dir, err);
             doctor_fix(c,
                        "Put the certification centre's root and intermediate certificates into %s "
                        "and run `openssl rehash %s`.",

@@ -87,6 +87,39 @@ void doctor_collect_modules(const doctor_ctx *ctx, doctor_modules *ms)
     }
 }
 
+/* A blank-padded PKCS#11 text field as a C string without the padding. */
+static void trim_field(const CK_UTF8CHAR *field, size_t len, char *out, size_t cap)
+{
+    while (len && (field[len - 1] == ' ' || field[len - 1] == '\0'))
+        len--;
+    snprintf(out, cap, "%.*s", (int)len, (const char *)field);
+}
+
+/* C_GetInfo of the loaded module: its version and maker, for the support bundle. */
+static void module_info_evidence(doctor_check *chk, p11_client *c)
+{
+    CK_FUNCTION_LIST *f = p11_client_module(c, 0);
+    CK_INFO info;
+    if (!f || !f->C_GetInfo || f->C_GetInfo(&info) != CKR_OK)
+        return;
+    char text[64];
+    snprintf(text, sizeof(text), "%u.%u", info.libraryVersion.major, info.libraryVersion.minor);
+    doctor_ev_str(chk, "library_version", text);
+    trim_field(info.manufacturerID, sizeof(info.manufacturerID), text, sizeof(text));
+    doctor_ev_str(chk, "manufacturer", text);
+    trim_field(info.libraryDescription, sizeof(info.libraryDescription), text, sizeof(text));
+    doctor_ev_str(chk, "description", text);
+}
+
+/* Where a module was found, in Russian words (the English text keeps the origin word). */
+static const char *origin_ru(const char *origin)
+{
+    return strcmp(origin, "option") == 0   ? "параметр --module"
+           : strcmp(origin, "config") == 0 ? "настройки агента"
+           : strcmp(origin, "known") == 0  ? "известный модуль"
+                                           : origin;
+}
+
 /* Loads one module alone and lists its tokens; reports the module's verdict. */
 static void probe_module(doctor_ctx *ctx, doctor_module *m)
 {
@@ -103,12 +136,14 @@ static void probe_module(doctor_ctx *ctx, doctor_module *m)
         const char *why = c ? p11_client_load_errors(c) : st.detail;
         doctor_ev_str(chk, "error", why);
         doctor_say(chk, "PKCS#11 module %s does not load: %s",
-                   "Модуль PKCS#11 %s не загружается: %s", m->path, why);
+                   "Модуль PKCS#11 %s не загружается%.0s (подробности — в evidence.error, --json)",
+                   m->path, why);
         doctor_fix(chk, "Reinstall the module's package, or remove %s from %s.",
                    "Переустановите пакет модуля или уберите %s из %s.", m->path, m->origin);
         p11_client_close(c);
         return;
     }
+    module_info_evidence(chk, c);
     p11_token *tokens = NULL;
     size_t n = 0;
     if (p11_client_tokens(c, &tokens, &n, &st) == GS_ERR_OK) {
@@ -116,9 +151,9 @@ static void probe_module(doctor_ctx *ctx, doctor_module *m)
             m->tokens[m->token_count++] = tokens[i];
     }
     free(tokens);
-    doctor_say(chk, "PKCS#11 module %s loads (%s), %zu token(s)",
-               "Модуль PKCS#11 %s загружается (%s), токенов: %zu", base_name(m->path), m->origin,
-               m->token_count);
+    doctor_say(chk, "PKCS#11 module %s loads (%s%.0s), %zu token(s)",
+               "Модуль PKCS#11 %s загружается (%.0s%s), токенов: %zu", base_name(m->path),
+               m->origin, origin_ru(m->origin), m->token_count);
     doctor_ev_int(chk, "tokens", (int64_t)m->token_count);
     p11_client_close(c);
 }

@@ -60,6 +60,20 @@ doctor_check *doctor_add(doctor_ctx *ctx, doctor_layer layer, const char *id, do
     return c;
 }
 
+/* Drops a UTF-8 sequence cut at the end of a truncated text, so the JSON stays valid. */
+static void trim_cut_utf8(char *text)
+{
+    size_t len = strlen(text), start = len;
+    while (start > 0 && ((unsigned char)text[start - 1] & 0xC0) == 0x80)
+        start--;
+    if (start == 0 || ((unsigned char)text[start - 1] & 0x80) == 0)
+        return;
+    unsigned char lead = (unsigned char)text[start - 1];
+    size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    if (len - (start - 1) < need)
+        text[start - 1] = '\0';
+}
+
 /* Formats one text with a va_list copy so both languages can use the same arguments. */
 static void format_pair(char *en, size_t en_cap, char *ru, size_t ru_cap, const char *en_fmt,
                         const char *ru_fmt, va_list ap)
@@ -69,6 +83,8 @@ static void format_pair(char *en, size_t en_cap, char *ru, size_t ru_cap, const 
     vsnprintf(en, en_cap, en_fmt, ap);
     vsnprintf(ru, ru_cap, ru_fmt, copy);
     va_end(copy);
+    trim_cut_utf8(en);
+    trim_cut_utf8(ru);
 }
 
 void doctor_say(doctor_check *c, const char *en_fmt, const char *ru_fmt, ...)
@@ -264,6 +280,11 @@ void doctor_print_text(const doctor_ctx *ctx, FILE *out, bool russian)
         }
     }
     doctor_status worst = doctor_worst(ctx);
-    fprintf(out, "\n%s: %s (exit %d)\n", russian ? "Итог" : "Result", doctor_status_word(worst),
-            doctor_exit_code(ctx));
+    static const char *const words_ru[] = { "всё в порядке", "пропущено", "есть предупреждения",
+                                            "есть ошибки" };
+    if (russian)
+        fprintf(out, "\nИтог: %s (код выхода %d)\n",
+                (unsigned)worst < 4 ? words_ru[worst] : words_ru[3], doctor_exit_code(ctx));
+    else
+        fprintf(out, "\nResult: %s (exit %d)\n", doctor_status_word(worst), doctor_exit_code(ctx));
 }

@@ -72,16 +72,14 @@ def run(cmd, **kw):
     return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
 
 
-def verifier_fields(report):
-    """Owner, organisation and registration numbers from `gostsign verify`'s report."""
+def verifier_fields(verdict):
+    """Owner, organisation and registration numbers from `gostsign verify --json`'s signer."""
+    subject = ((verdict.get("signer") or {}).get("subject")) or {}
     fields = {}
-    for key, label in (("owner", "Владелец / Owner"), ("title", "Должность / Title"),
-                       ("organisation", "Организация / Organisation"), ("inn", "ИНН / INN"),
-                       ("innle", "ИНН ЮЛ / INNLE"), ("ogrn", "ОГРН / OGRN"),
-                       ("ogrnip", "ОГРНИП / OGRNIP")):
-        m = re.search(r"^\s*" + re.escape(label) + r":\s*(.+?)\s*$", report, re.M)
-        if m:
-            fields[key] = m.group(1)
+    for key, name in (("owner", "cn"), ("title", "t"), ("organisation", "o"), ("inn", "inn"),
+                      ("innle", "innle"), ("ogrn", "ogrn"), ("ogrnip", "ogrnip")):
+        if subject.get(name):
+            fields[key] = subject[name]
     return fields
 
 
@@ -153,11 +151,17 @@ class Cabinet:
             sig = os.path.join(tmp, "login.p7s")
             with open(sig, "wb") as f:
                 f.write(der)
-            status, report, err = run([self.gostsign, "verify", "--ca-file", self.ca_file, sig])
+            # the JSON verdict: stable fields, whatever the locale's language
+            status, report, err = run([self.gostsign, "verify", "--json", "--ca-file",
+                                       self.ca_file, sig])
+            try:
+                verdict = json.loads(report)
+            except ValueError:
+                verdict = {}
             if status != 0:
-                code = re.search(r"error (\w+)", err)
-                raise LoginError(code.group(1) if code else "VERIFY_FAILED",
-                                 "подпись не прошла проверку: " + err.strip().split("\n")[0])
+                raise LoginError(verdict.get("code") or "VERIFY_FAILED",
+                                 "подпись не прошла проверку: " +
+                                 (verdict.get("message_ru") or err.strip().split("\n")[0]))
             text = signed_content(sig)
             marked = has_login_mark(sig)
         if not marked:
@@ -166,7 +170,7 @@ class Cabinet:
         # Only now, after the signature and the binding checked out, spend the challenge.
         if not self.challenges.consume(challenge):
             raise LoginError("CHALLENGE_REUSED", "запрос входа уже использован или устарел")
-        user = verifier_fields(report)
+        user = verifier_fields(verdict)
         if not user.get("organisation"):
             raise LoginError("NO_ORGANISATION", "в сертификате нет организации")
         return user

@@ -2,6 +2,7 @@
 # `gostsign cert show`: PEM and DER input, the Russian text report, the --json model (checked
 # with python3 against the test PKI's inputs and the openssl command), and error exit codes.
 . "$(dirname "$0")/lib.sh"
+export LANG=ru_RU.UTF-8 LC_ALL= LC_MESSAGES= # the report greps below are in Russian
 
 bash "$SOURCE_ROOT/tests/data/make-test-pki.sh" "$WORK/pki" >/dev/null 2>&1
 cd "$WORK/pki"

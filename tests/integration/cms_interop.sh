@@ -3,6 +3,7 @@
 # gostsign's signatures verify with `openssl cms -verify`, openssl's verify with `gostsign verify`,
 # and every kind of bad signature is refused with its own exit code.
 . "$(dirname "$0")/lib.sh"
+export LANG=C.UTF-8 LC_ALL= LC_MESSAGES= # the report greps below are in English
 
 PKI="$WORK/pki"
 bash "$SOURCE_ROOT/tests/data/make-test-pki.sh" "$PKI" >/dev/null
@@ -93,7 +94,7 @@ ok "gostsign verifies openssl's PEM signature"
 expect_status 0 "$GOSTSIGN" verify --content small.txt --ca-dir "$PKI/cadir" --crl "$PKI/ca.crl" \
     employee.small.txt.det.p7s
 for want in 'Иванов Иван Иванович' 'ООО "Ромашка"' 500100732259 7707083893 1027700132195 \
-    'Время подписи / Signing time:' 'проверена / verified' 'не отозван / not revoked'; do
+    'Signing time:' 'verified' 'not revoked'; do
     grep -qF "$want" out || { cat out; fail "verify output lacks '$want'"; }
 done
 year=$(date -u +%Y)

@@ -33,4 +33,30 @@ doctor "$WORK/cancel.json" --test-sign --no-p11-kit --module "$MODULE" --ca-dir 
 verdict "$WORK/cancel.json" test_sign.signature fail USER_CANCELLED
 [ "$DOCTOR_RC" = 91 ] || fail "doctor exit $DOCTOR_RC with a failed test signature, expected 91"
 ok "a cancelled PIN dialog fails the test signature with USER_CANCELLED (exit 91)"
+
+# the agent's PIN pause per token (item 13): wrong PINs counted, then the pause with its end
+verdict "$WORK/cancel.json" agent.pin_pause ok OK "" failures=0 max_failures=3 paused=false
+echo "pin 00000000" >"$GS_TEST_PINENTRY_SCRIPT"
+rm -f "$GS_TEST_PINENTRY_SCRIPT.next"
+doctor "$WORK/wrong1.json" --test-sign --no-p11-kit --module "$MODULE"
+verdict "$WORK/wrong1.json" test_sign.signature fail PIN_INCORRECT
+doctor "$WORK/after1.json" --no-p11-kit --module "$MODULE" # the agent layer runs before the signature
+verdict "$WORK/after1.json" agent.pin_pause ok OK "" failures=1 max_failures=3 paused=false
+for _ in 2 3; do
+    rm -f "$GS_TEST_PINENTRY_SCRIPT.next"
+    doctor "$WORK/wrong.json" --test-sign --no-p11-kit --module "$MODULE"
+done
+doctor "$WORK/paused.json" --no-p11-kit --module "$MODULE"
+verdict "$WORK/paused.json" agent.pin_pause warn PIN_LIMITER "gostsign agent unpause" failures=3 paused=true
+python3 - "$WORK/paused.json" <<'PY' || fail "the pause's end is not shown"
+import calendar, json, sys, time
+doc = json.load(open(sys.argv[1]))
+c = [c for l in doc["layers"] for c in l["checks"] if c["id"] == "agent.pin_pause"][0]
+until = calendar.timegm(time.strptime(c["evidence"]["paused_until"], "%Y-%m-%dT%H:%M:%SZ"))
+assert time.time() < until <= time.time() + 900 + 5, c
+assert c["evidence"]["paused_until"] in c["message"] and c["evidence"]["paused_until"] in c["message_ru"], c
+PY
+LANG=ru_RU.UTF-8 "$GOSTSIGN" doctor --no-p11-kit --module "$MODULE" >"$WORK/paused.txt" 2>&1 || true
+grep -q "приостановил ввод PIN-кода до" "$WORK/paused.txt" || fail "the text report does not show the pause: $(cat "$WORK/paused.txt")"
+ok "doctor shows the agent's PIN pause per token: attempts counted, paused until when, how to end it"
 echo "$PASSED passed, 0 failed"

@@ -11,6 +11,9 @@ trap 'rm -rf "$WORK"' EXIT
 export XDG_STATE_HOME=$WORK/state
 # The accredited-CA store of the user (gostsign trust): a fresh, empty place per test.
 export XDG_DATA_HOME=$WORK/data
+# Messages follow the locale (LC_ALL, LC_MESSAGES, LANG): English unless a test asks for Russian.
+export LANG=C.UTF-8
+unset LC_ALL LC_MESSAGES
 PASSED=0
 
 # openssl with the GOST engine, independent of the user's openssl.cnf.

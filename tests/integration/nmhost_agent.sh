@@ -37,6 +37,16 @@ nm '{"id":1,"cmd":"authenticate","origin":"https://evil.example.com","args":{"ch
 [ ! -s "$GS_TEST_PINENTRY_RECORD" ] || fail "the pinentry was started for a refused origin"
 ok "origin outside the allow-list: ORIGIN_NOT_ALLOWED, no PIN dialog"
 
+# 3b. The agent's local-only commands (its recent errors and PIN pauses, stop, unpause) are not
+# forwarded for pages, even from an allowed site.
+nm '{"id":1,"cmd":"status","origin":"https://lk.example.ru"}' \
+    '{"id":2,"cmd":"shutdown","origin":"https://lk.example.ru"}' || fail "status from a page"
+[ "$(reply_field 1 'm["error"]["code"]')" = UNKNOWN_COMMAND ] && [ "$(reply_field 2 'm["error"]["code"]')" = UNKNOWN_COMMAND ] ||
+    fail "a page reached a local-only command: $(cat "$WORK/nm.out")"
+if grep -q recent_errors "$WORK/nm.out"; then fail "a page got the agent's recent errors"; fi
+kill -0 "$AGENT_PID" || fail "a page stopped the agent"
+ok "local-only commands (status, shutdown) are refused by the host for pages"
+
 # 4. The full authenticate through the host.
 CHALLENGE=test-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 nm '{"id":1,"cmd":"certificates","origin":"'$ORIGIN'"}' \

@@ -60,7 +60,15 @@ ok "Snap Chromium and Flatpak Firefox are detected and explained"
 # A Chromium started with --user-data-dir reads DIR/NativeMessagingHosts.
 expect_status 0 "$GOSTSIGN" browser install --browser chromium --host "$NMHOST" --profile "$WORK/profile"
 [ -f "$WORK/profile/NativeMessagingHosts/ru.gostsign.nmhost.json" ] || fail "--profile"
-ok "--profile DIR writes DIR/NativeMessagingHosts"
+"$GOSTSIGN" browser status >"$WORK/out" 2>&1 || true # Chrome's manifest is still the wrong one
+grep -q "^Profile $WORK/profile ok: $WORK/profile/NativeMessagingHosts/ru.gostsign.nmhost.json" "$WORK/out" ||
+    fail "status does not check the --profile manifest: $(cat "$WORK/out")"
+expect_status 0 "$GOSTSIGN" browser uninstall --profile "$WORK/profile"
+[ ! -f "$WORK/profile/NativeMessagingHosts/ru.gostsign.nmhost.json" ] || fail "uninstall --profile"
+[ -f "$HOME/.mozilla/native-messaging-hosts/ru.gostsign.nmhost.json" ] || fail "uninstall --profile removed Firefox's manifest"
+"$GOSTSIGN" browser status >"$WORK/out" 2>&1 || true
+if grep -q "^Profile " "$WORK/out"; then fail "uninstall --profile did not forget the profile"; fi
+ok "--profile DIR writes DIR/NativeMessagingHosts; status checks it until uninstall --profile"
 
 expect_status 2 "$GOSTSIGN" browser install --extension-id NOTANID
 expect_status 2 "$GOSTSIGN" browser install --browser netscape

@@ -318,6 +318,11 @@ static void test_only_documented_fields(void **state)
         { "{\"id\":12,\"cmd\":\"unblock_pin\",\"origin\":\"https://a.ru\",\"args\":{"
           "\"token\":\"x\"}}",
           "UNKNOWN_COMMAND", "unblock_pin" },
+        /* the agent's local-only commands: its recent errors and PIN pauses are not a page's */
+        { "{\"id\":13,\"cmd\":\"status\",\"origin\":\"https://a.ru\"}", "UNKNOWN_COMMAND",
+          "status" },
+        { "{\"id\":14,\"cmd\":\"shutdown\",\"origin\":\"https://a.ru\"}", "UNKNOWN_COMMAND",
+          "shutdown" },
         { "{\"id\":8,\"cmd\":\"sign\",\"origin\":\"https://a.ru\",\"args\":{\"ttyname\":"
           "\"/dev/pts/1\"}}",
           "BAD_REQUEST", "args.ttyname" },
