@@ -15,6 +15,8 @@ PACKAGES=(
     libsystemd-dev libudev-dev libusb-1.0-0-dev libpcsclite-dev
     # tests: unit framework, real PKCS#11 client, real pinentry, tmux, tools
     libcmocka-dev opensc opensc-pkcs11 pinentry-tty tmux python3 time procps valgrind
+    # counting the token file's renames and syncs of a login (softtoken_login_writes)
+    strace
     # a moved clock for the trust-list age and certificate expiry tests
     faketime
     # benchmark peers: gpg-agent beside the idle agent and an agent signature

@@ -222,6 +222,9 @@ CK_RV st_token_repair(const char *name);
 void st_clean_stale_temps(void);
 CK_RV st_token_load(st_slot *s);
 int st_file_stat(const char *name, st_file_id *fid);
+CK_RV st_attempts_read(const st_slot *s, uint32_t pending[2]);
+CK_RV st_attempts_write(const st_slot *s, const uint32_t pending[2], int durable);
+uint32_t st_tries_left(const st_slot *s, int is_so, const uint32_t pending[2]);
 
 /* session_table.c: the session table and the login its sessions share */
 void st_op_clear(st_op *op);
