@@ -133,9 +133,27 @@ static EVP_PKEY *public_key(st_object *o, CK_RV *rv)
     return k;
 }
 
+/* Unseals a private key object's scalar into its kept key pair (group and public point). */
+static CK_RV unseal_scalar_into(st_slot *s, st_object *o, EVP_PKEY *k)
+{
+    const gost_paramset *ps;
+    uint8_t raw[64];
+    CK_RV rv = st_key_paramset(o, &ps);
+    size_t n = rv == CKR_OK ? (size_t)ps->key_bits / 8 : 0;
+    if (rv == CKR_OK)
+        rv = st_obj_unseal_private(s, o, raw, n);
+    gs_status gst;
+    if (rv == CKR_OK && gost_privkey_set_raw(k, raw, n, &gst) != GS_ERR_OK)
+        rv = CKR_DEVICE_ERROR;
+    OPENSSL_cleanse(raw, sizeof raw);
+    return rv;
+}
+
 /*
  * The object's EVP_PKEY, rebuilt once and kept on the object: rebuilding (unseal, curve set-up,
- * public point) cost ten times the signature itself. The caller owns the returned reference.
+ * public point) cost ten times the signature itself. A private key's pair outlives the login
+ * without its scalar (st_logout_slot wipes it): the next login unseals only the scalar.
+ * The caller owns the returned reference.
  */
 static EVP_PKEY *cached_key(st_slot *s, st_object *o, int private_key, CK_RV *rv)
 {
@@ -145,6 +163,9 @@ static EVP_PKEY *cached_key(st_slot *s, st_object *o, int private_key, CK_RV *rv
     }
     if (!o->key_cache)
         o->key_cache = private_key ? unsealed_private_key(s, o, rv) : public_key(o, rv);
+    else if (private_key && !gost_privkey_present(o->key_cache) &&
+             (*rv = unseal_scalar_into(s, o, o->key_cache)) != CKR_OK)
+        return NULL;
     if (!o->key_cache || !EVP_PKEY_up_ref(o->key_cache))
         return NULL;
     *rv = CKR_OK;

@@ -2,7 +2,9 @@
  * bench-token: GOST R 34.10-2012 sign and verify operations per second, 256 and 512 bits,
  * through the software token (dlopen of the module, C_SignInit + C_Sign with the raw mechanism
  * over a digest) against the OpenSSL + GOST engine EVP path (EVP_PKEY_sign / EVP_PKEY_verify)
- * measured in the same run, plus the cost of one C_Login (the PIN key derivation).
+ * measured in the same run, plus the cost of one C_Login (the PIN key derivation), and the
+ * agent-shaped sequence (C_Login, find the key, C_SignInit + C_Sign, C_Logout per request),
+ * whose C_SignInit + C_Sign is compared with the plain one of a session that stays logged in.
  *
  * usage: bench-token MODULE [SECONDS_PER_ROUND]
  * GOSTSIGN_SOFTTOKEN_DIR must name an empty directory: a token is created there.
@@ -257,6 +259,54 @@ static void rebuild_cost(EVP_PKEY *key, int bits)
     }
 }
 
+/* The private key of a key type after a fresh login: handles of private objects last one
+ * login, so the agent finds its key again in every request. */
+static CK_OBJECT_HANDLE find_private_key(CK_SESSION_HANDLE s, CK_KEY_TYPE kt)
+{
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof cls }, { CKA_KEY_TYPE, &kt, sizeof kt } };
+    CK_OBJECT_HANDLE h = 0;
+    CK_ULONG n = 0;
+    ck("C_FindObjectsInit", F->C_FindObjectsInit(s, t, 2));
+    ck("C_FindObjects", F->C_FindObjects(s, &h, 1, &n));
+    ck("C_FindObjectsFinal", F->C_FindObjectsFinal(s));
+    if (n != 1)
+        die("finding the private key after a login", 0);
+    return h;
+}
+
+/*
+ * The agent's path, one request at a time: C_Login, find the key, C_SignInit + C_Sign, C_Logout.
+ * Returns the mean microseconds of C_SignInit + C_Sign alone (what the agent's timing shim
+ * calls "sign"), and the whole sequence's in *whole_us. The session is logged in on return.
+ */
+static double agent_path_sign_us(bench_ctx *b, double seconds, double *whole_us)
+{
+    CK_KEY_TYPE kt = b->bits == 512 ? CKK_GOSTR3410_512 : CKK_GOSTR3410;
+    double in_sign = 0, t0 = now_s(), t;
+    long count = 0;
+    ck("C_Logout", F->C_Logout(b->session));
+    do {
+        ck("C_Login(user)", F->C_Login(b->session, CKU_USER, (CK_UTF8CHAR_PTR)USER_PIN, 8));
+        CK_OBJECT_HANDLE key = find_private_key(b->session, kt);
+        CK_ULONG n;
+        double s0 = now_s();
+        token_sign(b->session, key, b->bits, b->digest, b->token_sig, &n);
+        in_sign += now_s() - s0;
+        b->token_sig_len = n;
+        ck("C_Logout", F->C_Logout(b->session));
+        count++;
+    } while ((t = now_s() - t0) < seconds);
+    ck("C_Login(user)", F->C_Login(b->session, CKU_USER, (CK_UTF8CHAR_PTR)USER_PIN, 8));
+    b->priv = find_private_key(b->session, kt);
+    gs_status st;
+    if (gost_verify_digest(b->token_pub, b->digest, (size_t)b->bits / 8, b->token_sig,
+                           b->token_sig_len, &st) != GS_ERR_OK)
+        die("OpenSSL verification of an agent-path signature", 0);
+    *whole_us = t / count * 1e6;
+    return in_sign / count * 1e6;
+}
+
 /* Measures one key size and prints its RESULT lines. */
 static void bench_size(CK_SESSION_HANDLE s, int bits, double seconds)
 {
@@ -272,8 +322,13 @@ static void bench_size(CK_SESSION_HANDLE s, int bits, double seconds)
     for (int round = 0; round < ROUNDS; round++)
         for (int op = 0; op < OP_COUNT; op++)
             r[op][round] = rate(&b, (op_kind)op, seconds);
+    double agent[ROUNDS], whole[ROUNDS];
+    for (int round = 0; round < ROUNDS; round++)
+        agent[round] = agent_path_sign_us(&b, seconds, &whole[round]);
     for (int op = 0; op < OP_COUNT; op++)
         printf("RESULT %s-%d %.1f ops/s\n", op_names[op], bits, median3(r[op]));
+    printf("RESULT agent-path-sign-%d-us %.2f us\n", bits, median3(agent));
+    printf("RESULT agent-path-request-%d-us %.2f us\n", bits, median3(whole));
     rebuild_cost(b.evp_key, bits);
     fflush(stdout);
     EVP_PKEY_free(b.token_pub);
