@@ -7,7 +7,11 @@
  * whose C_SignInit + C_Sign is compared with the plain one of a session that stays logged in.
  *
  * usage: bench-token MODULE [SECONDS_PER_ROUND]
+ *        bench-token --ecdsa-peer MODULE [SECONDS_PER_ROUND]
  * GOSTSIGN_SOFTTOKEN_DIR must name an empty directory: a token is created there.
+ * --ecdsa-peer measures a peer module (SoftHSM2, with SOFTHSM2_CONF naming an empty token
+ * directory) the same way: C_SignInit + C_Sign with CKM_ECDSA over a 32-byte digest on a P-256
+ * key, each signature checked by the module's own C_Verify, beside OpenSSL's EVP ECDSA.
  * Prints "RESULT <name> <value> <unit>" lines for tests/bench/bench.py. Exits non-zero only on a
  * functional failure (a call fails or a signature does not verify), never because of speed.
  */
@@ -335,13 +339,104 @@ static void bench_size(CK_SESSION_HANDLE s, int bits, double seconds)
     EVP_PKEY_free(b.evp_key);
 }
 
+/* A P-256 key pair on the peer's token (CKA_EC_PARAMS: the DER OID of prime256v1). */
+static void ecdsa_key_pair(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv)
+{
+    static const uint8_t p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
+    CK_BBOOL yes = CK_TRUE;
+    CK_MECHANISM m = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+    CK_ATTRIBUTE pt[] = { { CKA_TOKEN, &yes, sizeof yes },
+                          { CKA_EC_PARAMS, (void *)p256, sizeof p256 },
+                          { CKA_VERIFY, &yes, sizeof yes } };
+    CK_ATTRIBUTE kt[] = { { CKA_TOKEN, &yes, sizeof yes },
+                          { CKA_PRIVATE, &yes, sizeof yes },
+                          { CKA_SIGN, &yes, sizeof yes } };
+    ck("C_GenerateKeyPair(EC)", F->C_GenerateKeyPair(s, &m, pt, 3, kt, 3, pub, priv));
+}
+
+/* One peer signature (C_SignInit + C_Sign, CKM_ECDSA over a digest). */
+static void ecdsa_sign(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, const uint8_t *dg, uint8_t *sig,
+                       CK_ULONG *len)
+{
+    CK_MECHANISM m = { CKM_ECDSA, NULL, 0 };
+    *len = GOST_MAX_SIGNATURE;
+    ck("C_SignInit(ECDSA)", F->C_SignInit(s, &m, key));
+    ck("C_Sign(ECDSA)", F->C_Sign(s, (CK_BYTE_PTR)dg, 32, sig, len));
+}
+
+/* Peer signatures per second over about `seconds`. */
+static double ecdsa_rate(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, const uint8_t *dg,
+                         double seconds)
+{
+    uint8_t sig[GOST_MAX_SIGNATURE];
+    CK_ULONG len;
+    long count = 0;
+    double t0 = now_s(), t;
+    do {
+        ecdsa_sign(s, key, dg, sig, &len);
+        count++;
+    } while ((t = now_s() - t0) < seconds);
+    return (double)count / t;
+}
+
+/* OpenSSL's own ECDSA P-256 signatures per second (the peer module's EVP floor). */
+static double evp_ecdsa_rate(const uint8_t *dg, double seconds)
+{
+    EVP_PKEY *k = EVP_EC_gen("P-256");
+    if (!k)
+        die("EVP_EC_gen(P-256)", 0);
+    uint8_t sig[GOST_MAX_SIGNATURE];
+    size_t len;
+    long count = 0;
+    double t0 = now_s(), t;
+    do {
+        evp_sign(k, dg, 32, sig, &len);
+        count++;
+    } while ((t = now_s() - t0) < seconds);
+    EVP_PKEY_free(k);
+    return (double)count / t;
+}
+
+/* --ecdsa-peer: the peer module's P-256 sign rate beside OpenSSL's, interleaved rounds. */
+static int ecdsa_peer(const char *module, double seconds)
+{
+    load_module(module);
+    double login;
+    CK_SESSION_HANDLE s = new_token_session(&login);
+    CK_OBJECT_HANDLE pub, priv;
+    ecdsa_key_pair(s, &pub, &priv);
+    uint8_t dg[32], sig[GOST_MAX_SIGNATURE];
+    RAND_bytes(dg, sizeof dg);
+    CK_ULONG len;
+    ecdsa_sign(s, priv, dg, sig, &len);
+    CK_MECHANISM m = { CKM_ECDSA, NULL, 0 };
+    ck("C_VerifyInit(ECDSA)", F->C_VerifyInit(s, &m, pub));
+    ck("C_Verify(ECDSA)", F->C_Verify(s, dg, sizeof dg, sig, len));
+    sig[len / 2] ^= 1;
+    ck("C_VerifyInit(ECDSA)", F->C_VerifyInit(s, &m, pub));
+    if (F->C_Verify(s, dg, sizeof dg, sig, len) == CKR_OK)
+        die("the peer accepted a damaged signature", 0);
+    double peer[ROUNDS], evp[ROUNDS];
+    for (int round = 0; round < ROUNDS; round++) {
+        peer[round] = ecdsa_rate(s, priv, dg, seconds);
+        evp[round] = evp_ecdsa_rate(dg, seconds);
+    }
+    printf("RESULT peer-ecdsa-p256-sign %.1f ops/s\n", median3(peer));
+    printf("RESULT evp-ecdsa-p256-sign %.1f ops/s\n", median3(evp));
+    F->C_CloseSession(s);
+    F->C_Finalize(NULL);
+    return 0;
+}
+
 /* Creates a token, times one login, then measures both key sizes. */
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: bench-token MODULE [SECONDS_PER_ROUND]\n");
+    if (argc < 2 || (strcmp(argv[1], "--ecdsa-peer") == 0 && argc < 3)) {
+        fprintf(stderr, "usage: bench-token [--ecdsa-peer] MODULE [SECONDS_PER_ROUND]\n");
         return 2;
     }
+    if (strcmp(argv[1], "--ecdsa-peer") == 0)
+        return ecdsa_peer(argv[2], argc > 3 ? atof(argv[3]) : 1.0);
     double seconds = argc > 2 ? atof(argv[2]) : 1.0;
     gs_status st;
     if (gost_init(&st) != GS_ERR_OK)
