@@ -19,8 +19,9 @@ PACKAGES=(
     strace
     # a moved clock for the trust-list age and certificate expiry tests
     faketime
-    # benchmark peers: gpg-agent beside the idle agent and an agent signature
-    gpg-agent
+    # benchmark peers: gpg-agent beside the idle agent and an agent signature (gpg makes its
+    # key), SoftHSM2 beside the software token's signatures
+    gpg-agent gpg softhsm2
     # smart-card stack, and fake USB devices and a virtual reader/card for tests
     pcscd libccid umockdev vsmartcard-vpcd python3-virtualsmartcard python3-pycryptodome
     # udev's systemd-hwdb (tests/integration/doctor_udev.sh); systemd-socket-activate
