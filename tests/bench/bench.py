@@ -10,9 +10,11 @@ usage: bench.py [--build DIR] [--only 1,3,...] [--markdown FILE]
   the default sizes are smaller so the whole run stays within a few minutes on 2 cores.
 
 Figures: 1 Streebog throughput vs `openssl dgst -engine gost`; 2 GOST R 34.10-2012 sign/verify
-through the software token vs EVP; 3 end-to-end `sign` through nmhost -> agent -> token -> CMS;
-4 certificate listing cold and warm; 5 hotplug; 6 idle cost of the agent and nmhost start;
-7 batch signing after one PIN. docs/performance.md explains each figure and records a run.
+through the software token vs EVP, the agent-shaped login/sign/logout path, SoftHSM2 ECDSA P-256;
+3 end-to-end `sign` through nmhost -> agent -> token -> CMS, gpg-agent PKSIGN; 4 certificate
+listing cold and warm, `pkcs11-tool -O`; 5 hotplug; 6 idle cost of the agent beside gpg-agent
+and pcscd, nmhost start, the first request with no agent; 7 batch signing after one PIN.
+Peers print gostsign / peer. docs/performance.md explains each figure and records a run.
 """
 import argparse
 import base64
