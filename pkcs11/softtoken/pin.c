@@ -31,7 +31,7 @@ CK_RV st_seal(const uint8_t key[ST_KEY_LEN], const uint8_t *aad, size_t aad_len,
 {
     EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
     int n = 0, ok = c && RAND_bytes(out, ST_NONCE_LEN) == 1 &&
-                    EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, out) == 1 &&
+                    EVP_EncryptInit_ex(c, st_aes_gcm(), NULL, key, out) == 1 &&
                     EVP_EncryptUpdate(c, NULL, &n, aad, (int)aad_len) == 1 &&
                     EVP_EncryptUpdate(c, out + ST_NONCE_LEN, &n, in, (int)len) == 1 &&
                     EVP_EncryptFinal_ex(c, out + ST_NONCE_LEN + n, &n) == 1 &&
@@ -49,7 +49,7 @@ CK_RV st_unseal(const uint8_t key[ST_KEY_LEN], const uint8_t *aad, size_t aad_le
         return CKR_ENCRYPTED_DATA_INVALID;
     size_t plen = len - ST_NONCE_LEN - ST_TAG_LEN;
     EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-    int n = 0, ok = c && EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, in) == 1 &&
+    int n = 0, ok = c && EVP_DecryptInit_ex(c, st_aes_gcm(), NULL, key, in) == 1 &&
                     EVP_DecryptUpdate(c, NULL, &n, aad, (int)aad_len) == 1 &&
                     EVP_DecryptUpdate(c, out, &n, in + ST_NONCE_LEN, (int)plen) == 1 &&
                     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, ST_TAG_LEN,

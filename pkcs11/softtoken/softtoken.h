@@ -199,6 +199,8 @@ CK_RV st_rv_from(const gs_status *gst, const char *fn);
 st_slot *st_slot_get(CK_SLOT_ID id);
 st_session *st_session_get(CK_SESSION_HANDLE h);
 int st_slot_has_sessions(CK_SLOT_ID slot, int read_only_only);
+const EVP_CIPHER *st_aes_gcm(void); /* AES-256-GCM, fetched once; st_crypto_release at the end */
+void st_crypto_release(void);
 
 /* attrs.c: attribute storage of one object */
 st_attr *st_obj_attr(const st_object *o, CK_ATTRIBUTE_TYPE t);
