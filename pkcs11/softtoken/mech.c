@@ -172,6 +172,29 @@ static EVP_PKEY *cached_key(st_slot *s, st_object *o, int private_key, CK_RV *rv
     return o->key_cache;
 }
 
+/*
+ * C_Login: the PIN check (pin.c), then, for the user, the scalars of the private keys whose pairs
+ * outlived the last login are unsealed into them, so the first C_SignInit of this login does no
+ * unseal. Keys not yet rebuilt in this process stay lazy (their first C_SignInit builds them).
+ * An unseal failure here is left for C_SignInit to report.
+ */
+CK_RV st_login_with_keys(CK_SESSION_HANDLE h, CK_USER_TYPE who, const CK_UTF8CHAR *pin,
+                         CK_ULONG len)
+{
+    CK_RV rv = st_login(h, who, pin, len);
+    st_session *ss;
+    st_slot *s;
+    if (rv != CKR_OK || who != CKU_USER || st_session_check(h, &ss, &s) != CKR_OK)
+        return rv;
+    for (size_t i = 0; i < s->tok.nobj; i++) {
+        st_object *o = &s->tok.objs[i];
+        if (o->key_cache && st_obj_ulong(o, CKA_CLASS, 0) == CKO_PRIVATE_KEY &&
+            !gost_privkey_present(o->key_cache) && unseal_scalar_into(s, o, o->key_cache) != CKR_OK)
+            st_log("a private key's value could not be unsealed at login");
+    }
+    return rv;
+}
+
 /* Checks that a key object fits a sign/verify mechanism and allows the operation. */
 static CK_RV key_fits(st_object *o, const mech_desc *d, CK_OBJECT_CLASS want,
                       CK_ATTRIBUTE_TYPE usage)

@@ -310,6 +310,8 @@ CK_RV st_generate_key_pair(CK_SESSION_HANDLE h, const CK_MECHANISM *m, const CK_
 /* mech.c: mechanisms, signing, verification, digests, random */
 CK_RV st_mechanism_list(CK_SLOT_ID id, CK_MECHANISM_TYPE *list, CK_ULONG *count);
 CK_RV st_mechanism_info(CK_SLOT_ID id, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info);
+CK_RV st_login_with_keys(CK_SESSION_HANDLE h, CK_USER_TYPE who, const CK_UTF8CHAR *pin,
+                         CK_ULONG len);
 CK_RV st_op_init(CK_SESSION_HANDLE h, const CK_MECHANISM *m, CK_OBJECT_HANDLE key, st_op_kind kind);
 CK_RV st_op_feed(CK_SESSION_HANDLE h, st_op_kind kind, const CK_BYTE *part, CK_ULONG len);
 CK_RV st_sign(CK_SESSION_HANDLE h, const CK_BYTE *data, CK_ULONG len, CK_BYTE *sig,

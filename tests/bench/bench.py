@@ -447,8 +447,8 @@ def fig2_token(b):
         agent_us = float(vals["agent-path-sign-%d-us" % bits])
         report(2, "agent path: SignInit+Sign after a login, %d" % bits, agent_us, "us",
                peer=plain_us, ratio=agent_us / plain_us, target="<= 3", met=agent_us <= 3 * plain_us,
-               note="login/find/sign/logout per request; peer: the logged-in session above; "
-               "whole request %.0f us" % float(vals["agent-path-request-%d-us" % bits]))
+               note="login/find/sign/logout per request, median; peer: the logged-in session "
+               "above; whole request %.0f us" % float(vals["agent-path-request-%d-us" % bits]))
         report(2, "  of which C_SignInit (unseals the scalar), %d" % bits,
                float(vals["agent-path-signinit-%d-us" % bits]), "us")
         report(2, "  a second SignInit+Sign in the same login, %d" % bits,

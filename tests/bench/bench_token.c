@@ -279,12 +279,29 @@ static CK_OBJECT_HANDLE find_private_key(CK_SESSION_HANDLE s, CK_KEY_TYPE kt)
     return h;
 }
 
-/* Mean microseconds of the agent-shaped sequence's parts (agent_path below). */
+/* Median microseconds of the agent-shaped sequence's parts, per request (agent_path below):
+ * a median, because a round holds few requests and one preemption would move a mean. */
 typedef struct {
     double sign_init, sign, second, whole; /* C_SignInit; SignInit+Sign; a 2nd one; request */
 } agent_path_us;
 
-/* C_SignInit and C_Sign of one signature, their seconds added to *init and *both. */
+#define MAX_REQUESTS 4096
+
+/* Orders doubles for qsort. */
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median of n samples (sorts them), in microseconds. */
+static double median_us(double *v, long n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2) * 1e6;
+}
+
+/* C_SignInit and C_Sign of one signature: the seconds of C_SignInit in *init, of both in *both. */
 static void timed_token_sign(bench_ctx *b, CK_OBJECT_HANDLE key, double *init, double *both)
 {
     CK_MECHANISM m = { b->bits == 512 ? CKM_GOSTR3410_512 : CKM_GOSTR3410, NULL, 0 };
@@ -294,45 +311,45 @@ static void timed_token_sign(bench_ctx *b, CK_OBJECT_HANDLE key, double *init, d
     double t1 = now_s();
     ck("C_Sign",
        F->C_Sign(b->session, (CK_BYTE_PTR)b->digest, (CK_ULONG)b->bits / 8, b->token_sig, &n));
-    *init += t1 - t0;
-    *both += now_s() - t0;
+    *init = t1 - t0;
+    *both = now_s() - t0;
     b->token_sig_len = n;
 }
 
 /*
  * The agent's path, one request at a time: C_Login, find the key, C_SignInit + C_Sign, C_Logout.
  * Measures C_SignInit + C_Sign (what the agent's timing shim calls "sign"), C_SignInit alone,
- * a second signature in the same login (untimed in the request) and the whole request. The
- * session is logged in on return.
+ * a second signature in the same login (outside the request's time) and the whole request.
+ * The session is logged in on return.
  */
 static agent_path_us agent_path(bench_ctx *b, double seconds)
 {
+    static double init[MAX_REQUESTS], sign[MAX_REQUESTS], second[MAX_REQUESTS], whole[MAX_REQUESTS];
     CK_KEY_TYPE kt = b->bits == 512 ? CKK_GOSTR3410_512 : CKK_GOSTR3410;
-    agent_path_us sum = { 0, 0, 0, 0 };
-    double t0 = now_s(), t, spare = 0, in_requests = 0;
+    double t0 = now_s(), spare;
     long count = 0;
     ck("C_Logout", F->C_Logout(b->session));
     do {
         double r0 = now_s();
         ck("C_Login(user)", F->C_Login(b->session, CKU_USER, (CK_UTF8CHAR_PTR)USER_PIN, 8));
         CK_OBJECT_HANDLE key = find_private_key(b->session, kt);
-        timed_token_sign(b, key, &sum.sign_init, &sum.sign);
+        timed_token_sign(b, key, &init[count], &sign[count]);
         double r1 = now_s();
-        timed_token_sign(b, key, &spare, &sum.second);
+        timed_token_sign(b, key, &spare, &second[count]);
         double r2 = now_s();
         ck("C_Logout", F->C_Logout(b->session));
-        in_requests += (r1 - r0) + (now_s() - r2);
+        whole[count] = (r1 - r0) + (now_s() - r2);
         count++;
-    } while ((t = now_s() - t0) < seconds);
+    } while (now_s() - t0 < seconds && count < MAX_REQUESTS);
     ck("C_Login(user)", F->C_Login(b->session, CKU_USER, (CK_UTF8CHAR_PTR)USER_PIN, 8));
     b->priv = find_private_key(b->session, kt);
     gs_status st;
     if (gost_verify_digest(b->token_pub, b->digest, (size_t)b->bits / 8, b->token_sig,
                            b->token_sig_len, &st) != GS_ERR_OK)
         die("OpenSSL verification of an agent-path signature", 0);
-    agent_path_us mean = { sum.sign_init / count * 1e6, sum.sign / count * 1e6,
-                           sum.second / count * 1e6, in_requests / count * 1e6 };
-    return mean;
+    agent_path_us med = { median_us(init, count), median_us(sign, count), median_us(second, count),
+                          median_us(whole, count) };
+    return med;
 }
 
 /* Measures one key size and prints its RESULT lines. */
