@@ -449,8 +449,9 @@ def fig2_token(b):
                peer=plain_us, ratio=agent_us / plain_us, target="<= 3", met=agent_us <= 3 * plain_us,
                note="login/find/sign/logout per request, median; peer: the logged-in session "
                "above; whole request %.0f us" % float(vals["agent-path-request-%d-us" % bits]))
-        report(2, "  of which C_SignInit (unseals the scalar), %d" % bits,
-               float(vals["agent-path-signinit-%d-us" % bits]), "us")
+        report(2, "  of which C_SignInit, %d" % bits,
+               float(vals["agent-path-signinit-%d-us" % bits]), "us",
+               note="C_Login has put the scalar back into the kept key pair")
         report(2, "  a second SignInit+Sign in the same login, %d" % bits,
                float(vals["agent-path-second-sign-%d-us" % bits]), "us",
                note="scalar in place, caches warm again after the PBKDF2 of C_Login")
