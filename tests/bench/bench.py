@@ -576,10 +576,13 @@ def fig3_sign(b):
         timed_sign(b, conn, 900000 + i)
     before = b.shim_counters()
     rows, own = [], []
+    sign_each = []
     for i in range(n):  # per request: the token's share from the shim, read between requests
         snap = b.shim_counters()
         row = timed_sign(b, conn, i)
-        token_s = sum(v[1] for v in counters_delta(snap, b.shim_counters()).values())
+        delta = counters_delta(snap, b.shim_counters())
+        token_s = sum(v[1] for v in delta.values())
+        sign_each.append(delta["sign"][1])
         rows.append(row)
         own.append(row[0] - row[2] - token_s)
     spent = counters_delta(before, b.shim_counters())
@@ -604,10 +607,12 @@ def fig3_sign(b):
     report(3, "  C_Sign (SignInit+Sign) per request", per["sign"] * ms, "ms",
            note="%d SignInit+Sign pairs" % (spent["sign"][0] // 2))
     if 256 in PLAIN_SIGN_US:  # figure 2 ran in this run: the agent's share against bench-token's
-        ratio = per["sign"] * 1e6 / PLAIN_SIGN_US[256]
-        report(3, "  agent's C_Sign per request vs bench-token's", per["sign"] * 1e6, "us",
+        med = statistics.median(sign_each) * 1e6
+        ratio = med / PLAIN_SIGN_US[256]
+        report(3, "  agent's C_Sign per request (p50) vs bench-token's", med, "us",
                peer=PLAIN_SIGN_US[256], ratio=ratio, target="<= 3", met=ratio <= 3,
-               note="peer: figure 2's logged-in sign 256; the agent logs in per request")
+               note="peer: figure 2's logged-in sign 256; the agent logs in per request; "
+               "p90 %.0f us" % (pct(sign_each, 90) * 1e6))
     report(3, "  C_Login per request", per["login"] * ms, "ms",
            note="PBKDF2, %s iterations" % KDF_ITERATIONS)
     report(3, "  all token calls per request", in_token * ms, "ms")
