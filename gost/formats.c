@@ -108,6 +108,45 @@ EVP_PKEY *gost_privkey_from_raw(const gost_paramset *ps, const uint8_t *raw, siz
     return pkey;
 }
 
+/*
+ * Puts the private scalar d back into a key pair built once by gost_privkey_from_raw whose
+ * scalar gost_privkey_wipe removed: the group and the public point are kept, so the costly
+ * parameter set-up and d*G are not redone. The caller guarantees d is the key's own scalar.
+ */
+gs_code gost_privkey_set_raw(EVP_PKEY *key, const uint8_t *raw, size_t len, gs_status *st)
+{
+    EC_KEY *ec = (EC_KEY *)gost_key_ec(key);
+    const EC_GROUP *g = ec ? EC_KEY_get0_group(ec) : NULL;
+    if (!g || !EC_KEY_get0_public_key(ec) || len != coord_len(gost_key_bits(key)))
+        return gs_fail(st, GS_ERR_BAD_KEY, "not a GOST key pair of %zu-byte scalars", len);
+    BIGNUM *d = BN_lebin2bn(raw, (int)len, NULL);
+    int ok = d && !BN_is_zero(d) && BN_cmp(d, EC_GROUP_get0_order(g)) < 0 &&
+             EC_KEY_set_private_key(ec, d);
+    BN_clear_free(d);
+    ERR_clear_error();
+    return ok ? GS_ERR_OK : gs_fail(st, GS_ERR_BAD_KEY, "private key is out of range");
+}
+
+/*
+ * Removes and wipes a key pair's private scalar, keeping its group and public point (they are
+ * not secret). OpenSSL 3.0.6 and later clear the scalar's BIGNUM (BN_clear_free) when
+ * EC_KEY_set_private_key is given NULL; that call reports 0 by design.
+ */
+void gost_privkey_wipe(EVP_PKEY *key)
+{
+    EC_KEY *ec = (EC_KEY *)gost_key_ec(key);
+    if (ec && EC_KEY_get0_private_key(ec))
+        EC_KEY_set_private_key(ec, NULL);
+    ERR_clear_error();
+}
+
+/* True when the key holds a private scalar. */
+int gost_privkey_present(const EVP_PKEY *key)
+{
+    const EC_KEY *ec = gost_key_ec(key);
+    return ec && EC_KEY_get0_private_key(ec) != NULL;
+}
+
 /* DER SubjectPublicKeyInfo; the caller frees *der with OPENSSL_free. */
 gs_code gost_pubkey_to_spki(const EVP_PKEY *key, uint8_t **der, size_t *der_len, gs_status *st)
 {

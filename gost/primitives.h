@@ -114,6 +114,11 @@ EVP_PKEY *gost_pubkey_from_raw(const gost_paramset *ps, const uint8_t *raw, size
 gs_code gost_privkey_to_raw(const EVP_PKEY *key, uint8_t *out, size_t *out_len, gs_status *st);
 EVP_PKEY *gost_privkey_from_raw(const gost_paramset *ps, const uint8_t *raw, size_t len,
                                 gs_status *st);
+/* A key pair's private scalar removed (wiped) and put back, the group and public point kept:
+ * how the software token keeps a key's costly public part across logins. */
+gs_code gost_privkey_set_raw(EVP_PKEY *key, const uint8_t *raw, size_t len, gs_status *st);
+void gost_privkey_wipe(EVP_PKEY *key);
+int gost_privkey_present(const EVP_PKEY *key);
 
 /* DER SubjectPublicKeyInfo, as in certificates and `openssl pkey -pubout -outform DER`. */
 gs_code gost_pubkey_to_spki(const EVP_PKEY *key, uint8_t **der, size_t *der_len, gs_status *st);

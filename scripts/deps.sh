@@ -15,12 +15,13 @@ PACKAGES=(
     libsystemd-dev libudev-dev libusb-1.0-0-dev libpcsclite-dev
     # tests: unit framework, real PKCS#11 client, real pinentry, tmux, tools
     libcmocka-dev opensc opensc-pkcs11 pinentry-tty tmux python3 time procps valgrind
+    # counting the token file's renames and syncs of a login (softtoken_login_writes)
+    strace
     # a moved clock for the trust-list age and certificate expiry tests
     faketime
-    # benchmark peers: gpg-agent beside the idle agent and an agent signature
-    gpg-agent
-    # a registered PKCS#11 module beside OpenSC for the idle agent's memory (issue 17)
-    softhsm2
+    # benchmark peers: gpg-agent beside the idle agent and an agent signature (gpg makes its
+    # key), SoftHSM2 beside the software token's signatures
+    gpg-agent gpg softhsm2
     # smart-card stack, and fake USB devices and a virtual reader/card for tests
     pcscd libccid umockdev libumockdev-dev vsmartcard-vpcd python3-virtualsmartcard python3-pycryptodome
     # udev's systemd-hwdb (tests/integration/doctor_udev.sh); systemd-socket-activate

@@ -59,26 +59,30 @@ CK_RV st_slot_info(CK_SLOT_ID id, CK_SLOT_INFO *info)
     return CKR_OK;
 }
 
-/* Token flags derived from the retry counters. */
-static CK_FLAGS pin_flags(const st_token *t)
+/* Flags of one role's counter: LOCKED at 0, FINAL_TRY (and COUNT_LOW) at 1, COUNT_LOW below
+ * the maximum. */
+static CK_FLAGS counter_flags(uint32_t left, CK_FLAGS locked, CK_FLAGS final_try, CK_FLAGS low)
 {
+    if (left == 0)
+        return locked;
+    if (left == 1)
+        return final_try | low;
+    return left < ST_MAX_TRIES ? low : 0;
+}
+
+/* Token flags derived from the retry counters, the attempt journal's attempts included. */
+static CK_FLAGS pin_flags(const st_slot *s)
+{
+    uint32_t pending[2];
+    if (st_attempts_read(s, pending) != CKR_OK)
+        pending[0] = pending[1] = 1; /* unreadable journal: show the counter as used */
     CK_FLAGS f = 0;
-    if (t->user_pin_set) {
-        f |= CKF_USER_PIN_INITIALIZED;
-        if (t->user_tries == 0)
-            f |= CKF_USER_PIN_LOCKED;
-        else if (t->user_tries == 1)
-            f |= CKF_USER_PIN_FINAL_TRY | CKF_USER_PIN_COUNT_LOW;
-        else if (t->user_tries < ST_MAX_TRIES)
-            f |= CKF_USER_PIN_COUNT_LOW;
-    }
-    if (t->so_tries == 0)
-        f |= CKF_SO_PIN_LOCKED;
-    else if (t->so_tries == 1)
-        f |= CKF_SO_PIN_FINAL_TRY | CKF_SO_PIN_COUNT_LOW;
-    else if (t->so_tries < ST_MAX_TRIES)
-        f |= CKF_SO_PIN_COUNT_LOW;
-    return f;
+    if (s->tok.user_pin_set)
+        f |= CKF_USER_PIN_INITIALIZED | counter_flags(st_tries_left(s, 0, pending),
+                                                      CKF_USER_PIN_LOCKED, CKF_USER_PIN_FINAL_TRY,
+                                                      CKF_USER_PIN_COUNT_LOW);
+    return f | counter_flags(st_tries_left(s, 1, pending), CKF_SO_PIN_LOCKED, CKF_SO_PIN_FINAL_TRY,
+                             CKF_SO_PIN_COUNT_LOW);
 }
 
 /* Fills CK_TOKEN_INFO for a present, readable token (or the spare, uninitialised one). */
@@ -94,7 +98,7 @@ static void fill_token_info(const st_slot *s, CK_TOKEN_INFO *ti)
     if (s->kind == SLOT_FILE) {
         memcpy(ti->label, s->tok.label, sizeof ti->label);
         memcpy(ti->serialNumber, s->tok.serial, sizeof ti->serialNumber);
-        ti->flags |= CKF_TOKEN_INITIALIZED | CKF_LOGIN_REQUIRED | pin_flags(&s->tok);
+        ti->flags |= CKF_TOKEN_INITIALIZED | CKF_LOGIN_REQUIRED | pin_flags(s);
     }
     ti->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;
     ti->ulMaxRwSessionCount = CK_EFFECTIVELY_INFINITE;

@@ -133,9 +133,27 @@ static EVP_PKEY *public_key(st_object *o, CK_RV *rv)
     return k;
 }
 
+/* Unseals a private key object's scalar into its kept key pair (group and public point). */
+static CK_RV unseal_scalar_into(st_slot *s, st_object *o, EVP_PKEY *k)
+{
+    const gost_paramset *ps;
+    uint8_t raw[64];
+    CK_RV rv = st_key_paramset(o, &ps);
+    size_t n = rv == CKR_OK ? (size_t)ps->key_bits / 8 : 0;
+    if (rv == CKR_OK)
+        rv = st_obj_unseal_private(s, o, raw, n);
+    gs_status gst;
+    if (rv == CKR_OK && gost_privkey_set_raw(k, raw, n, &gst) != GS_ERR_OK)
+        rv = CKR_DEVICE_ERROR;
+    OPENSSL_cleanse(raw, sizeof raw);
+    return rv;
+}
+
 /*
  * The object's EVP_PKEY, rebuilt once and kept on the object: rebuilding (unseal, curve set-up,
- * public point) cost ten times the signature itself. The caller owns the returned reference.
+ * public point) cost ten times the signature itself. A private key's pair outlives the login
+ * without its scalar (st_logout_slot wipes it): the next login unseals only the scalar.
+ * The caller owns the returned reference.
  */
 static EVP_PKEY *cached_key(st_slot *s, st_object *o, int private_key, CK_RV *rv)
 {
@@ -145,10 +163,36 @@ static EVP_PKEY *cached_key(st_slot *s, st_object *o, int private_key, CK_RV *rv
     }
     if (!o->key_cache)
         o->key_cache = private_key ? unsealed_private_key(s, o, rv) : public_key(o, rv);
+    else if (private_key && !gost_privkey_present(o->key_cache) &&
+             (*rv = unseal_scalar_into(s, o, o->key_cache)) != CKR_OK)
+        return NULL;
     if (!o->key_cache || !EVP_PKEY_up_ref(o->key_cache))
         return NULL;
     *rv = CKR_OK;
     return o->key_cache;
+}
+
+/*
+ * C_Login: the PIN check (pin.c), then, for the user, the scalars of the private keys whose pairs
+ * outlived the last login are unsealed into them, so the first C_SignInit of this login does no
+ * unseal. Keys not yet rebuilt in this process stay lazy (their first C_SignInit builds them).
+ * An unseal failure here is left for C_SignInit to report.
+ */
+CK_RV st_login_with_keys(CK_SESSION_HANDLE h, CK_USER_TYPE who, const CK_UTF8CHAR *pin,
+                         CK_ULONG len)
+{
+    CK_RV rv = st_login(h, who, pin, len);
+    st_session *ss;
+    st_slot *s;
+    if (rv != CKR_OK || who != CKU_USER || st_session_check(h, &ss, &s) != CKR_OK)
+        return rv;
+    for (size_t i = 0; i < s->tok.nobj; i++) {
+        st_object *o = &s->tok.objs[i];
+        if (o->key_cache && st_obj_ulong(o, CKA_CLASS, 0) == CKO_PRIVATE_KEY &&
+            !gost_privkey_present(o->key_cache) && unseal_scalar_into(s, o, o->key_cache) != CKR_OK)
+            st_log("a private key's value could not be unsealed at login");
+    }
+    return rv;
 }
 
 /* Checks that a key object fits a sign/verify mechanism and allows the operation. */

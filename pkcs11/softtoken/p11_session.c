@@ -58,7 +58,7 @@ CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR
     CK_RV rv = st_enter();
     if (rv != CKR_OK)
         return rv;
-    rv = st_login(hSession, userType, pPin, ulPinLen);
+    rv = st_login_with_keys(hSession, userType, pPin, ulPinLen);
     st_leave();
     return rv;
 }

@@ -7,8 +7,10 @@
  * sealed under keys derived from the user PIN and the SO PIN with PBKDF2-HMAC-Streebog-512
  * (per-PIN random salt, iteration count in the file), so C_SetPIN/C_InitPIN only rewrap it.
  *
- * Retry counters: the decrement is written (fsync) BEFORE the PIN is checked and restored only
- * after a successful check, so killing the process mid-login never refunds an attempt.
+ * Retry counters: each attempt is journaled (store.c's attempt journal, one fdatasync) BEFORE
+ * the PIN is checked and cleared only after a successful check, so killing the process
+ * mid-login never refunds an attempt; a correct PIN with no earlier failure leaves the token
+ * file itself untouched.
  */
 #include "softtoken.h"
 
@@ -29,7 +31,7 @@ CK_RV st_seal(const uint8_t key[ST_KEY_LEN], const uint8_t *aad, size_t aad_len,
 {
     EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
     int n = 0, ok = c && RAND_bytes(out, ST_NONCE_LEN) == 1 &&
-                    EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, out) == 1 &&
+                    EVP_EncryptInit_ex(c, st_aes_gcm(), NULL, key, out) == 1 &&
                     EVP_EncryptUpdate(c, NULL, &n, aad, (int)aad_len) == 1 &&
                     EVP_EncryptUpdate(c, out + ST_NONCE_LEN, &n, in, (int)len) == 1 &&
                     EVP_EncryptFinal_ex(c, out + ST_NONCE_LEN + n, &n) == 1 &&
@@ -47,7 +49,7 @@ CK_RV st_unseal(const uint8_t key[ST_KEY_LEN], const uint8_t *aad, size_t aad_le
         return CKR_ENCRYPTED_DATA_INVALID;
     size_t plen = len - ST_NONCE_LEN - ST_TAG_LEN;
     EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-    int n = 0, ok = c && EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, in) == 1 &&
+    int n = 0, ok = c && EVP_DecryptInit_ex(c, st_aes_gcm(), NULL, key, in) == 1 &&
                     EVP_DecryptUpdate(c, NULL, &n, aad, (int)aad_len) == 1 &&
                     EVP_DecryptUpdate(c, out, &n, in + ST_NONCE_LEN, (int)plen) == 1 &&
                     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, ST_TAG_LEN,
@@ -117,37 +119,70 @@ static void test_pause_after_decrement(void)
 }
 
 /*
- * Checks a PIN against the token with the persistent retry counter: decrement + fsync first,
- * then the (slow) PBKDF2, then restore on success. Leaves the master key in master on success.
+ * Journals one attempt of the role before the PIN is checked (the directory lock held around
+ * the read and the write, so concurrent logins add up): CKR_PIN_LOCKED when none is left.
  */
-static CK_RV verify_pin(st_slot *s, int is_so, const uint8_t *pin, size_t pin_len,
-                        uint8_t master[ST_KEY_LEN])
+static CK_RV begin_attempt(st_slot *s, int is_so)
+{
+    if (st_dir_lock(1) != 0)
+        return CKR_DEVICE_ERROR;
+    uint32_t pending[2];
+    CK_RV rv = st_slot_sync(s);
+    if (rv == CKR_OK)
+        rv = st_attempts_read(s, pending);
+    if (rv == CKR_OK && st_tries_left(s, is_so, pending) == 0)
+        rv = CKR_PIN_LOCKED;
+    if (rv == CKR_OK) {
+        pending[is_so ? 1 : 0]++;
+        rv = st_attempts_write(s, pending, 1);
+    }
+    st_dir_unlock();
+    return rv;
+}
+
+/*
+ * After a correct PIN: clears the role's journaled attempts, and rewrites the token file only
+ * when its own counter is below the maximum (a file written before the journal existed).
+ */
+static CK_RV end_attempt_success(st_slot *s, int is_so)
 {
     CK_RV rv = st_slot_begin_write(s);
     if (rv != CKR_OK)
         return rv;
-    uint32_t *tries = is_so ? &s->tok.so_tries : &s->tok.user_tries;
-    if (*tries == 0) {
-        st_dir_unlock();
-        return CKR_PIN_LOCKED;
+    uint32_t pending[2];
+    rv = st_attempts_read(s, pending);
+    if (rv == CKR_OK && pending[is_so ? 1 : 0] != 0) {
+        pending[is_so ? 1 : 0] = 0;
+        rv = st_attempts_write(s, pending, 0);
     }
-    (*tries)--;
-    rv = st_slot_end_write(s, CKR_OK);
+    uint32_t *tries = is_so ? &s->tok.so_tries : &s->tok.user_tries;
+    if (rv == CKR_OK && *tries != ST_MAX_TRIES) {
+        *tries = ST_MAX_TRIES;
+        return st_slot_end_write(s, CKR_OK);
+    }
+    st_dir_unlock();
+    return rv;
+}
+
+/*
+ * Checks a PIN against the token with the persistent retry counter: the attempt is journaled
+ * first, then the (slow) PBKDF2, then the journal cleared on success. Leaves the master key in
+ * master on success.
+ */
+static CK_RV verify_pin(st_slot *s, int is_so, const uint8_t *pin, size_t pin_len,
+                        uint8_t master[ST_KEY_LEN])
+{
+    CK_RV rv = begin_attempt(s, is_so);
     if (rv != CKR_OK)
         return rv;
     test_pause_after_decrement();
     rv = unwrap_master(&s->tok, is_so, pin, pin_len, master);
     if (rv != CKR_OK)
         return rv;
-    CK_RV wr = st_slot_begin_write(s);
-    if (wr == CKR_OK) {
-        tries = is_so ? &s->tok.so_tries : &s->tok.user_tries;
-        *tries = ST_MAX_TRIES;
-        wr = st_slot_end_write(s, CKR_OK);
-    }
-    if (wr != CKR_OK)
+    rv = end_attempt_success(s, is_so);
+    if (rv != CKR_OK)
         OPENSSL_cleanse(master, ST_KEY_LEN);
-    return wr;
+    return rv;
 }
 
 /* PIN length check shared by the PIN-setting calls. */
@@ -315,6 +350,19 @@ CK_RV st_init_token(CK_SLOT_ID id, const CK_UTF8CHAR *pin, CK_ULONG len, const C
     return rv == CKR_OK ? reinit_token(s, pin, len, (const char *)label) : rv;
 }
 
+/* The SO's C_InitPIN unblocks the user PIN: its journaled attempts go too (lock held). */
+static CK_RV clear_user_attempts(st_slot *s, CK_RV rv)
+{
+    uint32_t pending[2];
+    if (rv == CKR_OK)
+        rv = st_attempts_read(s, pending);
+    if (rv == CKR_OK && pending[0] != 0) {
+        pending[0] = 0;
+        rv = st_attempts_write(s, pending, 1);
+    }
+    return rv;
+}
+
 /* C_InitPIN: the SO sets (or resets, unblocking) the user PIN. */
 CK_RV st_init_pin(CK_SESSION_HANDLE h, const CK_UTF8CHAR *pin, CK_ULONG len)
 {
@@ -331,6 +379,7 @@ CK_RV st_init_pin(CK_SESSION_HANDLE h, const CK_UTF8CHAR *pin, CK_ULONG len)
         rv = wrap_master(&s->tok, 0, pin, len, s->master, s->tok.user_wrap);
         s->tok.user_pin_set = 1;
         s->tok.user_tries = ST_MAX_TRIES;
+        rv = clear_user_attempts(s, rv);
         rv = st_slot_end_pin_write(s, rv);
     }
     return rv;

@@ -91,8 +91,8 @@ CK_STATE st_session_state(const st_session *ss, const st_slot *s)
     return rw ? CKS_RW_PUBLIC_SESSION : CKS_RO_PUBLIC_SESSION;
 }
 
-/* Forgets the login: wipes the master key, invalidates the handles of private objects, drops
- * private session objects and key operations. */
+/* Forgets the login: wipes the master key and the private scalars, invalidates the handles of
+ * private objects, drops private session objects and key operations. */
 void st_logout_slot(st_slot *s)
 {
     OPENSSL_cleanse(s->master, sizeof s->master);
@@ -108,13 +108,13 @@ void st_logout_slot(st_slot *s)
             s->sobjs[keep++] = s->sobjs[i];
     }
     s->nsobj = keep;
-    /* Rebuilt private keys exist only while the user is logged in. */
-    for (size_t i = 0; i < s->tok.nobj; i++)
-        if (st_obj_ulong(&s->tok.objs[i], CKA_CLASS, 0) == CKO_PRIVATE_KEY) {
-            EVP_PKEY_free(s->tok.objs[i].key_cache);
-            s->tok.objs[i].key_cache = NULL;
-        }
     for (st_session *ss = g_st.sessions; ss; ss = ss->next)
         if (ss->slot == s->id && (ss->crypto.kind == OP_SIGN))
             st_op_clear(&ss->crypto);
+    /* Private scalars exist only while the user is logged in; the rebuilt key pairs keep their
+     * group and public point (not secret) for the next login. */
+    for (size_t i = 0; i < s->tok.nobj; i++)
+        if (st_obj_ulong(&s->tok.objs[i], CKA_CLASS, 0) == CKO_PRIVATE_KEY &&
+            s->tok.objs[i].key_cache)
+            gost_privkey_wipe(s->tok.objs[i].key_cache);
 }

@@ -395,6 +395,7 @@ void st_finalize(void)
     }
     st_wait_for_sleepers();
     slots_close();
+    st_crypto_release();
 }
 
 /* Empties the inotify queue without blocking; events only tell us to rescan. */

@@ -199,6 +199,8 @@ CK_RV st_rv_from(const gs_status *gst, const char *fn);
 st_slot *st_slot_get(CK_SLOT_ID id);
 st_session *st_session_get(CK_SESSION_HANDLE h);
 int st_slot_has_sessions(CK_SLOT_ID slot, int read_only_only);
+const EVP_CIPHER *st_aes_gcm(void); /* AES-256-GCM, fetched once; st_crypto_release at the end */
+void st_crypto_release(void);
 
 /* attrs.c: attribute storage of one object */
 st_attr *st_obj_attr(const st_object *o, CK_ATTRIBUTE_TYPE t);
@@ -222,6 +224,9 @@ CK_RV st_token_repair(const char *name);
 void st_clean_stale_temps(void);
 CK_RV st_token_load(st_slot *s);
 int st_file_stat(const char *name, st_file_id *fid);
+CK_RV st_attempts_read(const st_slot *s, uint32_t pending[2]);
+CK_RV st_attempts_write(const st_slot *s, const uint32_t pending[2], int durable);
+uint32_t st_tries_left(const st_slot *s, int is_so, const uint32_t pending[2]);
 
 /* session_table.c: the session table and the login its sessions share */
 void st_op_clear(st_op *op);
@@ -305,6 +310,8 @@ CK_RV st_generate_key_pair(CK_SESSION_HANDLE h, const CK_MECHANISM *m, const CK_
 /* mech.c: mechanisms, signing, verification, digests, random */
 CK_RV st_mechanism_list(CK_SLOT_ID id, CK_MECHANISM_TYPE *list, CK_ULONG *count);
 CK_RV st_mechanism_info(CK_SLOT_ID id, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info);
+CK_RV st_login_with_keys(CK_SESSION_HANDLE h, CK_USER_TYPE who, const CK_UTF8CHAR *pin,
+                         CK_ULONG len);
 CK_RV st_op_init(CK_SESSION_HANDLE h, const CK_MECHANISM *m, CK_OBJECT_HANDLE key, st_op_kind kind);
 CK_RV st_op_feed(CK_SESSION_HANDLE h, st_op_kind kind, const CK_BYTE *part, CK_ULONG len);
 CK_RV st_sign(CK_SESSION_HANDLE h, const CK_BYTE *data, CK_ULONG len, CK_BYTE *sig,

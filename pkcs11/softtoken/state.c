@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 st_state g_st = {
     .lock = PTHREAD_MUTEX_INITIALIZER, .dirfd = -1, .inotify_fd = -1, .wake_pipe = { -1, -1 }
 };
@@ -174,4 +176,22 @@ int st_slot_has_sessions(CK_SLOT_ID slot, int read_only_only)
         if (ss->slot == slot && (!read_only_only || !(ss->flags & CKF_RW_SESSION)))
             return 1;
     return 0;
+}
+
+static EVP_CIPHER *aes_gcm_cipher;
+
+/* AES-256-GCM, fetched once per C_Initialize (called with the lock held): the implicit fetch
+ * of EVP_aes_256_gcm() in every cipher init was most of the time of one unseal. */
+const EVP_CIPHER *st_aes_gcm(void)
+{
+    if (!aes_gcm_cipher)
+        aes_gcm_cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+    return aes_gcm_cipher ? aes_gcm_cipher : EVP_aes_256_gcm();
+}
+
+/* C_Finalize: gives the fetched cipher back. */
+void st_crypto_release(void)
+{
+    EVP_CIPHER_free(aes_gcm_cipher);
+    aes_gcm_cipher = NULL;
 }

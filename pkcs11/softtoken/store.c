@@ -3,6 +3,8 @@
  * good copy kept beside each file (".NAME.prev"), restoring it over a damaged file, and
  * removing the temporary files of writers that died. The format itself is format.c's.
  * A damaged file is never rewritten by the module on its own: only st_token_repair does.
+ * Beside each token file, ".NAME.attempts" journals the PIN attempts begun and not yet ended by
+ * a success (the attempt journal, below), so a login need not rewrite the token file.
  */
 #include "softtoken.h"
 
@@ -287,4 +289,123 @@ void st_clean_stale_temps(void)
         st_dir_unlock();
     }
     closedir(d);
+}
+
+/*
+ * The attempt journal ".NAME.attempts": one 40-byte record, rewritten in place, holding the PIN
+ * attempts (user, SO) begun since the last success of that role: magic, the token's epoch,
+ * both counts and their complements. A login adds its attempt here with one fdatasync BEFORE
+ * the PIN is checked, so kill -9 after that point never refunds it, and the token file is left
+ * alone: a failed attempt stays counted in the journal; a success clears its role. A record of
+ * another epoch (the token was re-initialised) counts nothing; a record that does not check
+ * counts one attempt of each role (never a refund).
+ */
+#define JOURNAL_MAGIC "GSPINJ01"
+#define JOURNAL_LEN   (8 + ST_EPOCH_LEN + 4 * 4)
+
+/* Little-endian u32 at p. */
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Reads a little-endian u32. */
+static uint32_t get_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Decodes a journal record into pending[2] (user, SO) for the token of epoch. */
+static void journal_decode(const uint8_t *r, size_t n, const uint8_t *epoch, uint32_t pending[2])
+{
+    pending[0] = pending[1] = 0;
+    if (n == 0)
+        return;
+    const uint8_t *c = r + 8 + ST_EPOCH_LEN;
+    if (n != JOURNAL_LEN || memcmp(r, JOURNAL_MAGIC, 8) != 0 || get_le32(c) != ~get_le32(c + 8) ||
+        get_le32(c + 4) != ~get_le32(c + 12)) {
+        pending[0] = pending[1] = 1; /* unreadable: count an attempt, never refund one */
+        return;
+    }
+    if (memcmp(r + 8, epoch, ST_EPOCH_LEN) != 0)
+        return; /* an earlier generation of the token */
+    for (int i = 0; i < 2; i++) {
+        uint32_t v = get_le32(c + 4 * i);
+        pending[i] = v > ST_MAX_TRIES ? ST_MAX_TRIES : v;
+    }
+}
+
+/* The journal's file name for a token file. */
+static void journal_name(const char *name, char *out, size_t cap)
+{
+    side_name(name, "attempts", out, cap);
+}
+
+/* The PIN attempts (user, SO) journaled for the slot's token; 0 and 0 when there is none. */
+CK_RV st_attempts_read(const st_slot *s, uint32_t pending[2])
+{
+    char jn[512];
+    uint8_t r[JOURNAL_LEN + 1];
+    journal_name(s->name, jn, sizeof jn);
+    pending[0] = pending[1] = 0;
+    int fd = openat(g_st.dirfd, jn, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return errno == ENOENT ? CKR_OK : CKR_DEVICE_ERROR;
+    ssize_t n = pread(fd, r, sizeof r, 0);
+    close(fd);
+    if (n < 0)
+        return CKR_DEVICE_ERROR;
+    journal_decode(r, (size_t)n, s->tok.epoch, pending);
+    return CKR_OK;
+}
+
+/* Opens (creating it 0600 when missing) the journal; *created tells a new directory entry. */
+static int journal_open(const char *jn, int *created)
+{
+    *created = 0;
+    int fd = openat(g_st.dirfd, jn, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 && errno == ENOENT) {
+        fd = openat(g_st.dirfd, jn, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        *created = fd >= 0;
+    }
+    return fd;
+}
+
+/*
+ * Writes the journal record in place (caller holds the exclusive directory lock). durable:
+ * fdatasync before returning, for an attempt about to begin; a clear after a success need not
+ * wait (lost by a power cut, it counts one attempt too many, never one too few).
+ */
+CK_RV st_attempts_write(const st_slot *s, const uint32_t pending[2], int durable)
+{
+    char jn[512];
+    uint8_t r[JOURNAL_LEN];
+    journal_name(s->name, jn, sizeof jn);
+    memcpy(r, JOURNAL_MAGIC, 8);
+    memcpy(r + 8, s->tok.epoch, ST_EPOCH_LEN);
+    uint8_t *c = r + 8 + ST_EPOCH_LEN;
+    for (int i = 0; i < 2; i++) {
+        put_le32(c + 4 * i, pending[i]);
+        put_le32(c + 8 + 4 * i, ~pending[i]);
+    }
+    int created;
+    int fd = journal_open(jn, &created);
+    if (fd < 0)
+        return CKR_DEVICE_ERROR;
+    int bad = pwrite(fd, r, sizeof r, 0) != (ssize_t)sizeof r || ftruncate(fd, sizeof r) != 0;
+    if (!bad && durable)
+        bad = fdatasync(fd) != 0;
+    bad |= close(fd) != 0;
+    if (!bad && durable && created)
+        bad = fsync(g_st.dirfd) != 0; /* the new name must survive too */
+    return bad ? CKR_DEVICE_ERROR : CKR_OK;
+}
+
+/* PIN attempts left for a role: the token file's counter less the attempts journaled. */
+uint32_t st_tries_left(const st_slot *s, int is_so, const uint32_t pending[2])
+{
+    uint32_t tries = is_so ? s->tok.so_tries : s->tok.user_tries;
+    uint32_t used = pending[is_so ? 1 : 0];
+    return used >= tries ? 0 : tries - used;
 }

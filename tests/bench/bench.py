@@ -10,9 +10,11 @@ usage: bench.py [--build DIR] [--only 1,3,...] [--markdown FILE]
   the default sizes are smaller so the whole run stays within a few minutes on 2 cores.
 
 Figures: 1 Streebog throughput vs `openssl dgst -engine gost`; 2 GOST R 34.10-2012 sign/verify
-through the software token vs EVP; 3 end-to-end `sign` through nmhost -> agent -> token -> CMS;
-4 certificate listing cold and warm; 5 hotplug; 6 idle cost of the agent and nmhost start;
-7 batch signing after one PIN. docs/performance.md explains each figure and records a run.
+through the software token vs EVP, the agent-shaped login/sign/logout path, SoftHSM2 ECDSA P-256;
+3 end-to-end `sign` through nmhost -> agent -> token -> CMS, gpg-agent PKSIGN; 4 certificate
+listing cold and warm, `pkcs11-tool -O`; 5 hotplug; 6 idle cost of the agent beside gpg-agent
+and pcscd, nmhost start, the first request with no agent; 7 batch signing after one PIN.
+Peers print gostsign / peer. docs/performance.md explains each figure and records a run.
 """
 import argparse
 import base64
@@ -439,6 +441,48 @@ def fig2_token(b):
     report(2, "C_Login (PIN key derivation)", float(vals["login-ms"]), "ms",
            note="%s PBKDF2 iterations (test tokens; real tokens: 200000)" %
            vals.get("login-kdf-iterations", "?"))
+    PLAIN_SIGN_US[256] = 1e6 / float(vals["token-sign-256"])
+    for bits in (256, 512):
+        plain_us = 1e6 / float(vals["token-sign-%d" % bits])
+        agent_us = float(vals["agent-path-sign-%d-us" % bits])
+        report(2, "agent path: SignInit+Sign after a login, %d" % bits, agent_us, "us",
+               peer=plain_us, ratio=agent_us / plain_us, target="<= 3", met=agent_us <= 3 * plain_us,
+               note="login/find/sign/logout per request, median; peer: the logged-in session "
+               "above; whole request %.0f us" % float(vals["agent-path-request-%d-us" % bits]))
+        report(2, "  of which C_SignInit, %d" % bits,
+               float(vals["agent-path-signinit-%d-us" % bits]), "us",
+               note="C_Login has put the scalar back into the kept key pair")
+        report(2, "  a second SignInit+Sign in the same login, %d" % bits,
+               float(vals["agent-path-second-sign-%d-us" % bits]), "us",
+               note="scalar in place, caches warm again after the PBKDF2 of C_Login")
+    softhsm_peer(b, float(vals["token-sign-256"]))
+
+
+PLAIN_SIGN_US = {}  # figure 2's logged-in C_SignInit+C_Sign, for figure 3's ratio
+SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"  # Debian's softhsm2 (scripts/deps.sh)
+
+
+def softhsm_peer(b, ours_ops):
+    """SoftHSM2's ECDSA P-256 C_Sign rate beside the software token's GOST-256 one."""
+    d = b.path("softhsm")
+    os.makedirs(os.path.join(d, "tokens"))
+    conf = os.path.join(d, "softhsm2.conf")
+    with open(conf, "w") as f:
+        f.write("directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n" %
+                os.path.join(d, "tokens"))
+    r = subprocess.run([b.bench_token, "--ecdsa-peer", SOFTHSM_MODULE,
+                        str(SIZES["token_round_seconds"])], env=dict(b.env, SOFTHSM2_CONF=conf),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
+    if r.returncode != 0:
+        raise BenchFailure("bench-token --ecdsa-peer (SoftHSM2): %s" % r.stderr.decode()[-400:])
+    vals = {p[1]: float(p[2]) for p in (l.split() for l in r.stdout.decode().splitlines())
+            if len(p) == 4 and p[0] == "RESULT"}
+    peer, evp = vals["peer-ecdsa-p256-sign"], vals["evp-ecdsa-p256-sign"]
+    report(2, "sign: token GOST-256 vs SoftHSM2 ECDSA P-256", ours_ops, "ops/s", peer=peer,
+           ratio=ours_ops / peer, note="ratio = gostsign / SoftHSM2 (ops/s, higher is better); "
+           "C_SignInit+C_Sign over a digest, median of 3")
+    report(2, "  SoftHSM2 cost over its own EVP (P-256)", 1e6 / peer - 1e6 / evp, "us",
+           note="OpenSSL ECDSA P-256 alone: %.0f ops/s" % evp)
 
 
 # ---------------------------------------------------------------- figure 3: end-to-end sign
@@ -532,10 +576,13 @@ def fig3_sign(b):
         timed_sign(b, conn, 900000 + i)
     before = b.shim_counters()
     rows, own = [], []
+    sign_each = []
     for i in range(n):  # per request: the token's share from the shim, read between requests
         snap = b.shim_counters()
         row = timed_sign(b, conn, i)
-        token_s = sum(v[1] for v in counters_delta(snap, b.shim_counters()).values())
+        delta = counters_delta(snap, b.shim_counters())
+        token_s = sum(v[1] for v in delta.values())
+        sign_each.append(delta["sign"][1])
         rows.append(row)
         own.append(row[0] - row[2] - token_s)
     spent = counters_delta(before, b.shim_counters())
@@ -559,6 +606,13 @@ def fig3_sign(b):
     in_token = sum(per.values())
     report(3, "  C_Sign (SignInit+Sign) per request", per["sign"] * ms, "ms",
            note="%d SignInit+Sign pairs" % (spent["sign"][0] // 2))
+    if 256 in PLAIN_SIGN_US:  # figure 2 ran in this run: the agent's share against bench-token's
+        med = statistics.median(sign_each) * 1e6
+        ratio = med / PLAIN_SIGN_US[256]
+        report(3, "  agent's C_Sign per request (p50) vs bench-token's", med, "us",
+               peer=PLAIN_SIGN_US[256], ratio=ratio, target="<= 3", met=ratio <= 3,
+               note="peer: figure 2's logged-in sign 256; the agent logs in per request; "
+               "p90 %.0f us" % (pct(sign_each, 90) * 1e6))
     report(3, "  C_Login per request", per["login"] * ms, "ms",
            note="PBKDF2, %s iterations" % KDF_ITERATIONS)
     report(3, "  all token calls per request", in_token * ms, "ms")
@@ -571,11 +625,104 @@ def fig3_sign(b):
            target="< 1 ms p99", met=pct(own, 99) < 1e-3)
     report(3, "latency without the dialog p99", pct(no_dialog, 99) * ms, "ms",
            note="still includes C_Login")
+    gpg_pksign_peer(b)
     for clients in (1, 8, 32):
         rps = throughput(b, clients, SIZES["throughput_requests"])
         report(3, "sign throughput, %d client(s)" % clients, rps, "req/s",
                note="%d requests; signing is serialised per token" %
                (max(1, SIZES["throughput_requests"] // clients) * clients))
+
+
+class Assuan:
+    """A minimal Assuan client on gpg-agent's socket (the peer of an agent signature)."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.connect(path)
+        self.buf = b""
+        self.command(None)
+
+    def line(self):
+        """One response line."""
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise BenchFailure("gpg-agent closed the connection")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line
+
+    def command(self, cmd):
+        """Sends cmd (None: only the greeting); returns the D lines up to OK, answers INQUIREs."""
+        if cmd is not None:
+            self.sock.sendall(cmd.encode() + b"\n")
+        data = []
+        while True:
+            line = self.line()
+            if line.startswith(b"OK"):
+                return b"".join(data)
+            if line.startswith(b"D "):
+                data.append(line[2:])
+            elif line.startswith(b"INQUIRE"):
+                self.sock.sendall(b"END\n")  # PINENTRY_LAUNCHED: nothing to add
+            elif line.startswith(b"ERR"):
+                raise BenchFailure("gpg-agent: %s -> %s" % (cmd, line.decode(errors="replace")))
+
+    def close(self):
+        self.sock.close()
+
+
+def gpg_home_with_key(b):
+    """A GnuPG home with a NIST P-256 signing key under DEMO_PIN; the scripted pinentry answers
+    every PKSIGN (no passphrase cache); the key's S2K count is gpg-agent's minimum, as the
+    benchmark token's PBKDF2 count is a test one. Returns (home, env, keygrip)."""
+    home = b.path("gnupg-sign")
+    os.makedirs(home, mode=0o700)
+    with open(os.path.join(home, "gpg-agent.conf"), "w") as f:
+        # the lowest S2K count gpg-agent takes: a test key, as the test token's PBKDF2 count
+        f.write("pinentry-program %s\ndefault-cache-ttl 0\nmax-cache-ttl 0\ns2k-count 65536\n"
+                % b.pinentry)
+    env = dict(b.env, GNUPGHOME=home)
+    r = subprocess.run(["gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", DEMO_PIN,
+                        "--quick-gen-key", "bench <bench@example.ru>", "nistp256", "sign", "never"],
+                       env=env, capture_output=True, timeout=120)
+    out = subprocess.run(["gpg", "--with-keygrip", "--with-colons", "-K"], env=env,
+                         capture_output=True, timeout=60).stdout.decode()
+    grips = [l.split(":")[9] for l in out.splitlines() if l.startswith("grp:")]
+    if r.returncode != 0 or not grips:
+        raise BenchFailure("gpg key generation: %s" % r.stderr.decode()[-300:])
+    return home, env, grips[0]
+
+
+def gpg_pksign_peer(b, runs=30):
+    """gpg-agent PKSIGN (ECDSA P-256, scripted pinentry each time) beside an agent signature
+    (sign request on the agent's socket, PIN dialog each time), interleaved, medians."""
+    home, env, grip = gpg_home_with_key(b)
+    subprocess.run(["gpg-connect-agent", "/bye"], env=env, capture_output=True, timeout=30)
+    gpg = Assuan(os.path.join(home, "S.gpg-agent"))
+    conn = b.connect()
+    ours, peer = [], []
+    try:
+        for i in range(runs):
+            ours.append(timed_sign(b, conn, 500000 + i)[0])
+            t0 = time.perf_counter()
+            gpg.command("SIGKEY %s" % grip)
+            gpg.command("SETHASH 8 %s" % os.urandom(32).hex())
+            sig = gpg.command("PKSIGN")
+            peer.append(time.perf_counter() - t0)
+            if b"sig-val" not in sig or b"ecdsa" not in sig:
+                raise BenchFailure("gpg-agent PKSIGN returned no ECDSA signature")
+    finally:
+        gpg.close()
+        conn.close()
+        subprocess.run(["gpgconf", "--homedir", home, "--kill", "gpg-agent"], env=env,
+                       capture_output=True, timeout=30)
+    mo, mp = statistics.median(ours), statistics.median(peer)
+    report(3, "signature with PIN dialog: agent vs gpg-agent PKSIGN", mo * 1e3, "ms",
+           peer=mp * 1e3, ratio=mo / mp,
+           note="ratio = gostsign / gpg-agent (time); both spawn the scripted pinentry per "
+           "signature; ours builds a CMS too; PIN KDF: %s PBKDF2 iterations vs S2K count 65536; "
+           "median of %d interleaved" % (KDF_ITERATIONS, runs))
 
 
 # ---------------------------------------------------------------- figure 4: certificates
@@ -610,6 +757,29 @@ def fig4_certs(b):
     ok_result(c.request({"id": "after", "cmd": "certificates", "origin": ORIGIN}), "certificates")
     report(4, "certificates, first call after a sign", (time.perf_counter() - t0) * 1e3, "ms")
     c.close()
+    certs_vs_pkcs11_tool(b)
+
+
+def certs_vs_pkcs11_tool(b, runs=15):
+    """`gostsign certs` (a process asking the running agent) beside `pkcs11-tool -O` on the same
+    software token (a process loading the module), interleaved, median wall time."""
+    ours_cmd = [b.gostsign, "certs"]
+    peer_cmd = ["pkcs11-tool", "--module", b.module, "-O"]
+    run_measured(ours_cmd, b.env)
+    run_measured(peer_cmd, b.env)
+    ours, peer = [], []
+    for _ in range(runs):
+        t, out, _, rc = run_measured(ours_cmd, b.env)
+        t2, out2, _, rc2 = run_measured(peer_cmd, b.env)
+        if rc != 0 or rc2 != 0 or b"Certificate Object" not in out2 or not out.strip():
+            raise BenchFailure("gostsign certs / pkcs11-tool -O failed (exit %d / %d)" % (rc, rc2))
+        ours.append(t)
+        peer.append(t2)
+    mo, mp = statistics.median(ours), statistics.median(peer)
+    report(4, "certificate listing: gostsign certs vs pkcs11-tool -O", mo * 1e3, "ms",
+           peer=mp * 1e3, ratio=mo / mp,
+           note="ratio = gostsign / pkcs11-tool (time, lower is better); one process each; "
+           "median of %d interleaved" % runs)
 
 
 # ---------------------------------------------------------------- figure 5: hotplug
@@ -789,13 +959,14 @@ def idle_peers(b, agent_pss):
     gpg = gpg_agent_idle_pss(home, sock)
     report(6, "idle Pss: agent vs gpg-agent", agent_pss / 1024.0, "MiB", peer=gpg / 1024.0,
            ratio=agent_pss / max(gpg, 1), target="<= 1.5", met=agent_pss <= 1.5 * gpg,
-           note="ratio = agent / gpg-agent, both idle, measured in this run")
+           note="ratio = gostsign / gpg-agent, both idle, measured in this run; refreshed "
+           "when lazy module loading (target 1) lands")
     pcsc_sock = b.path("pcscd.comm")
     pcsc = idle_pss_of(["pcscd", "--foreground"],
                        dict(os.environ, PCSCLITE_CSOCK_NAME=pcsc_sock),
                        lambda: os.path.exists(pcsc_sock))
     report(6, "idle Pss: agent vs pcscd", agent_pss / 1024.0, "MiB", peer=pcsc / 1024.0,
-           ratio=agent_pss / max(pcsc, 1), note="ratio = agent / pcscd")
+           ratio=agent_pss / max(pcsc, 1), note="ratio = gostsign / pcscd, both idle")
 
 
 def cold_first_request(b, runs=5):

@@ -2,10 +2,16 @@
  * bench-token: GOST R 34.10-2012 sign and verify operations per second, 256 and 512 bits,
  * through the software token (dlopen of the module, C_SignInit + C_Sign with the raw mechanism
  * over a digest) against the OpenSSL + GOST engine EVP path (EVP_PKEY_sign / EVP_PKEY_verify)
- * measured in the same run, plus the cost of one C_Login (the PIN key derivation).
+ * measured in the same run, plus the cost of one C_Login (the PIN key derivation), and the
+ * agent-shaped sequence (C_Login, find the key, C_SignInit + C_Sign, C_Logout per request),
+ * whose C_SignInit + C_Sign is compared with the plain one of a session that stays logged in.
  *
  * usage: bench-token MODULE [SECONDS_PER_ROUND]
+ *        bench-token --ecdsa-peer MODULE [SECONDS_PER_ROUND]
  * GOSTSIGN_SOFTTOKEN_DIR must name an empty directory: a token is created there.
+ * --ecdsa-peer measures a peer module (SoftHSM2, with SOFTHSM2_CONF naming an empty token
+ * directory) the same way: C_SignInit + C_Sign with CKM_ECDSA over a 32-byte digest on a P-256
+ * key, each signature checked by the module's own C_Verify, beside OpenSSL's EVP ECDSA.
  * Prints "RESULT <name> <value> <unit>" lines for tests/bench/bench.py. Exits non-zero only on a
  * functional failure (a call fails or a signature does not verify), never because of speed.
  */
@@ -257,6 +263,95 @@ static void rebuild_cost(EVP_PKEY *key, int bits)
     }
 }
 
+/* The private key of a key type after a fresh login: handles of private objects last one
+ * login, so the agent finds its key again in every request. */
+static CK_OBJECT_HANDLE find_private_key(CK_SESSION_HANDLE s, CK_KEY_TYPE kt)
+{
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof cls }, { CKA_KEY_TYPE, &kt, sizeof kt } };
+    CK_OBJECT_HANDLE h = 0;
+    CK_ULONG n = 0;
+    ck("C_FindObjectsInit", F->C_FindObjectsInit(s, t, 2));
+    ck("C_FindObjects", F->C_FindObjects(s, &h, 1, &n));
+    ck("C_FindObjectsFinal", F->C_FindObjectsFinal(s));
+    if (n != 1)
+        die("finding the private key after a login", 0);
+    return h;
+}
+
+/* Median microseconds of the agent-shaped sequence's parts, per request (agent_path below):
+ * a median, because a round holds few requests and one preemption would move a mean. */
+typedef struct {
+    double sign_init, sign, second, whole; /* C_SignInit; SignInit+Sign; a 2nd one; request */
+} agent_path_us;
+
+#define MAX_REQUESTS 4096
+
+/* Orders doubles for qsort. */
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median of n samples (sorts them), in microseconds. */
+static double median_us(double *v, long n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2) * 1e6;
+}
+
+/* C_SignInit and C_Sign of one signature: the seconds of C_SignInit in *init, of both in *both. */
+static void timed_token_sign(bench_ctx *b, CK_OBJECT_HANDLE key, double *init, double *both)
+{
+    CK_MECHANISM m = { b->bits == 512 ? CKM_GOSTR3410_512 : CKM_GOSTR3410, NULL, 0 };
+    CK_ULONG n = GOST_MAX_SIGNATURE;
+    double t0 = now_s();
+    ck("C_SignInit", F->C_SignInit(b->session, &m, key));
+    double t1 = now_s();
+    ck("C_Sign",
+       F->C_Sign(b->session, (CK_BYTE_PTR)b->digest, (CK_ULONG)b->bits / 8, b->token_sig, &n));
+    *init = t1 - t0;
+    *both = now_s() - t0;
+    b->token_sig_len = n;
+}
+
+/*
+ * The agent's path, one request at a time: C_Login, find the key, C_SignInit + C_Sign, C_Logout.
+ * Measures C_SignInit + C_Sign (what the agent's timing shim calls "sign"), C_SignInit alone,
+ * a second signature in the same login (outside the request's time) and the whole request.
+ * The session is logged in on return.
+ */
+static agent_path_us agent_path(bench_ctx *b, double seconds)
+{
+    static double init[MAX_REQUESTS], sign[MAX_REQUESTS], second[MAX_REQUESTS], whole[MAX_REQUESTS];
+    CK_KEY_TYPE kt = b->bits == 512 ? CKK_GOSTR3410_512 : CKK_GOSTR3410;
+    double t0 = now_s(), spare;
+    long count = 0;
+    ck("C_Logout", F->C_Logout(b->session));
+    do {
+        double r0 = now_s();
+        ck("C_Login(user)", F->C_Login(b->session, CKU_USER, (CK_UTF8CHAR_PTR)USER_PIN, 8));
+        CK_OBJECT_HANDLE key = find_private_key(b->session, kt);
+        timed_token_sign(b, key, &init[count], &sign[count]);
+        double r1 = now_s();
+        timed_token_sign(b, key, &spare, &second[count]);
+        double r2 = now_s();
+        ck("C_Logout", F->C_Logout(b->session));
+        whole[count] = (r1 - r0) + (now_s() - r2);
+        count++;
+    } while (now_s() - t0 < seconds && count < MAX_REQUESTS);
+    ck("C_Login(user)", F->C_Login(b->session, CKU_USER, (CK_UTF8CHAR_PTR)USER_PIN, 8));
+    b->priv = find_private_key(b->session, kt);
+    gs_status st;
+    if (gost_verify_digest(b->token_pub, b->digest, (size_t)b->bits / 8, b->token_sig,
+                           b->token_sig_len, &st) != GS_ERR_OK)
+        die("OpenSSL verification of an agent-path signature", 0);
+    agent_path_us med = { median_us(init, count), median_us(sign, count), median_us(second, count),
+                          median_us(whole, count) };
+    return med;
+}
+
 /* Measures one key size and prints its RESULT lines. */
 static void bench_size(CK_SESSION_HANDLE s, int bits, double seconds)
 {
@@ -272,21 +367,124 @@ static void bench_size(CK_SESSION_HANDLE s, int bits, double seconds)
     for (int round = 0; round < ROUNDS; round++)
         for (int op = 0; op < OP_COUNT; op++)
             r[op][round] = rate(&b, (op_kind)op, seconds);
+    double agent[4][ROUNDS];
+    for (int round = 0; round < ROUNDS; round++) {
+        agent_path_us a = agent_path(&b, seconds);
+        agent[0][round] = a.sign;
+        agent[1][round] = a.whole;
+        agent[2][round] = a.sign_init;
+        agent[3][round] = a.second;
+    }
     for (int op = 0; op < OP_COUNT; op++)
         printf("RESULT %s-%d %.1f ops/s\n", op_names[op], bits, median3(r[op]));
+    printf("RESULT agent-path-sign-%d-us %.2f us\n", bits, median3(agent[0]));
+    printf("RESULT agent-path-request-%d-us %.2f us\n", bits, median3(agent[1]));
+    printf("RESULT agent-path-signinit-%d-us %.2f us\n", bits, median3(agent[2]));
+    printf("RESULT agent-path-second-sign-%d-us %.2f us\n", bits, median3(agent[3]));
     rebuild_cost(b.evp_key, bits);
     fflush(stdout);
     EVP_PKEY_free(b.token_pub);
     EVP_PKEY_free(b.evp_key);
 }
 
+/* A P-256 key pair on the peer's token (CKA_EC_PARAMS: the DER OID of prime256v1). */
+static void ecdsa_key_pair(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv)
+{
+    static const uint8_t p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
+    CK_BBOOL yes = CK_TRUE;
+    CK_MECHANISM m = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+    CK_ATTRIBUTE pt[] = { { CKA_TOKEN, &yes, sizeof yes },
+                          { CKA_EC_PARAMS, (void *)p256, sizeof p256 },
+                          { CKA_VERIFY, &yes, sizeof yes } };
+    CK_ATTRIBUTE kt[] = { { CKA_TOKEN, &yes, sizeof yes },
+                          { CKA_PRIVATE, &yes, sizeof yes },
+                          { CKA_SIGN, &yes, sizeof yes } };
+    ck("C_GenerateKeyPair(EC)", F->C_GenerateKeyPair(s, &m, pt, 3, kt, 3, pub, priv));
+}
+
+/* One peer signature (C_SignInit + C_Sign, CKM_ECDSA over a digest). */
+static void ecdsa_sign(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, const uint8_t *dg, uint8_t *sig,
+                       CK_ULONG *len)
+{
+    CK_MECHANISM m = { CKM_ECDSA, NULL, 0 };
+    *len = GOST_MAX_SIGNATURE;
+    ck("C_SignInit(ECDSA)", F->C_SignInit(s, &m, key));
+    ck("C_Sign(ECDSA)", F->C_Sign(s, (CK_BYTE_PTR)dg, 32, sig, len));
+}
+
+/* Peer signatures per second over about `seconds`. */
+static double ecdsa_rate(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, const uint8_t *dg,
+                         double seconds)
+{
+    uint8_t sig[GOST_MAX_SIGNATURE];
+    CK_ULONG len;
+    long count = 0;
+    double t0 = now_s(), t;
+    do {
+        ecdsa_sign(s, key, dg, sig, &len);
+        count++;
+    } while ((t = now_s() - t0) < seconds);
+    return (double)count / t;
+}
+
+/* OpenSSL's own ECDSA P-256 signatures per second (the peer module's EVP floor). */
+static double evp_ecdsa_rate(const uint8_t *dg, double seconds)
+{
+    EVP_PKEY *k = EVP_EC_gen("P-256");
+    if (!k)
+        die("EVP_EC_gen(P-256)", 0);
+    uint8_t sig[GOST_MAX_SIGNATURE];
+    size_t len;
+    long count = 0;
+    double t0 = now_s(), t;
+    do {
+        evp_sign(k, dg, 32, sig, &len);
+        count++;
+    } while ((t = now_s() - t0) < seconds);
+    EVP_PKEY_free(k);
+    return (double)count / t;
+}
+
+/* --ecdsa-peer: the peer module's P-256 sign rate beside OpenSSL's, interleaved rounds. */
+static int ecdsa_peer(const char *module, double seconds)
+{
+    load_module(module);
+    double login;
+    CK_SESSION_HANDLE s = new_token_session(&login);
+    CK_OBJECT_HANDLE pub, priv;
+    ecdsa_key_pair(s, &pub, &priv);
+    uint8_t dg[32], sig[GOST_MAX_SIGNATURE];
+    RAND_bytes(dg, sizeof dg);
+    CK_ULONG len;
+    ecdsa_sign(s, priv, dg, sig, &len);
+    CK_MECHANISM m = { CKM_ECDSA, NULL, 0 };
+    ck("C_VerifyInit(ECDSA)", F->C_VerifyInit(s, &m, pub));
+    ck("C_Verify(ECDSA)", F->C_Verify(s, dg, sizeof dg, sig, len));
+    sig[len / 2] ^= 1;
+    ck("C_VerifyInit(ECDSA)", F->C_VerifyInit(s, &m, pub));
+    if (F->C_Verify(s, dg, sizeof dg, sig, len) == CKR_OK)
+        die("the peer accepted a damaged signature", 0);
+    double peer[ROUNDS], evp[ROUNDS];
+    for (int round = 0; round < ROUNDS; round++) {
+        peer[round] = ecdsa_rate(s, priv, dg, seconds);
+        evp[round] = evp_ecdsa_rate(dg, seconds);
+    }
+    printf("RESULT peer-ecdsa-p256-sign %.1f ops/s\n", median3(peer));
+    printf("RESULT evp-ecdsa-p256-sign %.1f ops/s\n", median3(evp));
+    F->C_CloseSession(s);
+    F->C_Finalize(NULL);
+    return 0;
+}
+
 /* Creates a token, times one login, then measures both key sizes. */
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: bench-token MODULE [SECONDS_PER_ROUND]\n");
+    if (argc < 2 || (strcmp(argv[1], "--ecdsa-peer") == 0 && argc < 3)) {
+        fprintf(stderr, "usage: bench-token [--ecdsa-peer] MODULE [SECONDS_PER_ROUND]\n");
         return 2;
     }
+    if (strcmp(argv[1], "--ecdsa-peer") == 0)
+        return ecdsa_peer(argv[2], argc > 3 ? atof(argv[3]) : 1.0);
     double seconds = argc > 2 ? atof(argv[2]) : 1.0;
     gs_status st;
     if (gost_init(&st) != GS_ERR_OK)

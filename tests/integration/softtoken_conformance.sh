@@ -82,6 +82,11 @@ ok "stale .NAME.PID.tmp removed at load, a live writer's kept"
 
 # A damaged file is refused (never silently replaced) with a message that names its previous
 # good copy; gostsign-softtoken-setup --repair restores that copy and keeps the damaged file.
+# A last change (a data object) first: the previous copy is the token before it. Logins do not
+# write the token file (the attempt journal counts them), so they make no previous copy.
+echo "last change" >"$WORK/note"
+p11 --token-label $TOKEN -l --pin $USER_PIN --write-object "$WORK/note" --type data \
+    --label lastchange >/dev/null 2>&1 || fail "writing a data object"
 f=$(token_file)
 size=$(stat -c %s "$f")
 printf '\x55' | dd of="$f" bs=1 seek=$((size / 2)) conv=notrunc status=none
@@ -95,5 +100,6 @@ grep -q "restored from the previous copy" "$WORK/repair" || { cat "$WORK/repair"
 cmp -s "$GOSTSIGN_SOFTTOKEN_DIR/.$(basename "$f").damaged" "$WORK/damaged" || fail "damaged file not kept"
 p11 --token-label $TOKEN -l --pin $USER_PIN -O 2>/dev/null | grep -q "Private Key Object" ||
     fail "repaired token unusable"
+p11 --token-label $TOKEN -O 2>/dev/null | grep -q lastchange && fail "the lost last change survived"
 ok "damaged file refused, named previous copy restored by --repair"
 echo "$PASSED passed, 0 failed"

@@ -207,6 +207,39 @@ static void test_bad_lengths(void **state)
     assert_null(gost_pubkey_from_spki(junk, sizeof(junk), &st));
 }
 
+/*
+ * Issue 17, target 3: a key pair's scalar is wiped (no signature without it) and put back into
+ * the same pair, whose public point stayed; the signature then verifies with the standard's
+ * own public key (not one derived by our code), and a zero or short scalar is refused.
+ */
+static void test_private_scalar_wipe_and_restore(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(examples) / sizeof(examples[0]); i++) {
+        const standard_example *ex = &examples[i];
+        uint8_t d[64], digest[64], sig[128], zero[64] = { 0 };
+        size_t n = le_from_hex(ex->d, d, sizeof(d)), siglen = sizeof(sig), publen;
+        gs_status st;
+        EVP_PKEY *key = gost_privkey_from_raw(gost_paramset_find(ex->paramset), d, n, &st);
+        assert_non_null(key);
+        assert_true(gost_privkey_present(key));
+        gost_privkey_wipe(key);
+        assert_false(gost_privkey_present(key));
+        le_from_hex(ex->e, digest, sizeof(digest));
+        assert_int_not_equal(gost_sign_digest(key, digest, n, sig, &siglen, &st), GS_ERR_OK);
+        assert_int_not_equal(gost_privkey_set_raw(key, zero, n, &st), GS_ERR_OK);
+        assert_int_not_equal(gost_privkey_set_raw(key, d, n - 1, &st), GS_ERR_OK);
+        assert_int_equal(gost_privkey_set_raw(key, d, n, &st), GS_ERR_OK);
+        assert_true(gost_privkey_present(key));
+        siglen = sizeof(sig);
+        assert_int_equal(gost_sign_digest(key, digest, n, sig, &siglen, &st), GS_ERR_OK);
+        EVP_PKEY *pub = example_public_key(ex, &publen);
+        assert_int_equal(gost_verify_digest(pub, digest, n, sig, siglen, &st), GS_ERR_OK);
+        EVP_PKEY_free(pub);
+        EVP_PKEY_free(key);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -217,6 +250,7 @@ int main(void)
         cmocka_unit_test(test_oid_der),
         cmocka_unit_test(test_signature_layouts),
         cmocka_unit_test(test_bad_lengths),
+        cmocka_unit_test(test_private_scalar_wipe_and_restore),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

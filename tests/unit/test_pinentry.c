@@ -324,8 +324,8 @@ static void test_final_try(void **state)
 /* Makes an empty executable file dir/name (a stand-in for an installed pinentry). */
 static void fake_program(const char *dir, const char *name)
 {
-    char path[600];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    char path[700];
+    assert_true(snprintf(path, sizeof(path), "%s/%s", dir, name) < (int)sizeof(path));
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fputs("#!/bin/sh\nexit 1\n", f);

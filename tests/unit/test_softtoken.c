@@ -840,6 +840,39 @@ static void test_private_handles_die_at_logout(void **state)
     F->C_CloseSession(s);
 }
 
+/*
+ * Issue 17, target 3: a key's pair outlives the login without its scalar. Per login, as the
+ * agent does (login, find, sign, logout), every signature verifies independently with the
+ * token's public key; between logins, and after a wrong PIN, the key signs nothing.
+ */
+static void test_sign_across_logins(void **state)
+{
+    (void)state;
+    CK_SESSION_HANDLE s = open_rw(1);
+    CK_OBJECT_HANDLE pub, priv;
+    gen_pair(s, 512, CK_TRUE, &pub, &priv);
+    EVP_PKEY *k = pubkey_of(s, pub);
+    CK_MECHANISM raw = { CKM_GOSTR3410_512, NULL, 0 };
+    uint8_t digest[64], sig[128];
+    for (int round = 0; round < 3; round++) {
+        CK_OBJECT_HANDLE key = find_private_key(s);
+        assert_int_not_equal(key, CK_INVALID_HANDLE);
+        memset(digest, 0x30 + round, sizeof digest);
+        CK_ULONG n = sizeof sig;
+        assert_int_equal(F->C_SignInit(s, &raw, key), CKR_OK);
+        assert_int_equal(F->C_Sign(s, digest, sizeof digest, sig, &n), CKR_OK);
+        gs_status st;
+        assert_int_equal(gost_verify_digest(k, digest, sizeof digest, sig, n, &st), GS_ERR_OK);
+        assert_int_equal(F->C_Logout(s), CKR_OK);
+        assert_int_equal(F->C_Login(s, CKU_USER, BAD_PIN, PLEN(BAD_PIN)), CKR_PIN_INCORRECT);
+        assert_int_equal(find_private_key(s), CK_INVALID_HANDLE); /* CKA_PRIVATE: not listed */
+        assert_int_equal(F->C_SignInit(s, &raw, key), CKR_KEY_HANDLE_INVALID);
+        assert_int_equal(F->C_Login(s, CKU_USER, USER_PIN, PLEN(USER_PIN)), CKR_OK);
+    }
+    EVP_PKEY_free(k);
+    F->C_CloseSession(s);
+}
+
 /* Every call that takes a session, given a bad handle and bad arguments. */
 static void expect_session_invalid(CK_RV want)
 {
@@ -1214,6 +1247,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_single_part_ends_operation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fork_child_starts_fresh, setup, teardown),
         cmocka_unit_test_setup_teardown(test_private_handles_die_at_logout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sign_across_logins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_return_code_precedence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_templates_honoured_or_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interfaces, setup, teardown),
