@@ -244,7 +244,7 @@ class Bench:
 
     def prepare(self):
         """The demo token, the agent's config and the environment every process gets."""
-        for d in ("tokens", "run", "config/gostsign", "staging"):
+        for d in ("tokens", "run", "config/gostsign", "staging", "state", "cache"):
             os.makedirs(self.path(d), exist_ok=True)
         os.chmod(self.path("run"), 0o700)
         env = dict(os.environ)
@@ -252,6 +252,7 @@ class Bench:
                    GOSTSIGN_SOFTTOKEN_KDF_ITERATIONS=KDF_ITERATIONS,
                    GOSTSIGN_AGENT_SOCKET=self.path("run", "agent.sock"),
                    XDG_RUNTIME_DIR=self.path("run"), XDG_CONFIG_HOME=self.path("config"),
+                   XDG_STATE_HOME=self.path("state"), XDG_CACHE_HOME=self.path("cache"),
                    GOSTSIGN_AUDIT_FILE=self.path("audit.log"),
                    GS_TEST_PINENTRY_SCRIPT=self.path("pinentry.script"),
                    GOSTSIGN_NMHOST_CONFIG=self.path("nmhost.json"),
