@@ -132,6 +132,10 @@ assert sorted(z.namelist()) == sorted(["manifest.json", "background.js", "conten
 m = json.loads(z.read("manifest.json"))
 assert m["browser_specific_settings"]["gecko"]["id"] == "gostsign@gostsign.ru", m
 assert m["background"] == {"scripts": ["background.js"]} and "key" not in m, m
+# the extension's own errors reach web pages: no shell commands (backticks), no local paths
+bg = z.read("background.js").decode()
+table = bg[bg.index("const ERRORS = {"):bg.index("};", bg.index("const ERRORS = {"))]
+assert "`" not in table and "systemctl" not in table and "/usr/" not in table and "~/" not in table, table
 # the texts of both languages, the same keys in each; every key a page or the manifest names exists
 ru, en = (json.loads(z.read("_locales/%s/messages.json" % l)) for l in ("ru", "en"))
 assert m["default_locale"] == "ru" and sorted(ru) == sorted(en), sorted(set(ru) ^ set(en))
