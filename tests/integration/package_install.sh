@@ -39,9 +39,10 @@ system_gostsign_paths() {
 }
 system_gostsign_paths >"$WORK/named.before"
 
-AGENT_PID="" CABINET_PID=""
+AGENT_PID="" CABINET_PID="" CHROMIUM_PID=""
 # Stops what the test started and purges the packages, whatever state the test ended in.
 cleanup() {
+    [ -z "$CHROMIUM_PID" ] || kill "$CHROMIUM_PID" 2>/dev/null || true
     [ -z "$CABINET_PID" ] || kill "$CABINET_PID" 2>/dev/null || true
     [ -z "$AGENT_PID" ] || kill "$AGENT_PID" 2>/dev/null || true
     wait 2>/dev/null || true
@@ -146,6 +147,7 @@ unset GOSTSIGN GOSTSIGN_AGENT GOSTSIGN_AGENT_BIN GOSTSIGN_NMHOST SOFTTOKEN_MODUL
 export HOME=$WORK/home XDG_CONFIG_HOME=$WORK/home/.config XDG_RUNTIME_DIR=$WORK/run
 mkdir -p "$HOME" "$XDG_CONFIG_HOME/gostsign" "$XDG_RUNTIME_DIR"
 chmod 700 "$XDG_RUNTIME_DIR"
+USER_PATH=$PATH # for node and npm only (the browser check), wherever they are installed
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 
 /usr/bin/gostsign-softtoken-setup --out "$WORK/demo" >"$WORK/setup.log" 2>&1 ||
@@ -213,6 +215,55 @@ grep -q 'replay: ОТКЛОНЁН / refused' "$WORK/login.log" || fail "replay n
 grep -q 'tampered: ОТКЛОНЕНА / refused' "$WORK/login.log" || fail "tampered signature not refused"
 grep -q '^GETPIN' "$WORK/pinentry.record" 2>/dev/null || fail "the PIN was not asked through pinentry"
 ok "cabinet login through /usr/bin/gostsign-nmhost and the installed agent: $(grep 'вошли как' "$WORK/login.log" | sed 's/^ *//')"
+
+# ---------------------------------------------------------------- a browser started after install
+# Debian's Chromium started through its wrapper /usr/bin/chromium, the way a user starts it, with
+# a fresh profile and no --load-extension of the test's own: the wrapper's /etc/chromium.d snippets
+# (Debian's "extensions", then the package's "gostsign") load /usr/share/chromium/extensions/*,
+# the extension gets its stable ID, finds the host through /etc/chromium/native-messaging-hosts
+# and reaches the installed agent. playwright-core (tests/e2e) only connects to that browser.
+[ -x /usr/bin/chromium ] || fail "Debian's chromium is not installed (scripts/deps.sh installs it)"
+PATH=$PATH:$USER_PATH bash "$SOURCE_ROOT/tests/e2e/npm-ci.sh" "$WORK/npm.log" || fail "npm ci in tests/e2e"
+grep -qx /etc/chromium.d/gostsign /var/lib/dpkg/info/gostsign.conffiles || fail "/etc/chromium.d/gostsign is not a conffile"
+[ "$(readlink -f /usr/share/chromium/extensions/gostsign)" = /usr/share/gostsign/extension ] ||
+    fail "/usr/share/chromium/extensions/gostsign does not lead to /usr/share/gostsign/extension"
+ROOT_ARGS=()
+[ "$(id -u)" -ne 0 ] || ROOT_ARGS=(--no-sandbox) # Chromium refuses to run as root with its sandbox
+/usr/bin/chromium --headless=new "${ROOT_ARGS[@]}" --disable-gpu --no-first-run --disable-sync \
+    --user-data-dir="$WORK/chromium" --remote-debugging-port=0 about:blank >"$WORK/chromium.log" 2>&1 &
+CHROMIUM_PID=$!
+for _ in $(seq 300); do [ -s "$WORK/chromium/DevToolsActivePort" ] && break; sleep 0.1; done
+[ -s "$WORK/chromium/DevToolsActivePort" ] || { cat "$WORK/chromium.log"; fail "chromium did not start"; }
+CDP_URL="http://127.0.0.1:$(head -1 "$WORK/chromium/DevToolsActivePort")"
+# what the wrapper gave the browser: Debian's --load-extension of the extensions folder
+tr '\0' '\n' <"/proc/$CHROMIUM_PID/cmdline" >"$WORK/chromium.args"
+LOADED=$(sed -n 's/^--load-extension=//p' "$WORK/chromium.args")
+case ",$LOADED," in *,/usr/share/chromium/extensions/gostsign,*) ;;
+    *) cat "$WORK/chromium.args"; fail "the wrapper did not pass /usr/share/chromium/extensions/gostsign" ;; esac
+grep -q '^--disable-features=.*DisableLoadExtensionCommandLineSwitch' "$WORK/chromium.args" ||
+    fail "the wrapper did not pass the gostsign snippet's --disable-features"
+python3 - "$CDP_URL" "$ID" >"$WORK/targets" <<'PY' || { cat "$WORK/targets" "$WORK/chromium.log"; fail "extension not loaded"; }
+import json, sys, time, urllib.request
+url, ext = sys.argv[1], sys.argv[2]
+want = "chrome-extension://%s/" % ext
+for _ in range(150):
+    targets = json.load(urllib.request.urlopen(url + "/json/list", timeout=5))
+    workers = [t["url"] for t in targets if t["type"] == "service_worker" and t["url"].startswith(want)]
+    if workers:
+        print(workers[0])
+        sys.exit(0)
+    time.sleep(0.1)
+print("no service worker of %s among: %s" % (want, [(t["type"], t["url"]) for t in targets]))
+sys.exit(1)
+PY
+ok "/usr/bin/chromium (fresh profile, no --load-extension given) runs $(cat "$WORK/targets") from --load-extension=$LOADED"
+echo "pin 12345678" >>"$WORK/pinentry.script" # in case the browser's login asks for the PIN again
+CDP_URL=$CDP_URL EXTENSION_ID=$ID CABINET_URL="http://localhost:$(cat "$WORK/port")" \
+    EXPECT_LOGIN='вошли как' \
+    PATH=$PATH:$USER_PATH timeout 180 node "$SOURCE_ROOT/tests/e2e/installed_chromium.mjs" >"$WORK/node.log" 2>&1 ||
+    { cat "$WORK/node.log" "$WORK/agent.log"; fail "the installed extension in Chromium"; }
+while read -r line; do ok "$line"; done < <(sed -n 's/^ok [0-9]* - //p' "$WORK/node.log")
+kill "$CHROMIUM_PID"; wait "$CHROMIUM_PID" 2>/dev/null || true; CHROMIUM_PID=""
 kill "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=""
 kill "$CABINET_PID"; wait "$CABINET_PID" 2>/dev/null || true; CABINET_PID=""
 
