@@ -24,6 +24,7 @@ typedef struct {
     int pin_max_failures;                 /* agent-side limiter: wrong PINs before a cooldown */
     int pin_cooldown_seconds;
     int request_timeout_seconds;
+    int idle_exit_seconds; /* 0: never exit when idle; -1 (unset): the agent's own default */
     char *log_level; /* "error", "warning", "info", "debug" */
 } agent_config;
 
