@@ -57,7 +57,7 @@ status --browser chromium-gost
 has "Chromium-Gost   ok: $WORK/root/etc/chromium/native-messaging-hosts/$HOSTS"
 expect_status 0 "$GOSTSIGN" browser install --browser chromium-gost --host "$WORK/host"
 [ -f "$HOME/.config/chromium/NativeMessagingHosts/$HOSTS" ] || fail "--browser chromium-gost"
-ok "Chromium-Gost falls back to Chrome's system manifest, then Chromium's; --browser chromium-gost writes Chromium's"
+ok "Chromium-Gost takes Chrome's system manifest when Chromium has none, Chromium's first; --browser chromium-gost writes Chromium's"
 doctor "$WORK/d1.json" --no-p11-kit
 verdict "$WORK/d1.json" browsers.manifest ok OK "" browser=chromium-gost \
     "manifest=$HOME/.config/chromium/NativeMessagingHosts/$HOSTS"
