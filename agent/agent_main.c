@@ -26,7 +26,7 @@
 #include <systemd/sd-journal.h>
 
 #define AGENT_USAGE                                                                                \
-    "gostsign-agent [--socket PATH] [--system-config FILE] [--user-config FILE] [--daemon] "      \
+    "gostsign-agent [--socket PATH] [--system-config FILE] [--user-config FILE] [--daemon] "       \
     "[--idle-exit SECONDS]"
 
 static agent *the_agent;
@@ -272,9 +272,8 @@ static void say_listening(const agent *ag, const char *path)
     char idle[64] = "no idle exit";
     if (ag->idle_exit_seconds > 0)
         snprintf(idle, sizeof(idle), "idle exit after %d s", ag->idle_exit_seconds);
-    fprintf(stderr, "gostsign-agent %s listening on %s (pid %ld, %s, %s)\n", GOSTSIGN_VERSION,
-            path, (long)getpid(),
-            ag->socket_activated ? "socket from systemd" : "own socket", idle);
+    fprintf(stderr, "gostsign-agent %s listening on %s (pid %ld, %s, %s)\n", GOSTSIGN_VERSION, path,
+            (long)getpid(), ag->socket_activated ? "socket from systemd" : "own socket", idle);
 }
 
 /* A parent that closed stdin/stdout/stderr must not make a socket land on fd 0-2. */

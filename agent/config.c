@@ -101,8 +101,8 @@ static gs_code read_positive_int(json_object *root, const char *key, int *out, c
 }
 
 /* Reads a non-negative integer option if present (0 turns the feature off). */
-static gs_code read_non_negative_int(json_object *root, const char *key, int *out,
-                                     const char *path, gs_status *st)
+static gs_code read_non_negative_int(json_object *root, const char *key, int *out, const char *path,
+                                     gs_status *st)
 {
     json_object *v;
     if (!json_object_object_get_ex(root, key, &v))

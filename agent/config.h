@@ -25,7 +25,7 @@ typedef struct {
     int pin_cooldown_seconds;
     int request_timeout_seconds;
     int idle_exit_seconds; /* 0: never exit when idle; -1 (unset): the agent's own default */
-    char *log_level; /* "error", "warning", "info", "debug" */
+    char *log_level;       /* "error", "warning", "info", "debug" */
 } agent_config;
 
 /* Fills cfg with built-in defaults (Gosuslugi/ESIA allow-list, 3 wrong PINs, 15 min cooldown). */

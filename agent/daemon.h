@@ -22,6 +22,7 @@
 #define AGENT_PROTOCOL_VERSION 2
 /* Frames from clients to the agent: generous, chunks are far smaller. */
 #define AGENT_FRAME_LIMIT      (8u * 1024u * 1024u)
+
 /* Idle exit when systemd passed the socket and nothing else says: it starts the agent again. */
 #define AGENT_IDLE_EXIT_DEFAULT_SECONDS 300
 
@@ -53,8 +54,8 @@ struct agent {
     time_t started;
     atomic_int active_requests;
     atomic_int connections;
-    atomic_int background_ops;      /* hotplug-driven work under way (agent_background_begin) */
-    atomic_llong last_activity_ms;  /* CLOCK_MONOTONIC, when the last piece of work ended */
+    atomic_int background_ops;     /* hotplug-driven work under way (agent_background_begin) */
+    atomic_llong last_activity_ms; /* CLOCK_MONOTONIC, when the last piece of work ended */
     atomic_uint_fast64_t next_serial;
     pthread_mutex_t inflight_lock;
     request *inflight;   /* requests being processed, for cancel (request.c) */

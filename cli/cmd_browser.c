@@ -31,11 +31,11 @@
 
 /* One supported browser: where its manifests live and how it may be sandboxed. */
 typedef struct {
-    const char *name;       /* for --browser */
-    const char *title;      /* for people */
-    int firefox;            /* allowed_extensions instead of allowed_origins */
-    const char *user_dir;   /* under $XDG_CONFIG_HOME (Chromium family) or $HOME (Firefox) */
-    const char *system_dir; /* absolute */
+    const char *name;             /* for --browser */
+    const char *title;            /* for people */
+    int firefox;                  /* allowed_extensions instead of allowed_origins */
+    const char *user_dir;         /* under $XDG_CONFIG_HOME (Chromium family) or $HOME (Firefox) */
+    const char *system_dir;       /* absolute */
     const char *extra_system_dir; /* read after system_dir when there is none there */
     const char *shares_with;      /* the browser whose files these are: install-all skips it */
     const char *programs[2];      /* shown only when one exists (NULL: always shown) */
@@ -45,26 +45,48 @@ typedef struct {
 } browser_info;
 
 static const browser_info browsers[] = {
-    { "chromium", "Chromium", 0, "chromium/NativeMessagingHosts",
-      "/etc/chromium/native-messaging-hosts", NULL, NULL, { NULL, NULL }, "chromium",
-      "org.chromium.Chromium", "apt-get install chromium" },
-    { "chrome", "Google Chrome", 0, "google-chrome/NativeMessagingHosts",
-      "/etc/opt/chrome/native-messaging-hosts", NULL, NULL, { NULL, NULL }, NULL,
-      "com.google.Chrome", "Google's .deb (google-chrome-stable)" },
-    { "yandex", "Yandex Browser", 0, "yandex-browser/NativeMessagingHosts",
-      "/etc/opt/yandex/browser/native-messaging-hosts", NULL, NULL, { NULL, NULL }, NULL,
-      "ru.yandex.Browser", "Yandex's .deb (yandex-browser-stable)" },
-    { "edge", "Microsoft Edge", 0, "microsoft-edge/NativeMessagingHosts",
-      "/etc/opt/edge/native-messaging-hosts", NULL, NULL, { NULL, NULL }, NULL,
-      "com.microsoft.Edge", "Microsoft's .deb (microsoft-edge-stable)" },
+    { .name = "chromium",
+      .title = "Chromium",
+      .user_dir = "chromium/NativeMessagingHosts",
+      .system_dir = "/etc/chromium/native-messaging-hosts",
+      .snap = "chromium",
+      .flatpak = "org.chromium.Chromium",
+      .unconfined = "apt-get install chromium" },
+    { .name = "chrome",
+      .title = "Google Chrome",
+      .user_dir = "google-chrome/NativeMessagingHosts",
+      .system_dir = "/etc/opt/chrome/native-messaging-hosts",
+      .flatpak = "com.google.Chrome",
+      .unconfined = "Google's .deb (google-chrome-stable)" },
+    { .name = "yandex",
+      .title = "Yandex Browser",
+      .user_dir = "yandex-browser/NativeMessagingHosts",
+      .system_dir = "/etc/opt/yandex/browser/native-messaging-hosts",
+      .flatpak = "ru.yandex.Browser",
+      .unconfined = "Yandex's .deb (yandex-browser-stable)" },
+    { .name = "edge",
+      .title = "Microsoft Edge",
+      .user_dir = "microsoft-edge/NativeMessagingHosts",
+      .system_dir = "/etc/opt/edge/native-messaging-hosts",
+      .flatpak = "com.microsoft.Edge",
+      .unconfined = "Microsoft's .deb (microsoft-edge-stable)" },
     /* A Chromium-branded build (installed in /opt/chromium-gost): Chromium's folders, then
      * Google Chrome's system folder, which its own patch adds to the search. */
-    { "chromium-gost", "Chromium-Gost", 0, "chromium/NativeMessagingHosts",
-      "/etc/chromium/native-messaging-hosts", "/etc/opt/chrome/native-messaging-hosts",
-      "chromium", { "/opt/chromium-gost/chrome", "/usr/bin/chromium-gost" }, NULL, NULL, NULL },
-    { "firefox", "Firefox", 1, ".mozilla/native-messaging-hosts",
-      "/usr/lib/mozilla/native-messaging-hosts", NULL, NULL, { NULL, NULL }, "firefox",
-      "org.mozilla.firefox", "apt-get install firefox-esr" },
+    { .name = "chromium-gost",
+      .title = "Chromium-Gost",
+      .user_dir = "chromium/NativeMessagingHosts",
+      .system_dir = "/etc/chromium/native-messaging-hosts",
+      .extra_system_dir = "/etc/opt/chrome/native-messaging-hosts",
+      .shares_with = "chromium",
+      .programs = { "/opt/chromium-gost/chrome", "/usr/bin/chromium-gost" } },
+    { .name = "firefox",
+      .title = "Firefox",
+      .firefox = 1,
+      .user_dir = ".mozilla/native-messaging-hosts",
+      .system_dir = "/usr/lib/mozilla/native-messaging-hosts",
+      .snap = "firefox",
+      .flatpak = "org.mozilla.firefox",
+      .unconfined = "apt-get install firefox-esr" },
 };
 #define BROWSER_COUNT (sizeof(browsers) / sizeof(browsers[0]))
 

@@ -19,8 +19,8 @@
 
 extern char **environ;
 
-static const char *const browser_names[] = { "chromium", "chrome", "yandex", "edge",
-                                             "chromium-gost", "firefox" };
+static const char *const browser_names[] = { "chromium", "chrome",        "yandex",
+                                             "edge",     "chromium-gost", "firefox" };
 #define BROWSER_COUNT (sizeof(browser_names) / sizeof(browser_names[0]))
 
 /* Runs `/proc/self/exe browser status --browser NAME`; its stdout into out. -1 when it cannot. */
@@ -71,8 +71,9 @@ static void note_sandbox(doctor_ctx *ctx, const char *name, const char *line)
         doctor_add(ctx, DOCTOR_LAYER_BROWSERS, "browsers.sandbox", DOCTOR_OK, GS_ERR_OK);
     doctor_ev_str(c, "browser", name);
     doctor_ev_str(c, "detail", line);
-    doctor_say(c, "%s: the %s copy reaches gostsign-nmhost through the WebExtensions portal of "
-                  "xdg-desktop-portal",
+    doctor_say(c,
+               "%s: the %s copy reaches gostsign-nmhost through the WebExtensions portal of "
+               "xdg-desktop-portal",
                "%s: копия %s запускает gostsign-nmhost через портал WebExtensions "
                "(xdg-desktop-portal)",
                name, sandbox_kind(line));
