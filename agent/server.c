@@ -108,10 +108,18 @@ static void wake_accept_loop(agent *ag)
     (void)n; /* a full pipe already holds a wake-up */
 }
 
-/* A piece of work ended: the idle clock starts again from now. */
-static void note_activity_end(agent *ag)
+/*
+ * A piece of work is ending: the idle clock starts again from now. Stamped before the work's
+ * counter drops, so the accept loop never sees the work gone with the old time.
+ */
+static void stamp_activity(agent *ag)
 {
     atomic_store(&ag->last_activity_ms, agent_now_ms());
+}
+
+/* After the counter dropped: the accept loop, blocked while work was under way, asks again. */
+static void wake_if_idle_exit(agent *ag)
+{
     if (ag->idle_exit_seconds > 0)
         wake_accept_loop(ag);
 }
@@ -123,8 +131,9 @@ void agent_background_begin(agent *ag)
 
 void agent_background_end(agent *ag)
 {
+    stamp_activity(ag);
     atomic_fetch_sub(&ag->background_ops, 1);
-    note_activity_end(ag);
+    wake_if_idle_exit(ag);
 }
 
 long long agent_idle_remaining_ms(agent *ag, long long now_ms)
@@ -143,10 +152,11 @@ static void *request_worker(void *p)
     connection *c = r->conn;
     agent *ag = c->ag;
     bool stop = dispatch_request(r);
+    stamp_activity(ag);
     atomic_fetch_sub(&c->requests, 1);
     atomic_fetch_sub(&ag->active_requests, 1);
     connection_release(c);
-    note_activity_end(ag);
+    wake_if_idle_exit(ag);
     if (stop) /* `shutdown`: its reply went out */
         agent_request_stop(ag);
     return NULL;
@@ -276,9 +286,10 @@ static void *connection_reader(void *p)
     }
     connection_expire_uploads(c, 0, -1);
     agent *ag = c->ag;
+    stamp_activity(ag);
     atomic_fetch_sub(&ag->connections, 1);
     connection_release(c);
-    note_activity_end(ag);
+    wake_if_idle_exit(ag);
     return NULL;
 }
 
