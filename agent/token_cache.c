@@ -98,8 +98,9 @@ void token_cache_free(token_cache *tc)
     pthread_mutex_lock(&tc->lock);
     drop_lists(tc);
     pthread_mutex_unlock(&tc->lock);
-    /* Finalizing the modules wakes the monitor threads (CKR_CRYPTOKI_NOT_INITIALIZED). */
-    p11_client_close(tc->client);
+    /* Finalizing the modules wakes the monitor threads (CKR_CRYPTOKI_NOT_INITIALIZED); they
+     * must be out of the modules' code before the modules are unloaded. */
+    p11_client_finalize(tc->client);
     for (size_t i = 0; i < tc->monitor_count; i++) {
         /* A module that ignores C_Finalize while waiting must not hang the agent's exit. */
         struct timespec limit;
@@ -108,6 +109,7 @@ void token_cache_free(token_cache *tc)
         if (pthread_timedjoin_np(tc->monitors[i], NULL, &limit) != 0)
             pthread_detach(tc->monitors[i]);
     }
+    p11_client_close(tc->client);
     for (size_t i = 0; i < tc->token_lock_count; i++)
         pthread_mutex_destroy(&tc->token_locks[i].lock);
     pthread_cond_destroy(&tc->changed);
