@@ -258,7 +258,7 @@ for _ in $(seq 200); do [ -S "$SOCK" ] && break; sleep 0.05; done
 "$GOSTSIGN" tokens --json >/dev/null 2>&1 || fail "own socket, idle 1"
 STATUS=0
 wait "$OWN" || STATUS=$?
-[ "$STATUS" = 0 ] || fail "own-socket agent exited with $STATUS"
+[ "$STATUS" = 0 ] || { cat "$WORK/own.log"; fail "own-socket agent exited with $STATUS"; }
 grep -q "idle for 1 s, exiting (pid $OWN)" "$WORK/own.log" || fail "no idle line: $(cat "$WORK/own.log")"
 [ ! -e "$SOCK" ] || fail "the agent left its socket file"
 GOSTSIGN_AGENT_BIN=$REAL_AGENT_BIN "$GOSTSIGN" tokens --json >/dev/null 2>"$WORK/err" ||
