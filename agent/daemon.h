@@ -49,8 +49,8 @@ struct agent {
     int stop_pipe[2];
     char socket_path[512];
     int owns_socket_file;
-    int socket_activated;  /* the listening socket came from systemd (sd_listen_fds) */
-    int idle_exit_seconds; /* exit after this long with nothing under way; 0: never */
+    int socket_activated;         /* the listening socket came from systemd (sd_listen_fds) */
+    atomic_int idle_exit_seconds; /* exit after this long with nothing under way; 0: never */
     time_t started;
     atomic_int active_requests;
     atomic_int connections;
