@@ -101,15 +101,20 @@ void token_cache_free(token_cache *tc)
     /* Finalizing the modules wakes the monitor threads (CKR_CRYPTOKI_NOT_INITIALIZED); they
      * must be out of the modules' code before the modules are unloaded. */
     p11_client_finalize(tc->client);
+    int stuck = 0;
     for (size_t i = 0; i < tc->monitor_count; i++) {
         /* A module that ignores C_Finalize while waiting must not hang the agent's exit. */
         struct timespec limit;
         clock_gettime(CLOCK_REALTIME, &limit);
         limit.tv_sec += 2;
-        if (pthread_timedjoin_np(tc->monitors[i], NULL, &limit) != 0)
+        if (pthread_timedjoin_np(tc->monitors[i], NULL, &limit) != 0) {
             pthread_detach(tc->monitors[i]);
+            stuck = 1;
+        }
     }
-    p11_client_close(tc->client);
+    if (!stuck) /* a thread still inside a module must never see it unloaded: the agent is
+                 * ending, leaving the modules mapped costs nothing */
+        p11_client_close(tc->client);
     for (size_t i = 0; i < tc->token_lock_count; i++)
         pthread_mutex_destroy(&tc->token_locks[i].lock);
     pthread_cond_destroy(&tc->changed);
