@@ -21,7 +21,7 @@
 # paused for longer than the idle time and a request whose client already half-closed all hold
 # the exit off; idle_exit_seconds in agent.json sets it too; the default is 300 s under socket
 # activation and off for an agent on its own socket; an agent on its own socket that exits when
-# idle removes its socket file and the next client starts one on demand.
+# idle removes its socket file and the next client starts one on demand; wrong values are refused.
 . "$(dirname "$0")/lib.sh"
 command -v systemd-socket-activate >/dev/null || fail "systemd-socket-activate missing (apt install systemd)"
 command -v systemd-analyze >/dev/null || fail "systemd-analyze missing (apt install systemd)"
@@ -283,4 +283,16 @@ grep -q "idle for 1 s, exiting (pid $OWN)" "$WORK/own.log" || fail "no idle line
 GOSTSIGN_AGENT_BIN=$REAL_AGENT_BIN "$GOSTSIGN" tokens --json >/dev/null 2>"$WORK/err" ||
     { cat "$WORK/err"; fail "the next client did not start an agent on demand"; }
 ok "own socket: no idle exit by default; with --idle-exit it removes its socket and the next client starts one"
+# Wrong values are refused, not taken for "never" or the default.
+"$GOSTSIGN" agent stop >/dev/null 2>&1 || true
+write_config '"idle_exit_seconds": -5'
+STATUS=0
+"$GOSTSIGN_AGENT" --system-config /nonexistent >"$WORK/bad.log" 2>&1 || STATUS=$?
+[ "$STATUS" = "$(error_number BAD_JSON)" ] && grep -q '"idle_exit_seconds" must be a whole number' "$WORK/bad.log" ||
+    fail "idle_exit_seconds -5: status $STATUS, $(cat "$WORK/bad.log")"
+write_config
+STATUS=0
+"$GOSTSIGN_AGENT" --system-config /nonexistent --idle-exit soon >"$WORK/bad.log" 2>&1 || STATUS=$?
+[ "$STATUS" = "$(error_number USAGE)" ] || fail "--idle-exit soon: status $STATUS"
+ok "a negative idle_exit_seconds (BAD_JSON) and --idle-exit soon (USAGE) are refused"
 echo "$PASSED passed, 0 failed"
