@@ -27,7 +27,8 @@
 #include <systemd/sd-journal.h>
 
 #define AGENT_USAGE                                                                                \
-    "gostsign-agent [--socket PATH] [--system-config FILE] [--user-config FILE] [--daemon]"
+    "gostsign-agent [--socket PATH] [--system-config FILE] [--user-config FILE] [--daemon] "       \
+    "[--idle-exit SECONDS]"
 
 static agent *the_agent;
 
@@ -44,7 +45,20 @@ typedef struct {
     const char *system_config;
     const char *user_config;
     int daemon;
+    int idle_exit; /* --idle-exit SECONDS; -1 when not given */
 } agent_options;
+
+/* Reads a whole number of seconds (0 .. one year) for --idle-exit; 0 on success. */
+static int parse_seconds(const char *text, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || v < 0 || v > 86400L * 365)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
 
 /* Parses the command line; returns 0, or an exit status to stop with. */
 static int parse_options(int argc, char **argv, agent_options *o)
@@ -53,10 +67,12 @@ static int parse_options(int argc, char **argv, agent_options *o)
                                           { "system-config", required_argument, NULL, 'c' },
                                           { "user-config", required_argument, NULL, 'u' },
                                           { "daemon", no_argument, NULL, 'd' },
+                                          { "idle-exit", required_argument, NULL, 'i' },
                                           { "version", no_argument, NULL, 'V' },
                                           { "help", no_argument, NULL, 'h' },
                                           { NULL, 0, NULL, 0 } };
     int c;
+    o->idle_exit = -1;
     while ((c = getopt_long(argc, argv, "s:c:u:dVh", opts, NULL)) != -1) {
         switch (c) {
         case 's':
@@ -70,6 +86,13 @@ static int parse_options(int argc, char **argv, agent_options *o)
             break;
         case 'd':
             o->daemon = 1;
+            break;
+        case 'i':
+            if (parse_seconds(optarg, &o->idle_exit) != 0) {
+                fprintf(stderr, "usage: %s\n--idle-exit: whole seconds, 0 for never\n",
+                        AGENT_USAGE);
+                return GS_ERR_USAGE;
+            }
             break;
         case 'V':
             printf("gostsign-agent %s\n", GOSTSIGN_VERSION);
@@ -170,12 +193,14 @@ static int startup_failure(const gs_status *st)
 static void on_token_hotplug(void *ctx, const hotplug_event *ev)
 {
     agent *ag = ctx;
+    agent_background_begin(ag); /* no idle exit in the middle of it */
     device_modules_event(ag->device_modules, ev);
-    if (ev->initial)
-        return;
-    token_cache_invalidate(ag->tokens);
-    sleep(1);
-    token_cache_invalidate(ag->tokens);
+    if (!ev->initial) {
+        token_cache_invalidate(ag->tokens);
+        sleep(1);
+        token_cache_invalidate(ag->tokens);
+    }
+    agent_background_end(ag);
 }
 
 /* The first mlock failure: signing goes on, but the PIN may reach swap; say so once, no secret. */
@@ -234,6 +259,30 @@ static gs_code agent_init(agent *ag, const agent_options *o, gs_status *st)
     return GS_ERR_OK;
 }
 
+/*
+ * How long the agent stays with nothing to do: --idle-exit, else the configuration's
+ * idle_exit_seconds, else AGENT_IDLE_EXIT_DEFAULT_SECONDS when systemd passed the socket (it
+ * keeps listening and starts the agent again) and never when the agent bound its own.
+ */
+static int idle_exit_seconds(const agent_options *o, const agent *ag)
+{
+    if (o->idle_exit >= 0)
+        return o->idle_exit;
+    if (ag->cfg.idle_exit_seconds >= 0)
+        return ag->cfg.idle_exit_seconds;
+    return ag->socket_activated ? AGENT_IDLE_EXIT_DEFAULT_SECONDS : 0;
+}
+
+/* The startup line (the journal's, under systemd): where, which process, and when it goes. */
+static void say_listening(const agent *ag, const char *path)
+{
+    char idle[64] = "no idle exit";
+    if (ag->idle_exit_seconds > 0)
+        snprintf(idle, sizeof(idle), "idle exit after %d s", ag->idle_exit_seconds);
+    fprintf(stderr, "gostsign-agent %s listening on %s (pid %ld, %s, %s)\n", GOSTSIGN_VERSION, path,
+            (long)getpid(), ag->socket_activated ? "socket from systemd" : "own socket", idle);
+}
+
 /* A parent that closed stdin/stdout/stderr must not make a socket land on fd 0-2. */
 static void ensure_standard_fds(void)
 {
@@ -269,6 +318,7 @@ int main(int argc, char **argv)
         report_ready(ready_fd, rc);
         return startup_failure(&st);
     }
+    ag.idle_exit_seconds = idle_exit_seconds(&o, &ag);
     report_ready(ready_fd, GS_ERR_OK);
     the_agent = &ag;
     struct sigaction sa = { .sa_handler = on_stop_signal };
@@ -276,8 +326,12 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sd_notify(0, "READY=1");
     if (!o.daemon) /* an agent started on demand says nothing into its caller's output */
-        fprintf(stderr, "gostsign-agent %s listening on %s\n", GOSTSIGN_VERSION, path);
-    agent_serve(&ag);
+        say_listening(&ag, path);
+    if (agent_serve(&ag) == AGENT_SERVE_IDLE)
+        fprintf(stderr, "gostsign-agent: idle for %d s, exiting (pid %ld)%s\n",
+                ag.idle_exit_seconds, (long)getpid(),
+                ag.socket_activated ? "; systemd starts it again for the next client" : "");
+    sd_notify(0, "STOPPING=1");
     agent_shutdown(&ag);
     hotplug_stop(ag.hotplug);
     device_modules_free(ag.device_modules);

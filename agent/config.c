@@ -64,6 +64,7 @@ gs_code agent_config_defaults(agent_config *cfg, gs_status *st)
     cfg->request_timeout_seconds = 120;
     cfg->revocation_timeout_seconds = AGENT_REVOCATION_TIMEOUT_DEFAULT;
     cfg->module_unload_seconds = 60;
+    cfg->idle_exit_seconds = -1;
     if (set_string(&cfg->pinentry, "pinentry", st) != GS_ERR_OK ||
         set_string(&cfg->load_registered_modules, "on_device", st) != GS_ERR_OK ||
         set_string(&cfg->log_level, "info", st) != GS_ERR_OK)
@@ -98,6 +99,21 @@ static gs_code read_positive_int(json_object *root, const char *key, int *out, c
         return GS_ERR_OK;
     if (!json_object_is_type(v, json_type_int) || json_object_get_int(v) <= 0)
         return gs_fail(st, GS_ERR_BAD_JSON, "%s: \"%s\" must be a positive integer", path, key);
+    *out = json_object_get_int(v);
+    return GS_ERR_OK;
+}
+
+/* Reads a non-negative integer option if present (0 turns the feature off). */
+static gs_code read_non_negative_int(json_object *root, const char *key, int *out, const char *path,
+                                     gs_status *st)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(root, key, &v))
+        return GS_ERR_OK;
+    if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0 ||
+        json_object_get_int64(v) > 86400 * 365)
+        return gs_fail(st, GS_ERR_BAD_JSON, "%s: \"%s\" must be a whole number of seconds >= 0",
+                       path, key);
     *out = json_object_get_int(v);
     return GS_ERR_OK;
 }
@@ -211,6 +227,8 @@ static gs_code apply_json(agent_config *cfg, json_object *root, int is_system, c
     if (rc == GS_ERR_OK)
         rc = read_positive_int(root, "revocation_timeout_seconds", &cfg->revocation_timeout_seconds,
                                path, st);
+    if (rc == GS_ERR_OK)
+        rc = read_non_negative_int(root, "idle_exit_seconds", &cfg->idle_exit_seconds, path, st);
     return rc;
 }
 

@@ -37,7 +37,8 @@ typedef struct {
     int pin_max_failures;                 /* agent-side limiter: wrong PINs before a cooldown */
     int pin_cooldown_seconds;
     int request_timeout_seconds;
-    char *log_level; /* "error", "warning", "info", "debug" */
+    int idle_exit_seconds; /* 0: never exit when idle; -1 (unset): the agent's own default */
+    char *log_level;       /* "error", "warning", "info", "debug" */
     agent_revocation_policy revocation_policy; /* the user file may only make it stricter */
     int revocation_timeout_seconds;            /* per CRL download / OCSP exchange */
 } agent_config;

@@ -23,6 +23,9 @@
 /* Frames from clients to the agent: generous, chunks are far smaller. */
 #define AGENT_FRAME_LIMIT      (8u * 1024u * 1024u)
 
+/* Idle exit when systemd passed the socket and nothing else says: it starts the agent again. */
+#define AGENT_IDLE_EXIT_DEFAULT_SECONDS 300
+
 /*
  * Where the agent itself was started: its terminal, locale and display, the PIN dialog's
  * defaults when a request names none (gpg-agent's "startup tty").
@@ -47,9 +50,13 @@ struct agent {
     int stop_pipe[2];
     char socket_path[512];
     int owns_socket_file;
+    int socket_activated;         /* the listening socket came from systemd (sd_listen_fds) */
+    atomic_int idle_exit_seconds; /* exit after this long with nothing under way; 0: never */
     time_t started;
     atomic_int active_requests;
     atomic_int connections;
+    atomic_int background_ops;     /* hotplug-driven work under way (agent_background_begin) */
+    atomic_llong last_activity_ms; /* CLOCK_MONOTONIC, when the last piece of work ended */
     atomic_uint_fast64_t next_serial;
     pthread_mutex_t inflight_lock;
     request *inflight;   /* requests being processed, for cancel (request.c) */
@@ -81,8 +88,25 @@ void dialog_defaults_capture(dialog_defaults *d);
 
 /* Server lifecycle (server.c). */
 gs_code agent_listen(agent *ag, const char *path, gs_status *st);
+/* Serves until stopped (returns 0), idle for idle_exit_seconds (AGENT_SERVE_IDLE), or -1. */
+#define AGENT_SERVE_IDLE 1
 int agent_serve(agent *ag);
 void agent_request_stop(agent *ag);
 void agent_shutdown(agent *ag);
+
+/*
+ * Idle exit (server.c). Work that no connection or request accounts for (a hotplug-driven
+ * cache refresh) is bracketed with begin/end, so the agent never exits in its middle.
+ */
+void agent_background_begin(agent *ag);
+void agent_background_end(agent *ag);
+/* CLOCK_MONOTONIC in milliseconds, the clock of last_activity_ms. */
+long long agent_now_ms(void);
+/*
+ * Milliseconds until the agent may exit for idleness at now_ms: 0 when it may exit now, -1
+ * when it never will as things stand (idle exit off, or a connection, a request or background
+ * work under way: their end wakes the accept loop to ask again).
+ */
+long long agent_idle_remaining_ms(agent *ag, long long now_ms);
 
 #endif

@@ -3,6 +3,9 @@
  * or the socket systemd passes (socket activation). Only peers with the agent's own uid are
  * served (SO_PEERCRED). One thread per connection reads frames; each request runs on its own
  * worker thread so a slow PIN dialog never blocks another client or a `cancel`.
+ * With idle exit on, the accept loop returns once no connection, request or background work has
+ * been under way for idle_exit_seconds; under socket activation systemd keeps the socket and
+ * starts the agent again for the next client.
  */
 #include "daemon.h"
 #include "frame.h"
@@ -76,14 +79,71 @@ static gs_code bind_socket(agent *ag, const char *path, gs_status *st)
 gs_code agent_listen(agent *ag, const char *path, gs_status *st)
 {
     snprintf(ag->socket_path, sizeof(ag->socket_path), "%s", path);
-    if (pipe2(ag->stop_pipe, O_CLOEXEC) != 0)
+    /* non-blocking both ways: a wake-up never blocks a worker, the loop drains what is there */
+    if (pipe2(ag->stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
         return gs_fail(st, GS_ERR_INTERNAL, "pipe: %s", strerror(errno));
+    atomic_store(&ag->last_activity_ms, agent_now_ms());
     if (sd_listen_fds(1) == 1) { /* socket activation: systemd already bound it */
+        if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) <= 0)
+            return gs_fail(st, GS_ERR_AGENT_UNAVAILABLE,
+                           "the socket systemd passed is not a listening Unix stream socket");
         ag->listen_fd = SD_LISTEN_FDS_START;
+        ag->socket_activated = 1;
         return GS_ERR_OK;
     }
     gs_code rc = prepare_socket_dir(path, st);
     return rc == GS_ERR_OK ? bind_socket(ag, path, st) : rc;
+}
+
+long long agent_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wakes the accept loop so it asks again whether the agent is idle (async-signal-safe). */
+static void wake_accept_loop(agent *ag)
+{
+    ssize_t n = write(ag->stop_pipe[1], "w", 1);
+    (void)n; /* a full pipe already holds a wake-up */
+}
+
+/*
+ * A piece of work is ending: the idle clock starts again from now. Stamped before the work's
+ * counter drops, so the accept loop never sees the work gone with the old time.
+ */
+static void stamp_activity(agent *ag)
+{
+    atomic_store(&ag->last_activity_ms, agent_now_ms());
+}
+
+/* After the counter dropped: the accept loop, blocked while work was under way, asks again. */
+static void wake_if_idle_exit(agent *ag)
+{
+    if (ag->idle_exit_seconds > 0)
+        wake_accept_loop(ag);
+}
+
+void agent_background_begin(agent *ag)
+{
+    atomic_fetch_add(&ag->background_ops, 1);
+}
+
+void agent_background_end(agent *ag)
+{
+    stamp_activity(ag);
+    atomic_fetch_sub(&ag->background_ops, 1);
+    wake_if_idle_exit(ag);
+}
+
+long long agent_idle_remaining_ms(agent *ag, long long now_ms)
+{
+    if (ag->idle_exit_seconds <= 0 || atomic_load(&ag->connections) > 0 ||
+        atomic_load(&ag->active_requests) > 0 || atomic_load(&ag->background_ops) > 0)
+        return -1;
+    long long left = atomic_load(&ag->last_activity_ms) + ag->idle_exit_seconds * 1000LL - now_ms;
+    return left > 0 ? left : 0;
 }
 
 /* Worker thread: one request from start to reply. */
@@ -93,9 +153,11 @@ static void *request_worker(void *p)
     connection *c = r->conn;
     agent *ag = c->ag;
     bool stop = dispatch_request(r);
+    stamp_activity(ag);
     atomic_fetch_sub(&c->requests, 1);
     atomic_fetch_sub(&ag->active_requests, 1);
     connection_release(c);
+    wake_if_idle_exit(ag);
     if (stop) /* `shutdown`: its reply went out */
         agent_request_stop(ag);
     return NULL;
@@ -226,8 +288,11 @@ static void *connection_reader(void *p)
         }
     }
     connection_expire_uploads(c, 0, -1);
-    atomic_fetch_sub(&c->ag->connections, 1);
+    agent *ag = c->ag;
+    stamp_activity(ag);
+    atomic_fetch_sub(&ag->connections, 1);
     connection_release(c);
+    wake_if_idle_exit(ag);
     return NULL;
 }
 
@@ -263,18 +328,46 @@ static int accept_client(agent *ag)
     return 0;
 }
 
+/* Reads every control byte there is: 1 when one of them asks the loop to stop. */
+static int drain_control_pipe(agent *ag)
+{
+    char buf[64];
+    ssize_t n;
+    int stop = 0;
+    while ((n = read(ag->stop_pipe[0], buf, sizeof(buf))) > 0)
+        stop |= memchr(buf, 'x', (size_t)n) != NULL;
+    return stop;
+}
+
+/* The accept loop's poll timeout: until the idle exit is due, or forever (-1). */
+static int idle_poll_timeout(agent *ag)
+{
+    long long left = agent_idle_remaining_ms(ag, agent_now_ms());
+    if (left < 0)
+        return -1;
+    return left > 1000000 ? 1000000 : (int)left;
+}
+
 int agent_serve(agent *ag)
 {
     struct pollfd fds[2] = { { ag->listen_fd, POLLIN, 0 }, { ag->stop_pipe[0], POLLIN, 0 } };
     for (;;) {
-        if (poll(fds, 2, -1) < 0) {
+        int n = poll(fds, 2, idle_poll_timeout(ag));
+        if (n < 0) {
             if (errno == EINTR)
                 continue;
             return -1;
         }
-        if (fds[1].revents)
+        if (fds[1].revents && drain_control_pipe(ag))
             return 0;
-        int err = (fds[0].revents & POLLIN) ? accept_client(ag) : 0;
+        if (!(fds[0].revents & POLLIN)) {
+            /* no client waits in the queue: exit if idle long enough (a client arriving from
+             * now on waits on systemd's socket for the next agent) */
+            if (agent_idle_remaining_ms(ag, agent_now_ms()) == 0)
+                return AGENT_SERVE_IDLE;
+            continue;
+        }
+        int err = accept_client(ag);
         if (err == EMFILE || err == ENFILE || err == ENOMEM || err == ENOBUFS)
             poll(NULL, 0, 100); /* out of descriptors: back off instead of spinning */
     }

@@ -48,7 +48,8 @@ token_cache *token_cache_new(const agent_config *cfg, gs_status *st)
         gs_fail(st, GS_ERR_OUT_OF_MEMORY, "token cache");
         return NULL;
     }
-    /* Only the configured modules here: the others load when a device needs them (device_modules.c). */
+    /* Only the configured modules here: the others load when a device needs them
+     * (device_modules.c). */
     const char *ptrs[AGENT_CONFIG_MAX_LIST];
     for (size_t i = 0; i < cfg->module_count; i++)
         ptrs[i] = cfg->modules[i];
@@ -100,11 +101,16 @@ void token_cache_free(token_cache *tc)
     /* Modules the agent loaded itself: finalized, their threads joined, then unmapped. */
     for (size_t i = 0; i < p11_client_module_places(tc->client); i++)
         token_cache_unload_module(tc, i);
-    /* Finalizing the others wakes their monitor threads (CKR_CRYPTOKI_NOT_INITIALIZED). */
-    p11_client_close(tc->client);
+    /* Finalizing the others wakes their monitor threads (CKR_CRYPTOKI_NOT_INITIALIZED); they
+     * must be out of the modules' code before the modules are unloaded. */
+    p11_client_finalize(tc->client);
+    int stuck = 0;
     for (size_t i = 0; i < CACHE_MAX_MODULES; i++)
-        if (tc->has_monitor[i])
-            join_monitor(tc->monitors[i]);
+        if (tc->has_monitor[i] && join_monitor(tc->monitors[i]) != 0)
+            stuck = 1;
+    if (!stuck) /* a thread still inside a module must never see it unloaded: the agent is
+                 * ending, leaving the modules mapped costs nothing */
+        p11_client_close(tc->client);
     pthread_mutex_destroy(&tc->monitor_lock);
     for (size_t i = 0; i < tc->token_lock_count; i++)
         pthread_mutex_destroy(&tc->token_locks[i].lock);
@@ -237,7 +243,8 @@ gs_code token_cache_certificates_json(token_cache *tc, time_t now, json_object *
             json_object_object_add(c, "token", json_object_new_string(tid));
             json_object_object_add(c, "has_private_key",
                                    json_object_new_boolean(tc->certs[i].has_private_key));
-            json_object_object_add(c, "der", gs_base64_json(tc->certs[i].der, tc->certs[i].der_len));
+            json_object_object_add(c, "der",
+                                   gs_base64_json(tc->certs[i].der, tc->certs[i].der_len));
             json_object_array_add(*out, c);
         }
     }

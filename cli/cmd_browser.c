@@ -2,15 +2,20 @@
  * `gostsign browser install|uninstall|status`: registers gostsign-nmhost with the browsers by
  * writing native-messaging host manifests (Chromium, Google Chrome, Yandex Browser, Microsoft
  * Edge: allowed origins; Firefox: allowed extensions), per user or system-wide, and checks them.
- * It also notices Snap and Flatpak browsers, whose sandbox cannot start a native host.
+ * Chromium-Gost has no folders of its own: it reads Chromium's, then Google Chrome's system one.
+ * It also notices Snap and Flatpak copies and says what works there: Firefox reaches a host
+ * through the WebExtensions portal of xdg-desktop-portal when the desktop has it; a confined
+ * Chromium-family browser cannot start one at all.
  * GOSTSIGN_BROWSER_SYSTEM_ROOT, when set, is put before every system-wide path (a staging root,
- * as DESTDIR; the tests use it so that the machine's own manifests never count).
+ * as DESTDIR; the tests use it so that the machine's own manifests, programs, Snap and Flatpak
+ * installations and portal never count).
  */
 #include "agent.h"
 #include "cli.h"
 #include "native_messaging.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,28 +31,99 @@
 
 /* One supported browser: where its manifests live and how it may be sandboxed. */
 typedef struct {
-    const char *name;       /* for --browser */
-    const char *title;      /* for people */
-    int firefox;            /* allowed_extensions instead of allowed_origins */
-    const char *user_dir;   /* under $XDG_CONFIG_HOME (Chromium family) or $HOME (Firefox) */
-    const char *system_dir; /* absolute */
-    const char *snap;       /* ~/snap/NAME */
-    const char *flatpak;    /* ~/.var/app/ID */
+    const char *name;             /* for --browser */
+    const char *title;            /* for people */
+    int firefox;                  /* allowed_extensions instead of allowed_origins */
+    const char *user_dir;         /* under $XDG_CONFIG_HOME (Chromium family) or $HOME (Firefox) */
+    const char *system_dir;       /* absolute */
+    const char *extra_system_dir; /* read after system_dir when there is none there */
+    const char *shares_with;      /* the browser whose files these are: install-all skips it */
+    const char *programs[2];      /* shown only when one exists (NULL: always shown) */
+    const char *snap;             /* /snap/bin/NAME, ~/snap/NAME */
+    const char *flatpak;          /* application ID: ~/.var/app/ID, .../flatpak/app/ID */
+    const char *unconfined;       /* where an unconfined build comes from, for people */
 } browser_info;
 
 static const browser_info browsers[] = {
-    { "chromium", "Chromium", 0, "chromium/NativeMessagingHosts",
-      "/etc/chromium/native-messaging-hosts", "chromium", "org.chromium.Chromium" },
-    { "chrome", "Google Chrome", 0, "google-chrome/NativeMessagingHosts",
-      "/etc/opt/chrome/native-messaging-hosts", NULL, "com.google.Chrome" },
-    { "yandex", "Yandex Browser", 0, "yandex-browser/NativeMessagingHosts",
-      "/etc/opt/yandex/browser/native-messaging-hosts", NULL, "ru.yandex.Browser" },
-    { "edge", "Microsoft Edge", 0, "microsoft-edge/NativeMessagingHosts",
-      "/etc/opt/edge/native-messaging-hosts", NULL, "com.microsoft.Edge" },
-    { "firefox", "Firefox", 1, ".mozilla/native-messaging-hosts",
-      "/usr/lib/mozilla/native-messaging-hosts", "firefox", "org.mozilla.firefox" },
+    { .name = "chromium",
+      .title = "Chromium",
+      .user_dir = "chromium/NativeMessagingHosts",
+      .system_dir = "/etc/chromium/native-messaging-hosts",
+      .snap = "chromium",
+      .flatpak = "org.chromium.Chromium",
+      .unconfined = "apt-get install chromium" },
+    { .name = "chrome",
+      .title = "Google Chrome",
+      .user_dir = "google-chrome/NativeMessagingHosts",
+      .system_dir = "/etc/opt/chrome/native-messaging-hosts",
+      .flatpak = "com.google.Chrome",
+      .unconfined = "Google's .deb (google-chrome-stable)" },
+    { .name = "yandex",
+      .title = "Yandex Browser",
+      .user_dir = "yandex-browser/NativeMessagingHosts",
+      .system_dir = "/etc/opt/yandex/browser/native-messaging-hosts",
+      .flatpak = "ru.yandex.Browser",
+      .unconfined = "Yandex's .deb (yandex-browser-stable)" },
+    { .name = "edge",
+      .title = "Microsoft Edge",
+      .user_dir = "microsoft-edge/NativeMessagingHosts",
+      .system_dir = "/etc/opt/edge/native-messaging-hosts",
+      .flatpak = "com.microsoft.Edge",
+      .unconfined = "Microsoft's .deb (microsoft-edge-stable)" },
+    /* A Chromium-branded build (installed in /opt/chromium-gost): Chromium's folders, then
+     * Google Chrome's system folder, which its own patch adds to the search. */
+    { .name = "chromium-gost",
+      .title = "Chromium-Gost",
+      .user_dir = "chromium/NativeMessagingHosts",
+      .system_dir = "/etc/chromium/native-messaging-hosts",
+      .extra_system_dir = "/etc/opt/chrome/native-messaging-hosts",
+      .shares_with = "chromium",
+      .programs = { "/opt/chromium-gost/chrome", "/usr/bin/chromium-gost" } },
+    { .name = "firefox",
+      .title = "Firefox",
+      .firefox = 1,
+      .user_dir = ".mozilla/native-messaging-hosts",
+      .system_dir = "/usr/lib/mozilla/native-messaging-hosts",
+      .snap = "firefox",
+      .flatpak = "org.mozilla.firefox",
+      .unconfined = "apt-get install firefox-esr" },
 };
 #define BROWSER_COUNT (sizeof(browsers) / sizeof(browsers[0]))
+
+/* The title of the browser named name (for --browser). */
+static const char *browser_title(const char *name)
+{
+    for (size_t i = 0; i < BROWSER_COUNT; i++)
+        if (strcmp(browsers[i].name, name) == 0)
+            return browsers[i].title;
+    return name;
+}
+
+/* A system-wide path under GOSTSIGN_BROWSER_SYSTEM_ROOT (the real one when that is unset). */
+static int system_path(const char *path, char *out, size_t cap)
+{
+    const char *root = getenv("GOSTSIGN_BROWSER_SYSTEM_ROOT");
+    int n = snprintf(out, cap, "%s%s", root ? root : "", path);
+    return n > 0 && (size_t)n < cap ? 0 : -1;
+}
+
+/* True when path (under the system root) exists. */
+static int system_path_exists(const char *path)
+{
+    char full[PATH_MAX];
+    return system_path(path, full, sizeof(full)) == 0 && access(full, F_OK) == 0;
+}
+
+/* True for a browser shown only when installed (Chromium-Gost) whose program is not there. */
+static int not_installed(const browser_info *b)
+{
+    if (!b->programs[0])
+        return 0;
+    for (size_t i = 0; i < sizeof(b->programs) / sizeof(b->programs[0]); i++)
+        if (b->programs[i] && system_path_exists(b->programs[i]))
+            return 0;
+    return 1;
+}
 
 typedef struct {
     const char *action;
@@ -124,10 +200,8 @@ static int manifest_dir(const browser_info *b, int system, char *out, size_t cap
 {
     if (custom_profile && !b->firefox && !system)
         return snprintf(out, cap, "%s/NativeMessagingHosts", custom_profile) < (int)cap ? 0 : -1;
-    if (system) {
-        const char *root = getenv("GOSTSIGN_BROWSER_SYSTEM_ROOT");
-        return snprintf(out, cap, "%s%s", root ? root : "", b->system_dir) < (int)cap ? 0 : -1;
-    }
+    if (system)
+        return system_path(b->system_dir, out, cap);
     const char *home = getenv("HOME"), *xdg = getenv("XDG_CONFIG_HOME");
     if (!home || !*home)
         return -1;
@@ -275,32 +349,155 @@ static const char *check_manifest(const char *path, const browser_info *b, const
     return result;
 }
 
-/* Says whether a Snap or Flatpak copy of the browser is present (they cannot start hosts). */
-static void report_sandbox(const browser_info *b)
+/* Where a Snap copy of the browser is (/snap/bin/NAME, ~/snap/NAME) into where; 1 if found. */
+static int find_snap(const browser_info *b, char *where, size_t cap)
 {
     const char *home = getenv("HOME");
-    char path[PATH_MAX];
-    struct stat sb;
-    if (!home)
-        return;
-    if (b->snap &&
-        (snprintf(path, sizeof(path), "/snap/bin/%s", b->snap),
-         stat(path, &sb) == 0 ||
-             (snprintf(path, sizeof(path), "%s/snap/%s", home, b->snap), stat(path, &sb) == 0)))
-        printf(cli_text("    внимание: %s установлен как пакет Snap (%s): его песочница не может "
-                        "запускать native-messaging hosts; используйте пакет Debian (apt-get "
-                        "install %s).\n",
-                        "    warning: %s is installed as a Snap package (%s): its sandbox cannot "
-                        "start native-messaging hosts; use the Debian package (apt-get install "
-                        "%s).\n"),
-               b->title, path, b->snap);
-    if (b->flatpak &&
-        (snprintf(path, sizeof(path), "%s/.var/app/%s", home, b->flatpak), stat(path, &sb) == 0))
-        printf(cli_text("    внимание: %s работает как Flatpak (%s): песочница не может запустить "
-                        "gostsign-nmhost; установите браузер из пакетов Debian.\n",
-                        "    warning: %s runs as a Flatpak (%s): the sandbox cannot start "
-                        "gostsign-nmhost; install the browser from Debian packages.\n"),
-               b->title, path);
+    char rel[128];
+    if (!b->snap)
+        return 0;
+    snprintf(rel, sizeof(rel), "/snap/bin/%s", b->snap);
+    if (system_path(rel, where, cap) == 0 && access(where, F_OK) == 0)
+        return 1;
+    return home && *home && snprintf(where, cap, "%s/snap/%s", home, b->snap) < (int)cap &&
+           access(where, F_OK) == 0;
+}
+
+/*
+ * Where a Flatpak copy is into where; 1 if found. The places `flatpak list` reads: the system
+ * installation (/var/lib/flatpak/app/ID), the user's (~/.local/share/flatpak/app/ID), and the
+ * data folder of an application that has run (~/.var/app/ID).
+ */
+static int find_flatpak(const browser_info *b, char *where, size_t cap)
+{
+    const char *home = getenv("HOME");
+    char rel[256];
+    if (!b->flatpak)
+        return 0;
+    if (home && *home && snprintf(where, cap, "%s/.var/app/%s", home, b->flatpak) < (int)cap &&
+        access(where, F_OK) == 0)
+        return 1;
+    if (home && *home &&
+        snprintf(where, cap, "%s/.local/share/flatpak/app/%s", home, b->flatpak) < (int)cap &&
+        access(where, F_OK) == 0)
+        return 1;
+    snprintf(rel, sizeof(rel), "/var/lib/flatpak/app/%s", b->flatpak);
+    return system_path(rel, where, cap) == 0 && access(where, F_OK) == 0;
+}
+
+/* True when the file holds the byte string needle (read in overlapping blocks). */
+static int file_contains(const char *path, const char *needle)
+{
+    size_t len = strlen(needle), have = 0;
+    char buf[65536];
+    int fd = open(path, O_RDONLY | O_CLOEXEC), found = 0;
+    ssize_t n;
+    while (fd >= 0 && !found && (n = read(fd, buf + have, sizeof(buf) - have)) > 0) {
+        have += (size_t)n;
+        found = memmem(buf, have, needle, len) != NULL;
+        if (have > len) { /* keep the tail: the needle may straddle two blocks */
+            memmove(buf, buf + have - (len - 1), len - 1);
+            have = len - 1;
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    return found;
+}
+
+/*
+ * The xdg-desktop-portal program when it serves the WebExtensions portal (it names the D-Bus
+ * interface), or NULL. Ubuntu (22.04 and later) patches it in; Debian 12's 1.16 has none.
+ */
+static const char *webextensions_portal(void)
+{
+    static const char *const programs[] = { "/usr/libexec/xdg-desktop-portal",
+                                            "/usr/lib/xdg-desktop-portal/xdg-desktop-portal" };
+    static char found[PATH_MAX];
+    for (size_t i = 0; i < sizeof(programs) / sizeof(programs[0]); i++)
+        if (system_path(programs[i], found, sizeof(found)) == 0 &&
+            file_contains(found, "org.freedesktop.portal.WebExtensions"))
+            return found;
+    return NULL;
+}
+
+/* What a confined Firefox can do: start the host through the portal, if the desktop has it. */
+static void report_confined_firefox(const browser_info *b, const char *kind, const char *where)
+{
+    const char *portal = webextensions_portal();
+    if (portal)
+        printf(cli_text("    примечание: %s %s (%s): запускает gostsign-nmhost через портал "
+                        "WebExtensions службы xdg-desktop-portal (%s), который читает манифест "
+                        "Firefox выше; Firefox один раз спросит, можно ли расширению его "
+                        "запускать (ответы показывает `flatpak permissions webextensions`).\n",
+                        "    note: %s %s (%s): it starts gostsign-nmhost through the "
+                        "WebExtensions portal of xdg-desktop-portal (%s), which reads the Firefox "
+                        "manifest above; Firefox asks once whether the extension may start it "
+                        "(`flatpak permissions webextensions` lists the answers).\n"),
+               b->title, kind, where, portal);
+    else
+        printf(cli_text("    внимание: %s %s (%s): в песочнице он может запускать "
+                        "native-messaging hosts только через портал WebExtensions службы "
+                        "xdg-desktop-portal, а здесь его нет (в xdg-desktop-portal 1.16 из "
+                        "Debian 12 его нет; Ubuntu 22.04 и новее его добавляют); вместо этого: "
+                        "%s.\n",
+                        "    warning: %s %s (%s): confined, it can start native-messaging "
+                        "hosts only through the WebExtensions portal of xdg-desktop-portal, and "
+                        "this system's portal has none (Debian 12's xdg-desktop-portal 1.16 lacks "
+                        "it; Ubuntu 22.04 and later add it); instead: %s.\n"),
+               b->title, kind, where, b->unconfined);
+}
+
+/* A confined Chromium-family browser: it has no portal client, so no native host at all. */
+static void report_confined_chromium(const browser_info *b, const char *kind, const char *where)
+{
+    printf(cli_text("    внимание: %s %s (%s): его песочница не может запустить gostsign-nmhost "
+                    "(у браузеров семейства Chromium нет клиента портала рабочего стола): не "
+                    "поддерживается; вместо этого: %s.\n",
+                    "    warning: %s %s (%s): its sandbox cannot start gostsign-nmhost "
+                    "(Chromium-family browsers have no client for the desktop portal): not "
+                    "supported; instead: %s.\n"),
+           b->title, kind, where, b->unconfined);
+}
+
+/* Says what works for a Snap or Flatpak copy of the browser, when there is one. */
+static void report_sandbox(const browser_info *b)
+{
+    char where[PATH_MAX];
+    void (*report)(const browser_info *, const char *, const char *) =
+        b->firefox ? report_confined_firefox : report_confined_chromium;
+    if (find_snap(b, where, sizeof(where)))
+        report(b, cli_text("установлен как пакет Snap", "is installed as a Snap"), where);
+    if (find_flatpak(b, where, sizeof(where)))
+        report(b, cli_text("работает как Flatpak", "runs as a Flatpak"), where);
+}
+
+/*
+ * The manifest the browser reads: without --system the user's when there is one, else the
+ * system-wide one (the one a package installs), else the extra system place (Chromium-Gost).
+ * 0 with the path in out (the first place when none exists), -1 when no path can be built.
+ */
+static int manifest_in_use(const browser_info *b, const browser_options *o, char *out, size_t cap)
+{
+    char system_manifest[PATH_MAX];
+    int have = manifest_path(b, o->system, out, cap) == 0;
+    if (have && access(out, F_OK) == 0)
+        return 0;
+    if (!o->system && manifest_path(b, 1, system_manifest, sizeof(system_manifest)) == 0 &&
+        access(system_manifest, F_OK) == 0) {
+        snprintf(out, cap, "%s", system_manifest);
+        return 0;
+    }
+    if (b->extra_system_dir &&
+        system_path(b->extra_system_dir, system_manifest, sizeof(system_manifest) - 32) == 0) {
+        size_t used = strlen(system_manifest);
+        snprintf(system_manifest + used, sizeof(system_manifest) - used, "/%s.json", NM_HOST_NAME);
+        if (access(system_manifest, F_OK) == 0) {
+            snprintf(out, cap, "%s", system_manifest);
+            return 0;
+        }
+    }
+    return have ? 0 : -1;
 }
 
 /* Prints one manifest's state line and counts it: ok, broken with the reason, or not there. */
@@ -325,23 +522,24 @@ static void status_manifest(const char *title, const char *path, const browser_i
              path, problem);
 }
 
-/* Prints one browser's state and counts its manifest. Like the browser itself, without
- * --system it takes the user's manifest when there is one and else the system-wide one (the one
- * a package installs). */
+/* Prints one browser's state and counts its manifest: the one the browser reads (see
+ * manifest_in_use), then what its Snap or Flatpak copies can do. */
 static void status_one(const browser_info *b, const browser_options *o, manifest_tally *t)
 {
-    char path[PATH_MAX], system_path[PATH_MAX];
-    int have_path = manifest_path(b, o->system, path, sizeof(path)) == 0;
-    if (!o->system && (!have_path || access(path, F_OK) != 0) &&
-        manifest_path(b, 1, system_path, sizeof(system_path)) == 0 &&
-        access(system_path, F_OK) == 0) {
-        snprintf(path, sizeof(path), "%s", system_path);
-        have_path = 1;
+    char path[PATH_MAX];
+    if (not_installed(b)) {
+        printf(cli_text("%-15s не установлен (%s)\n", "%-15s not installed (%s)\n"), b->title,
+               b->programs[0]);
+        return;
     }
-    if (!have_path)
+    if (manifest_in_use(b, o, path, sizeof(path)) != 0)
         printf(cli_text("%-15s (HOME не задан)\n", "%-15s (HOME is not set)\n"), b->title);
     else
         status_manifest(b->title, path, b, o, t);
+    if (b->shares_with)
+        printf(cli_text("    %s читает манифесты %s (пользователя, затем %s), затем %s.\n",
+                        "    %s reads the %s manifests (the user's, then %s), then %s.\n"),
+               b->title, browser_title(b->shares_with), b->system_dir, b->extra_system_dir);
     report_sandbox(b);
 }
 
@@ -410,8 +608,8 @@ static int parse_browser_options(int argc, char **argv, browser_options *o)
     for (size_t i = 0; o->only && i < BROWSER_COUNT; i++)
         if (strcmp(o->only, browsers[i].name) == 0)
             return 0;
-    return o->only ? cli_usage_error(BROWSER_USAGE,
-                                     "--browser: chromium, chrome, yandex, edge or firefox")
+    return o->only ? cli_usage_error(BROWSER_USAGE, "--browser: chromium, chrome, yandex, edge, "
+                                                    "chromium-gost or firefox")
                    : 0;
 }
 
@@ -432,6 +630,9 @@ int cmd_browser(int argc, char **argv)
         const browser_info *b = &browsers[i];
         if ((o.only && strcmp(o.only, b->name) != 0) || (custom_profile && b->firefox))
             continue; /* --profile DIR is a Chromium-family --user-data-dir */
+        /* the same files as another entry: written once, by that entry */
+        if (b->shares_with && !o.only && strcmp(o.action, "status") != 0)
+            continue;
         if (strcmp(o.action, "install") == 0 && install_one(b, &o, &st) != GS_ERR_OK)
             return cli_report(&st);
         if (strcmp(o.action, "uninstall") == 0 && uninstall_one(b, &o, &st) != GS_ERR_OK)

@@ -34,6 +34,7 @@ struct p11_client {
     loaded_module modules[CLIENT_MAX_MODULES];
     size_t count; /* places in use so far, loaded or empty */
     uint64_t next_serial;
+    int finalized; /* p11_client_finalize ran: close only unloads */
     char load_errors[1024];
 };
 
@@ -207,22 +208,35 @@ p11_client *p11_client_open(const char *const *extra_modules, size_t extra_count
     return c;
 }
 
+void p11_client_finalize(p11_client *c)
+{
+    if (!c || c->finalized)
+        return;
+    for (size_t i = 0; i < c->count; i++) {
+        if (c->modules[i].fn && c->modules[i].dl)
+            c->modules[i].fn->C_Finalize(NULL);
+        else if (c->modules[i].fn && !c->modules[i].from_registry)
+            p11_kit_module_finalize(c->modules[i].fn);
+    }
+    if (c->registry)
+        p11_kit_modules_finalize(c->registry);
+    c->finalized = 1;
+}
+
 void p11_client_close(p11_client *c)
 {
     if (!c)
         return;
+    p11_client_finalize(c);
     for (size_t i = 0; i < c->count; i++) {
-        if (c->modules[i].fn && c->modules[i].dl) {
-            c->modules[i].fn->C_Finalize(NULL);
+        if (c->modules[i].fn && c->modules[i].dl)
             dlclose(c->modules[i].dl);
-        } else if (c->modules[i].fn && !c->modules[i].from_registry) {
-            p11_kit_module_finalize(c->modules[i].fn);
+        else if (c->modules[i].fn && !c->modules[i].from_registry)
             p11_kit_module_release(c->modules[i].fn);
-        }
         free(c->modules[i].file_name);
     }
     if (c->registry)
-        p11_kit_modules_finalize_and_release(c->registry);
+        p11_kit_modules_release(c->registry);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }

@@ -69,6 +69,12 @@ typedef struct p11_client p11_client;
  */
 p11_client *p11_client_open(const char *const *extra_modules, size_t extra_count, int use_registry,
                             gs_status *st);
+/*
+ * Finalizes every module but keeps them loaded: threads blocked in C_WaitForSlotEvent wake up
+ * and can leave the module's code before p11_client_close unloads it. Optional; once only.
+ */
+void p11_client_finalize(p11_client *c);
+/* Finalizes (unless p11_client_finalize did) and unloads every module. */
 void p11_client_close(p11_client *c);
 
 /* Number of modules loaded, and a text of the ones that failed (for doctor). */

@@ -24,7 +24,8 @@ PACKAGES=(
     gpg-agent gpg softhsm2
     # smart-card stack, and fake USB devices and a virtual reader/card for tests
     pcscd libccid umockdev libumockdev-dev vsmartcard-vpcd python3-virtualsmartcard python3-pycryptodome
-    # udev's systemd-hwdb (tests/integration/doctor_udev.sh); systemd-socket-activate
+    # udev's systemd-hwdb (tests/integration/doctor_udev.sh); systemd-socket-activate and
+    # systemd-analyze (agent_socket_activation.sh, agent_idle_exit.sh)
     udev systemd
     # the Debian package (scripts/package.sh, tests/integration/package_install.sh)
     devscripts debhelper lintian dpkg-dev

@@ -19,7 +19,8 @@
 
 extern char **environ;
 
-static const char *const browser_names[] = { "chromium", "chrome", "yandex", "edge", "firefox" };
+static const char *const browser_names[] = { "chromium", "chrome",        "yandex",
+                                             "edge",     "chromium-gost", "firefox" };
 #define BROWSER_COUNT (sizeof(browser_names) / sizeof(browser_names[0]))
 
 /* The environment for the command, with the messages' language fixed (LC_ALL=locale). */
@@ -84,21 +85,65 @@ static void first_line(const char *text, char *line, size_t cap)
     snprintf(line, cap, "%.*s", (int)(len < cap ? len : cap - 1), text);
 }
 
-/* Snap or Flatpak warnings of the command: the browser's sandbox cannot start the host. */
+/* Which kind of confined copy a line is about. */
+static const char *sandbox_kind(const char *line)
+{
+    return strstr(line, "as a Snap") ? "Snap" : "Flatpak";
+}
+
+/* A confined copy that reaches the host through the desktop portal (a "note: " line). */
+static void note_sandbox(doctor_ctx *ctx, const char *name, const char *line)
+{
+    doctor_check *c =
+        doctor_add(ctx, DOCTOR_LAYER_BROWSERS, "browsers.sandbox", DOCTOR_OK, GS_ERR_OK);
+    doctor_ev_str(c, "browser", name);
+    doctor_ev_str(c, "detail", line);
+    doctor_say(c,
+               "%s: the %s copy reaches gostsign-nmhost through the WebExtensions portal of "
+               "xdg-desktop-portal",
+               "%s: копия %s запускает gostsign-nmhost через портал WebExtensions "
+               "(xdg-desktop-portal)",
+               name, sandbox_kind(line));
+}
+
+/* A confined copy that cannot start the host (a "warning: " line, "instead: " names the way). */
+static void warn_sandbox(doctor_ctx *ctx, const char *name, const char *line)
+{
+    const char *instead = strstr(line, "instead: ");
+    char way[256];
+    snprintf(way, sizeof(way), "%s", instead ? instead + 9 : name);
+    size_t len = strlen(way);
+    if (len && way[len - 1] == '.') /* the sentence's end, not the way's */
+        way[len - 1] = '\0';
+    doctor_check *c = doctor_add(ctx, DOCTOR_LAYER_BROWSERS, "browsers.sandbox", DOCTOR_WARN,
+                                 GS_ERR_NMHOST_NOT_REGISTERED);
+    doctor_ev_str(c, "browser", name);
+    doctor_ev_str(c, "detail", line);
+    doctor_say(c, "%s: the confined %s copy cannot start gostsign-nmhost",
+               "%s: изолированная копия %s не может запустить gostsign-nmhost", name,
+               sandbox_kind(line));
+    doctor_fix(c,
+               "Install the browser from Debian packages or its vendor's .deb: %s (see "
+               "docs/admin-guide.md, \"Snap and Flatpak\").",
+               "Установите браузер из пакетов Debian или пакетом .deb производителя: %s (см. "
+               "docs/admin-guide.md, «Snap and Flatpak»).",
+               way);
+}
+
+/* The Snap/Flatpak lines of the command: what works in the browser's sandbox. */
 static void check_sandbox(doctor_ctx *ctx, const char *name, const char *text)
 {
-    for (const char *p = strstr(text, "warning: "); p; p = strstr(p + 1, "warning: ")) {
+    for (const char *p = strstr(text, "    "); p; p = strstr(p + 1, "\n    ")) {
         char line[512];
-        first_line(p + 9, line, sizeof(line));
-        doctor_check *c = doctor_add(ctx, DOCTOR_LAYER_BROWSERS, "browsers.sandbox", DOCTOR_WARN,
-                                     GS_ERR_NMHOST_NOT_REGISTERED);
-        doctor_ev_str(c, "browser", name);
-        doctor_ev_str(c, "detail", line);
-        doctor_say(c, "%s: a confined (Snap/Flatpak) copy cannot start gostsign-nmhost",
-                   "%s: изолированная копия (Snap/Flatpak) не может запустить gostsign-nmhost",
-                   name);
-        doctor_fix(c, "Install the browser from Debian packages (apt-get install %s).",
-                   "Установите браузер из пакетов Debian (apt-get install %s).", name);
+        const char *note = strstr(p, "note: "), *warning = strstr(p, "warning: ");
+        const char *eol = strchr(p + 1, '\n');
+        if (note && (!eol || note < eol)) {
+            first_line(note + 6, line, sizeof(line));
+            note_sandbox(ctx, name, line);
+        } else if (warning && (!eol || warning < eol)) {
+            first_line(warning + 9, line, sizeof(line));
+            warn_sandbox(ctx, name, line);
+        }
     }
 }
 
@@ -187,6 +232,8 @@ static void check_browser(doctor_ctx *ctx, const char *name, manifest_count *n)
         browser_status_output(name, "ru_RU.UTF-8", ru_out, sizeof(ru_out)) != 0)
         ru_out[0] = '\0';
     first_line(out, line, sizeof(line));
+    if (strstr(line, "not installed")) /* shown only when there (Chromium-Gost) */
+        return;
     doctor_check *c = NULL;
     check_manifest_line(ctx, name, line, ru_out, n, &c);
     doctor_ev_str(c, "browser", name);
@@ -273,8 +320,8 @@ static const char *const chromium_family_dirs[] = {
 /* Reports one rival extension found in one browser profile. */
 static void report_rival(doctor_ctx *ctx, const char *profile, size_t rival)
 {
-    doctor_check *c = doctor_add(ctx, DOCTOR_LAYER_BROWSERS, "browsers.conflict", DOCTOR_WARN,
-                                 GS_ERR_OK);
+    doctor_check *c =
+        doctor_add(ctx, DOCTOR_LAYER_BROWSERS, "browsers.conflict", DOCTOR_WARN, GS_ERR_OK);
     doctor_ev_str(c, "profile", profile);
     doctor_ev_str(c, "extension_id", rival_extensions[rival].id);
     doctor_ev_str(c, "extension", rival_extensions[rival].name);

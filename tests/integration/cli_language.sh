@@ -108,7 +108,8 @@ names = {"gostsign", "gostsign-agent", "gostsign-nmhost", "pinentry", "openssl",
          "signingcertificatev2", "chromium", "firefox", "chrome", "google", "yandex", "browser",
          "microsoft", "edge", "debian", "snap", "flatpak", "pcscd", "libccid", "stdio", "json",
          "gost", "vipnet", "csp", "utc", "ok", "native-messaging", "hosts", "softtoken", "demo",
-         "via", "pkcs", "x509", "engine", "systemctl", "apt", "p11-kit", "opensc"}
+         "via", "pkcs", "x509", "engine", "systemctl", "apt", "p11-kit", "opensc",
+         "chromium-gost", "webextensions", "xdg-desktop-portal"}
 cyr = re.compile(r"[А-Яа-яЁё]{2,}")
 def strip(line):
     for v in values:
