@@ -228,9 +228,9 @@ static gs_code agent_init(agent *ag, const agent_options *o, gs_status *st)
     if (!user && agent_config_user_path(user_path, sizeof(user_path)) == 0)
         user = user_path;
     probe_secure_memory();
-    gs_code rc = gost_init(st);
-    if (rc == GS_ERR_OK)
-        rc = agent_config_load(
+    /* No gost_init() here: the first request sets the GOST engine up (dispatch.c), so an
+     * idle agent keeps the engine and its libcrypto tables out of memory. */
+    gs_code rc = agent_config_load(
             &ag->cfg, o->system_config ? o->system_config : AGENT_CONFIG_SYSTEM_PATH, user, st);
     if (rc != GS_ERR_OK)
         return rc;

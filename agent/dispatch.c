@@ -384,7 +384,11 @@ bool dispatch_request(request *r)
     r->deadline = time(NULL) + ag->cfg.request_timeout_seconds;
     gs_code rc = st.code;
     if (rc == GS_ERR_OK) {
-        rc = run_command(r, &result, &st);
+        /* The engine is set up at the first request, before anything parses a certificate
+         * (an X509 parsed without it would keep a GOST key it cannot read); once only. */
+        rc = gost_init(&st);
+        if (rc == GS_ERR_OK)
+            rc = run_command(r, &result, &st);
         request_unregister(r);
     }
     if (rc == GS_ERR_OK && result)

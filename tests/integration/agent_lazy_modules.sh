@@ -87,8 +87,10 @@ sleep 0.5
 ! mapped "$MOCK" || fail "the registered mock module is loaded with no device"
 ! mapped opensc-pkcs11.so || fail "OpenSC is loaded with no device"
 ! mapped libsofthsm2.so || fail "SoftHSM2 is loaded with no device"
+! mapped engines-3/gost.so || fail "the GOST engine is set up before any request"
 [ "$(token_modules)" = "" ] || fail "tokens listed with no device: $(token_modules)"
-ok "idle agent: neither the registered mock nor OpenSC is in /proc/PID/maps, no token"
+mapped engines-3/gost.so || fail "the first request did not set the GOST engine up"
+ok "idle agent: neither the registered mock nor OpenSC nor the GOST engine is in /proc/PID/maps; the first request loads the engine; no token"
 
 # --- a Rutoken ECP appears: its module (the mock) loads, OpenSC does not
 plug
