@@ -56,10 +56,30 @@
   }
 
   let helloPromise = null;
+  // Waits between hello attempts while the host or the agent is still starting (browser start,
+  // an agent started on demand or by socket activation), as a plug-in's loader waits for its
+  // host: about 4 s in all, then the page learns the plug-in is unavailable.
+  const HELLO_RETRY_DELAYS_MS = [250, 500, 1000, 2000];
+  const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  // One hello, asked again only when the agent could not be reached (never after any other error).
+  async function helloWithRetries() {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await call('hello');
+      } catch (e) {
+        const retry = e instanceof AgentError && e.code === 'AGENT_UNAVAILABLE'
+          && attempt < HELLO_RETRY_DELAYS_MS.length;
+        if (!retry) throw e;
+        await pause(HELLO_RETRY_DELAYS_MS[attempt]);
+      }
+    }
+  }
+
   // The agent's hello, asked once per page (capabilities decide which protocol fields to send).
   function hello() {
     if (!helloPromise) {
-      helloPromise = call('hello').catch((e) => {
+      helloPromise = helloWithRetries().catch((e) => {
         helloPromise = null;
         throw e;
       });
