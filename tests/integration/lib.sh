@@ -19,6 +19,24 @@ PASSED=0
 # openssl with the GOST engine, independent of the user's openssl.cnf.
 ossl() { OPENSSL_CONF=/dev/null openssl "$@"; }
 
+# free_port: a TCP port on 127.0.0.1 that nobody listens on at this moment (for loopback servers).
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# write_gost_openssl_conf FILE: an openssl.cnf that loads the GOST engine for every algorithm,
+# for openssl commands without an -engine option (openssl ocsp).
+write_gost_openssl_conf() {
+    cat >"$1" <<'CNF'
+openssl_conf = openssl_init
+[openssl_init]
+engines = engine_section
+[engine_section]
+gost = gost_section
+[gost_section]
+engine_id = gost
+default_algorithms = ALL
+CNF
+}
+
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { PASSED=$((PASSED + 1)); echo "ok $PASSED - $*"; }
 

@@ -14,23 +14,13 @@
 n() { error_number "$1"; }
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY no_proxy NO_PROXY
 export XDG_CACHE_HOME=$WORK/cache
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 OCSP_PORT=$(free_port)
 HTTP_PORT=$(free_port)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; nm_cleanup; }
 trap cleanup EXIT
 cd "$WORK"
-cat >gost.cnf <<'CNF'
-openssl_conf = openssl_init
-[openssl_init]
-engines = engine_section
-[engine_section]
-gost = gost_section
-[gost_section]
-engine_id = gost
-default_algorithms = ALL
-CNF
+write_gost_openssl_conf gost.cnf
 PKI=$WORK/pki
 PKI_OCSP_URL=http://127.0.0.1:$OCSP_PORT/ PKI_CRL_URL=http://127.0.0.1:$HTTP_PORT/ca.crl \
     bash "$SOURCE_ROOT/tests/data/make-test-pki.sh" "$PKI" >/dev/null

@@ -11,21 +11,11 @@ export LANG=C.UTF-8 LC_ALL= LC_MESSAGES= # the report greps below are in English
 n() { error_number "$1"; }
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY no_proxy NO_PROXY
 export XDG_CACHE_HOME=$WORK/cache
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 OCSP_PORT=$(free_port)
 HTTP_PORT=$(free_port)
 CLOSED_PORT=$(free_port) # nobody listens there
 cd "$WORK"
-cat >gost.cnf <<'EOF'
-openssl_conf = openssl_init
-[openssl_init]
-engines = engine_section
-[engine_section]
-gost = gost_section
-[gost_section]
-engine_id = gost
-default_algorithms = ALL
-EOF
+write_gost_openssl_conf gost.cnf
 PIDS=()
 OCSP_STARTS=0
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT

@@ -138,7 +138,6 @@ expect_status 0 verify alice.p7s
 ok "a damaged list (cut XML, an HTML page) keeps the old store, which still verifies"
 
 # ---- online: loopback http, https; unreachable and silent servers keep the store
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 HTTP_PORT=$(free_port)
 mkdir srv && cp tsl-v101.xml srv/getxml
