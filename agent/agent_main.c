@@ -7,6 +7,8 @@
 #include "gost.h"
 #include "device_modules.h"
 #include "hotplug.h"
+#include "idle_shrink.h"
+#include "recent_errors.h"
 #include "secmem.h"
 #include "user_origins.h"
 #include "gostsign_version.h"
@@ -28,7 +30,7 @@
 
 #define AGENT_USAGE                                                                                \
     "gostsign-agent [--socket PATH] [--system-config FILE] [--user-config FILE] [--daemon] "       \
-    "[--idle-exit SECONDS]"
+    "[--idle-exit SECONDS] [--idle-shrink SECONDS]"
 
 static agent *the_agent;
 
@@ -45,7 +47,12 @@ typedef struct {
     const char *system_config;
     const char *user_config;
     int daemon;
-    int idle_exit; /* --idle-exit SECONDS; -1 when not given */
+    int idle_exit;   /* --idle-exit SECONDS; -1 when not given */
+    int idle_shrink; /* --idle-shrink SECONDS; -1 when not given */
+    /* Internal, from gostsign-agent-listener: the socket on fd 3 is the one this agent bound
+     * before it shrank ("own") or systemd's ("systemd"); NULL for a first start. */
+    const char *resumed;
+    int state_fd; /* --state-fd: the state the shrunk agent handed on; -1 when none */
 } agent_options;
 
 /* Reads a whole number of seconds (0 .. one year) for --idle-exit; 0 on success. */
@@ -68,11 +75,16 @@ static int parse_options(int argc, char **argv, agent_options *o)
                                           { "user-config", required_argument, NULL, 'u' },
                                           { "daemon", no_argument, NULL, 'd' },
                                           { "idle-exit", required_argument, NULL, 'i' },
+                                          { "idle-shrink", required_argument, NULL, 'k' },
+                                          { "resumed", required_argument, NULL, 'r' },
+                                          { "state-fd", required_argument, NULL, 'f' },
                                           { "version", no_argument, NULL, 'V' },
                                           { "help", no_argument, NULL, 'h' },
                                           { NULL, 0, NULL, 0 } };
     int c;
     o->idle_exit = -1;
+    o->idle_shrink = -1;
+    o->state_fd = -1;
     while ((c = getopt_long(argc, argv, "s:c:u:dVh", opts, NULL)) != -1) {
         switch (c) {
         case 's':
@@ -88,9 +100,23 @@ static int parse_options(int argc, char **argv, agent_options *o)
             o->daemon = 1;
             break;
         case 'i':
-            if (parse_seconds(optarg, &o->idle_exit) != 0) {
-                fprintf(stderr, "usage: %s\n--idle-exit: whole seconds, 0 for never\n",
+        case 'k':
+            if (parse_seconds(optarg, c == 'i' ? &o->idle_exit : &o->idle_shrink) != 0) {
+                fprintf(stderr, "usage: %s\n--idle-exit, --idle-shrink: whole seconds, 0 for never\n",
                         AGENT_USAGE);
+                return GS_ERR_USAGE;
+            }
+            break;
+        case 'r':
+            if (strcmp(optarg, "own") != 0 && strcmp(optarg, "systemd") != 0) {
+                fprintf(stderr, "--resumed: own or systemd (gostsign-agent-listener's)\n");
+                return GS_ERR_USAGE;
+            }
+            o->resumed = optarg;
+            break;
+        case 'f':
+            if (parse_seconds(optarg, &o->state_fd) != 0 || o->state_fd < 3) {
+                fprintf(stderr, "--state-fd: a descriptor from gostsign-agent-listener\n");
                 return GS_ERR_USAGE;
             }
             break;
@@ -273,14 +299,150 @@ static int idle_exit_seconds(const agent_options *o, const agent *ag)
     return ag->socket_activated ? AGENT_IDLE_EXIT_DEFAULT_SECONDS : 0;
 }
 
-/* The startup line (the journal's, under systemd): where, which process, and when it goes. */
-static void say_listening(const agent *ag, const char *path)
+/*
+ * When idle, the agent exits (systemd keeps the socket, or --idle-exit on its own socket), or
+ * first shrinks into gostsign-agent-listener (idle_shrink.h), which then waits out the rest of
+ * the exit time itself.
+ */
+typedef struct {
+    int shrink_seconds; /* the shrink is due after this long idle; 0: no shrink */
+    int exit_seconds;   /* the exit after this long idle; 0: never */
+} idle_plan;
+
+/* --idle-shrink, else idle_shrink_seconds, else AGENT_IDLE_SHRINK_DEFAULT_SECONDS. */
+static int idle_shrink_seconds(const agent_options *o, const agent *ag)
 {
-    char idle[64] = "no idle exit";
-    if (ag->idle_exit_seconds > 0)
-        snprintf(idle, sizeof(idle), "idle exit after %d s", ag->idle_exit_seconds);
+    if (o->idle_shrink >= 0)
+        return o->idle_shrink;
+    if (ag->cfg.idle_shrink_seconds >= 0)
+        return ag->cfg.idle_shrink_seconds;
+    return AGENT_IDLE_SHRINK_DEFAULT_SECONDS;
+}
+
+/*
+ * Sets the accept loop's idle deadline: the shrink's when it comes before the exit (or no exit
+ * comes) and the listener is installed, else the exit's.
+ */
+static void plan_idle(agent *ag, const agent_options *o, idle_shrink_paths *paths, idle_plan *plan)
+{
+    int exit_s = idle_exit_seconds(o, ag), shrink_s = idle_shrink_seconds(o, ag);
+    int shrink = shrink_s > 0 && (exit_s == 0 || shrink_s < exit_s) && idle_shrink_find(paths) == 0;
+    plan->shrink_seconds = shrink ? shrink_s : 0;
+    plan->exit_seconds = exit_s;
+    ag->idle_exit_seconds = shrink ? shrink_s : exit_s;
+}
+
+/* The startup line (the journal's, under systemd): where, which process, and when it goes. */
+static void say_listening(const agent *ag, const idle_plan *plan, const char *path)
+{
+    char idle[96] = "no idle exit";
+    if (plan->exit_seconds > 0)
+        snprintf(idle, sizeof(idle), "idle exit after %d s", plan->exit_seconds);
+    if (plan->shrink_seconds > 0)
+        snprintf(idle + strlen(idle), sizeof(idle) - strlen(idle), ", idle shrink after %d s",
+                 plan->shrink_seconds);
     fprintf(stderr, "gostsign-agent %s listening on %s (pid %ld, %s, %s)\n", GOSTSIGN_VERSION, path,
             (long)getpid(), ag->socket_activated ? "socket from systemd" : "own socket", idle);
+}
+
+/*
+ * The command line the listener starts this agent again with: the same files and times, the
+ * socket it hands over, and never --daemon (the process stays where it is).
+ */
+static void resume_arguments(const agent_options *o, const agent *ag, char *args[16],
+                             char numbers[2][16])
+{
+    int n = 0;
+    args[n++] = "--resumed";
+    args[n++] = ag->socket_activated ? "systemd" : "own";
+    args[n++] = "--socket";
+    args[n++] = (char *)ag->socket_path;
+    if (o->system_config) {
+        args[n++] = "--system-config";
+        args[n++] = (char *)o->system_config;
+    }
+    if (o->user_config) {
+        args[n++] = "--user-config";
+        args[n++] = (char *)o->user_config;
+    }
+    if (o->idle_exit >= 0) {
+        snprintf(numbers[0], 16, "%d", o->idle_exit);
+        args[n++] = "--idle-exit";
+        args[n++] = numbers[0];
+    }
+    if (o->idle_shrink >= 0) {
+        snprintf(numbers[1], 16, "%d", o->idle_shrink);
+        args[n++] = "--idle-shrink";
+        args[n++] = numbers[1];
+    }
+    args[n] = NULL;
+}
+
+/* Lets go of the tokens and modules, as on exit: the process image is about to be replaced. */
+static void release_tokens(agent *ag)
+{
+    hotplug_stop(ag->hotplug);
+    device_modules_free(ag->device_modules);
+    token_cache_free(ag->tokens);
+    pin_limiter_free(ag->limiter);
+    user_origins_free(ag->user_origins);
+    ag->hotplug = NULL;
+    ag->device_modules = NULL;
+    ag->tokens = NULL;
+    ag->limiter = NULL;
+    ag->user_origins = NULL;
+}
+
+/*
+ * Idle long enough: becomes gostsign-agent-listener in this process, handing on the socket,
+ * the rest of the exit time and the recent errors (the support bundle's). Returns only when
+ * exec failed; the agent then exits as on an idle exit.
+ */
+static void shrink_into_listener(agent *ag, const agent_options *o, const idle_shrink_paths *paths,
+                                 const idle_plan *plan)
+{
+    char *args[16], numbers[2][16];
+    resume_arguments(o, ag, args, numbers);
+    release_tokens(ag);
+    json_object *state = json_object_new_object();
+    json_object_object_add(state, "recent_errors", recent_errors_json());
+    fprintf(stderr, "gostsign-agent: idle for %d s, waiting for the next client as %s (pid %ld)\n",
+            plan->shrink_seconds, paths->listener_path, (long)getpid());
+    int exit_after = plan->exit_seconds > 0 ? plan->exit_seconds - plan->shrink_seconds : 0;
+    idle_shrink_exec(paths, ag->listen_fd, ag->owns_socket_file ? ag->socket_path : NULL,
+                     exit_after, state, args);
+    fprintf(stderr, "gostsign-agent: cannot run %s: %s; exiting instead\n", paths->listener_path,
+            strerror(errno));
+    json_object_put(state);
+}
+
+/* A resumed agent: the socket on fd 3 is its own file again, and it takes the errors back. */
+static void take_over_from_listener(agent *ag, const agent_options *o)
+{
+    if (o->resumed && strcmp(o->resumed, "own") == 0 && ag->socket_activated) {
+        ag->socket_activated = 0;
+        ag->owns_socket_file = 1;
+    }
+    if (o->state_fd < 0)
+        return;
+    json_object *state = idle_shrink_take_state(o->state_fd), *errors;
+    if (state && json_object_object_get_ex(state, "recent_errors", &errors))
+        recent_errors_restore(errors);
+    json_object_put(state);
+}
+
+/* The stop signals' handler, and the signals open (the listener hands them over blocked). */
+static void catch_stop_signals(agent *ag)
+{
+    the_agent = ag;
+    struct sigaction sa = { .sa_handler = on_stop_signal };
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigset_t stops;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGTERM);
+    sigaddset(&stops, SIGINT);
+    pthread_sigmask(SIG_UNBLOCK, &stops, NULL);
 }
 
 /* A parent that closed stdin/stdout/stderr must not make a socket land on fd 0-2. */
@@ -318,26 +480,27 @@ int main(int argc, char **argv)
         report_ready(ready_fd, rc);
         return startup_failure(&st);
     }
-    ag.idle_exit_seconds = idle_exit_seconds(&o, &ag);
+    take_over_from_listener(&ag, &o);
+    idle_shrink_paths paths;
+    idle_plan plan;
+    plan_idle(&ag, &o, &paths, &plan);
     report_ready(ready_fd, GS_ERR_OK);
-    the_agent = &ag;
-    struct sigaction sa = { .sa_handler = on_stop_signal };
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    catch_stop_signals(&ag);
     sd_notify(0, "READY=1");
-    if (!o.daemon) /* an agent started on demand says nothing into its caller's output */
-        say_listening(&ag, path);
-    if (agent_serve(&ag) == AGENT_SERVE_IDLE)
+    if (o.resumed)
+        fprintf(stderr, "gostsign-agent: back for a client (pid %ld)\n", (long)getpid());
+    else if (!o.daemon) /* an agent started on demand says nothing into its caller's output */
+        say_listening(&ag, &plan, path);
+    int served = agent_serve(&ag);
+    if (served == AGENT_SERVE_IDLE && plan.shrink_seconds > 0)
+        shrink_into_listener(&ag, &o, &paths, &plan);
+    else if (served == AGENT_SERVE_IDLE)
         fprintf(stderr, "gostsign-agent: idle for %d s, exiting (pid %ld)%s\n",
                 ag.idle_exit_seconds, (long)getpid(),
                 ag.socket_activated ? "; systemd starts it again for the next client" : "");
     sd_notify(0, "STOPPING=1");
     agent_shutdown(&ag);
-    hotplug_stop(ag.hotplug);
-    device_modules_free(ag.device_modules);
-    token_cache_free(ag.tokens);
-    pin_limiter_free(ag.limiter);
-    user_origins_free(ag.user_origins);
+    release_tokens(&ag);
     agent_config_free(&ag.cfg);
     return 0;
 }

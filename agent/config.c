@@ -65,6 +65,7 @@ gs_code agent_config_defaults(agent_config *cfg, gs_status *st)
     cfg->revocation_timeout_seconds = AGENT_REVOCATION_TIMEOUT_DEFAULT;
     cfg->module_unload_seconds = 60;
     cfg->idle_exit_seconds = -1;
+    cfg->idle_shrink_seconds = -1;
     if (set_string(&cfg->pinentry, "pinentry", st) != GS_ERR_OK ||
         set_string(&cfg->load_registered_modules, "on_device", st) != GS_ERR_OK ||
         set_string(&cfg->log_level, "info", st) != GS_ERR_OK)
@@ -229,6 +230,9 @@ static gs_code apply_json(agent_config *cfg, json_object *root, int is_system, c
                                path, st);
     if (rc == GS_ERR_OK)
         rc = read_non_negative_int(root, "idle_exit_seconds", &cfg->idle_exit_seconds, path, st);
+    if (rc == GS_ERR_OK)
+        rc = read_non_negative_int(root, "idle_shrink_seconds", &cfg->idle_shrink_seconds, path,
+                                   st);
     return rc;
 }
 

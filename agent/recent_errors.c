@@ -69,3 +69,34 @@ json_object *recent_errors_json(void)
     pthread_mutex_unlock(&ring_lock);
     return arr;
 }
+
+/* A string member of an entry, or NULL. */
+static const char *entry_string(json_object *entry, const char *key)
+{
+    json_object *v;
+    return json_object_object_get_ex(entry, key, &v) && json_object_is_type(v, json_type_string)
+               ? json_object_get_string(v)
+               : NULL;
+}
+
+/* The entry's time as entry_json() wrote it; -1 when it is not of that form. */
+static time_t entry_time(const char *stamp)
+{
+    struct tm tm = { 0 };
+    const char *end = stamp ? strptime(stamp, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
+    return end && *end == '\0' ? timegm(&tm) : (time_t)-1;
+}
+
+void recent_errors_restore(json_object *entries)
+{
+    size_t n = json_object_is_type(entries, json_type_array) ? json_object_array_length(entries) : 0;
+    for (size_t i = 0; i < n && i < RECENT_ERRORS_MAX; i++) {
+        json_object *entry = json_object_array_get_idx(entries, i);
+        const char *name = entry_string(entry, "code");
+        const gs_error_info *info = name ? gs_error_by_name(name) : NULL;
+        time_t when = entry_time(entry_string(entry, "time"));
+        if (info && when != (time_t)-1)
+            recent_errors_add(info->code, entry_string(entry, "cmd"), entry_string(entry, "origin"),
+                              when);
+    }
+}

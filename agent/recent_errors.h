@@ -21,4 +21,10 @@ void recent_errors_add(gs_code code, const char *cmd, const char *origin, time_t
 /* The entries, oldest first: [{"time", "code", "number", "cmd", "origin"}]. */
 json_object *recent_errors_json(void);
 
+/*
+ * Takes entries back as recent_errors_json() gave them (an agent coming back from its idle
+ * listener, idle_shrink.h); entries with an unknown code or a bad time are left out.
+ */
+void recent_errors_restore(json_object *entries);
+
 #endif

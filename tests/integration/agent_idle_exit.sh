@@ -249,7 +249,7 @@ write_config
 start_manager
 "$GOSTSIGN" tokens --json >/dev/null 2>"$WORK/err" || { cat "$WORK/err"; fail "tokens (default)"; }
 P=$(current)
-grep -q "(pid $P, socket from systemd, idle exit after 300 s)" "$WORK/agent.log" ||
+grep -q "(pid $P, socket from systemd, idle exit after 300 s, idle shrink after 10 s)" "$WORK/agent.log" ||
     fail "default under activation: $(tail -1 "$WORK/agent.log")"
 stop_manager
 write_config '"idle_exit_seconds": 0'
@@ -267,7 +267,7 @@ rm -f "$SOCK"
 OWN=$!
 for _ in $(seq 200); do [ -S "$SOCK" ] && break; sleep 0.05; done
 "$GOSTSIGN" tokens --json >/dev/null 2>&1 || { cat "$WORK/own.log"; fail "own socket"; }
-grep -q "(pid $OWN, own socket, no idle exit)" "$WORK/own.log" || fail "own socket line: $(cat "$WORK/own.log")"
+grep -q "(pid $OWN, own socket, no idle exit, idle shrink after 10 s)" "$WORK/own.log" || fail "own socket line: $(cat "$WORK/own.log")"
 sleep 3
 kill -0 "$OWN" 2>/dev/null || fail "an agent on its own socket exited with no idle time set"
 kill "$OWN"; wait "$OWN" || true
