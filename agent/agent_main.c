@@ -102,7 +102,8 @@ static int parse_options(int argc, char **argv, agent_options *o)
         case 'i':
         case 'k':
             if (parse_seconds(optarg, c == 'i' ? &o->idle_exit : &o->idle_shrink) != 0) {
-                fprintf(stderr, "usage: %s\n--idle-exit, --idle-shrink: whole seconds, 0 for never\n",
+                fprintf(stderr,
+                        "usage: %s\n--idle-exit, --idle-shrink: whole seconds, 0 for never\n",
                         AGENT_USAGE);
                 return GS_ERR_USAGE;
             }
@@ -257,7 +258,7 @@ static gs_code agent_init(agent *ag, const agent_options *o, gs_status *st)
     /* No gost_init() here: the first request sets the GOST engine up (dispatch.c), so an
      * idle agent keeps the engine and its libcrypto tables out of memory. */
     gs_code rc = agent_config_load(
-            &ag->cfg, o->system_config ? o->system_config : AGENT_CONFIG_SYSTEM_PATH, user, st);
+        &ag->cfg, o->system_config ? o->system_config : AGENT_CONFIG_SYSTEM_PATH, user, st);
     if (rc != GS_ERR_OK)
         return rc;
     char state_dir[512];

@@ -231,8 +231,8 @@ static gs_code apply_json(agent_config *cfg, json_object *root, int is_system, c
     if (rc == GS_ERR_OK)
         rc = read_non_negative_int(root, "idle_exit_seconds", &cfg->idle_exit_seconds, path, st);
     if (rc == GS_ERR_OK)
-        rc = read_non_negative_int(root, "idle_shrink_seconds", &cfg->idle_shrink_seconds, path,
-                                   st);
+        rc =
+            read_non_negative_int(root, "idle_shrink_seconds", &cfg->idle_shrink_seconds, path, st);
     return rc;
 }
 

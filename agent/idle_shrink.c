@@ -31,26 +31,37 @@ static int own_path(char *out, size_t cap)
     return 0;
 }
 
+/* Copies "DIR/NAME" into out (cap bytes) when it fits: 0, else -1. */
+static int join_path(char *out, size_t cap, const char *dir, size_t dir_len, const char *name)
+{
+    size_t name_len = strlen(name);
+    if (dir_len + 1 + name_len + 1 > cap)
+        return -1;
+    memcpy(out, dir, dir_len);
+    out[dir_len] = '/';
+    memcpy(out + dir_len + 1, name, name_len + 1);
+    return 0;
+}
+
 int idle_shrink_find(idle_shrink_paths *paths)
 {
-    paths->listener_path[0] = '\0';
+    char *out = paths->listener_path;
+    const char *installed = GOSTSIGN_LIBEXECDIR "/" LISTENER_NAME;
+    out[0] = '\0';
     if (own_path(paths->agent_path, sizeof(paths->agent_path)) != 0)
         return -1;
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof(dir), "%s", paths->agent_path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = '\0';
-    char next_to_us[PATH_MAX + sizeof(LISTENER_NAME) + 1];
-    snprintf(next_to_us, sizeof(next_to_us), "%s/%s", dir, LISTENER_NAME);
-    const char *found = access(next_to_us, X_OK) == 0 ? next_to_us
-                        : access(GOSTSIGN_LIBEXECDIR "/" LISTENER_NAME, X_OK) == 0
-                            ? GOSTSIGN_LIBEXECDIR "/" LISTENER_NAME
-                            : NULL;
-    if (!found || strlen(found) >= sizeof(paths->listener_path))
-        return -1;
-    snprintf(paths->listener_path, sizeof(paths->listener_path), "%s", found);
-    return 0;
+    const char *slash = strrchr(paths->agent_path, '/');
+    size_t dir_len = slash ? (size_t)(slash - paths->agent_path) : 0;
+    if (join_path(out, sizeof(paths->listener_path), paths->agent_path, dir_len, LISTENER_NAME) ==
+            0 &&
+        access(out, X_OK) == 0)
+        return 0;
+    if (strlen(installed) < sizeof(paths->listener_path) && access(installed, X_OK) == 0) {
+        memcpy(out, installed, strlen(installed) + 1);
+        return 0;
+    }
+    out[0] = '\0';
+    return -1;
 }
 
 /* The state as a memory file (no disk, gone with the process), or -1. */
@@ -97,7 +108,8 @@ void idle_shrink_exec(const idle_shrink_paths *paths, int listen_fd, const char 
 {
     char *argv[ARGV_MAX];
     char exit_text[16];
-    int n = 0, state_fd = state_memory_file(state), listen_high = fcntl(listen_fd, F_DUPFD_CLOEXEC, 64);
+    int n = 0, state_fd = state_memory_file(state),
+        listen_high = fcntl(listen_fd, F_DUPFD_CLOEXEC, 64);
     snprintf(exit_text, sizeof(exit_text), "%d", exit_after);
     argv[n++] = (char *)paths->listener_path;
     if (own_socket) {

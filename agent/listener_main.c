@@ -114,7 +114,8 @@ static int poll_timeout(const listener_options *o, const struct timespec *start)
         return -1;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    long long spent = (now.tv_sec - start->tv_sec) * 1000LL + (now.tv_nsec - start->tv_nsec) / 1000000;
+    long long spent =
+        (now.tv_sec - start->tv_sec) * 1000LL + (now.tv_nsec - start->tv_nsec) / 1000000;
     long long left = o->exit_after * 1000LL - spent;
     if (left <= 0)
         return 0;
@@ -179,7 +180,8 @@ int main(int argc, char **argv)
         return LISTENER_EXIT_EXEC;
     }
     if (!stop_signal)
-        fprintf(stderr, "gostsign-agent: idle %ld s more as gostsign-agent-listener, exiting (pid %ld)\n",
+        fprintf(stderr,
+                "gostsign-agent: idle %ld s more as gostsign-agent-listener, exiting (pid %ld)\n",
                 o.exit_after, (long)getpid());
     remove_own_socket(&o);
     return 0;

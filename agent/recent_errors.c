@@ -89,7 +89,8 @@ static time_t entry_time(const char *stamp)
 
 void recent_errors_restore(json_object *entries)
 {
-    size_t n = json_object_is_type(entries, json_type_array) ? json_object_array_length(entries) : 0;
+    size_t n =
+        json_object_is_type(entries, json_type_array) ? json_object_array_length(entries) : 0;
     for (size_t i = 0; i < n && i < RECENT_ERRORS_MAX; i++) {
         json_object *entry = json_object_array_get_idx(entries, i);
         const char *name = entry_string(entry, "code");
