@@ -2,8 +2,8 @@
 // idle constant, so the browser's gostsign-nmhost exits and the agent keeps no connection (issue
 // 17). The constant is shortened through the service worker's own context (DevTools evaluate of
 // the worker's `nativeIdleMs` binding, which no page can reach). Driven by playwright-core.
-// Environment: CHROMIUM, EXTENSION_DIR, EXTENSION_ID, PROFILE_DIR, LK_URL, AGENT_SOCKET, NMHOST,
-// EXPECT_LOGIN.
+// Environment: CHROMIUM, EXTENSION_DIR, EXTENSION_ID, PROFILE_DIR, LK_URL, DEMO_CERT (the demo
+// certificate's SHA-1, picked in the chooser), AGENT_SOCKET, NMHOST, EXPECT_LOGIN.
 import fs from 'node:fs';
 import net from 'node:net';
 import { chromium } from 'playwright-core';
@@ -106,16 +106,43 @@ async function pageHello(page, what) {
   return hosts[0];
 }
 
-// The login with a PIN dialog longer than the idle constant: the port must stay open for it.
-async function slowLogin(page) {
-  const before = Date.now();
+// Clicks a chooser button, which closes its window at once: done once the window is gone.
+async function clickClosing(page, selector) {
+  const closed = page.waitForEvent('close', { timeout: 20000 });
+  await page.click(selector, { noWaitAfter: true }).catch((e) => {
+    if (!page.isClosed() && !/closed/i.test(e.message)) throw e;
+  });
+  await closed;
+}
+
+// The login with a certificate chooser left open and then a PIN dialog, each longer than the
+// idle constant: the same host must serve it from the click to the result.
+async function slowLogin(context, page) {
+  const win = context.waitForEvent('page', { predicate: (p) => p.url().includes('/chooser.html'), timeout: 20000 });
   await page.getByRole('button', { name: 'Войти с помощью электронной подписи' }).click();
+  const chooser = await win.catch(async (e) => {
+    throw new Error(`no chooser (${e.message}); the page shows: ${await page.textContent('#result')}`);
+  });
+  await chooser.waitForSelector('body[data-ready="true"]', { timeout: 20000 });
+  const host = ourHosts();
+  if (host.length !== 1) throw new Error(`chooser open: hosts ${JSON.stringify(host)}`);
+  await sleep(IDLE_MS + 1500);
+  const during = ourHosts();
+  if (during.length !== 1 || during[0] !== host[0]) {
+    throw new Error(`the port closed while the chooser was open: hosts ${JSON.stringify(host)} -> ${JSON.stringify(during)}`);
+  }
+  const before = Date.now();
+  await clickClosing(chooser, `li.cert[data-certificate="${env('DEMO_CERT')}" i] button.use`);
   await page.waitForSelector('#result.ok, #result.error', { timeout: 60000 });
   const text = (await page.textContent('#result')).trim();
   const took = Date.now() - before;
   if (!text.includes(env('EXPECT_LOGIN'))) throw new Error(`cabinet shows: ${text}`);
   if (took < PIN_DELAY_MS) throw new Error(`the login took ${took} ms: the PIN dialog did not wait`);
-  return { text, took };
+  const after = ourHosts();
+  if (after.length !== 1 || after[0] !== host[0]) {
+    throw new Error(`the login changed hosts: ${JSON.stringify(host)} -> ${JSON.stringify(after)}`);
+  }
+  return { text, took, host: host[0] };
 }
 
 async function main() {
@@ -154,8 +181,9 @@ async function main() {
     let took = await waitForIdle(since, 'after the first hello');
     ok(`idle port closed: no gostsign-nmhost, the agent counts only the asker, ${took} ms after the reply`);
 
-    const login = await slowLogin(page);
-    ok(`a request after the close works on a new port: login with a ${login.took} ms PIN dialog (idle ${IDLE_MS} ms): ${login.text}`);
+    const login = await slowLogin(context, page);
+    if (login.host === first) throw new Error(`the login ran on the closed port's host ${first}`);
+    ok(`a request after the close works on a new port (host ${login.host}); it stays open through a chooser of ${IDLE_MS + 1500} ms and a ${login.took} ms PIN dialog (idle ${IDLE_MS} ms): ${login.text}`);
     since = Date.now();
     took = await waitForIdle(since, 'after the login');
     ok(`idle again after the login: no gostsign-nmhost, one agent connection, ${took} ms after the reply`);
