@@ -48,6 +48,7 @@ def exits_within(h, seconds):
     try:
         rc = h.proc.wait(timeout=seconds)
     except Exception:
+        h.proc.kill()  # ours: leave no host behind on failure
         return None, time.monotonic() - start
     return rc, time.monotonic() - start
 
