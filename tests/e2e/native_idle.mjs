@@ -91,6 +91,14 @@ async function openCabinet(context) {
   await page.goto(env('LK_URL'));
   await page.waitForFunction(() => window.gostsign && typeof window.gostsign.hello === 'function',
     null, { timeout: 15000 });
+  // every error reply the extension sends to this page, to show that our own closes send none
+  await page.evaluate(() => {
+    window.__gostsignErrors = [];
+    window.addEventListener('message', (event) => {
+      const m = event.data;
+      if (m && m.__gostsign === 'response' && m.ok === false) window.__gostsignErrors.push(m.error);
+    });
+  });
   return page;
 }
 
@@ -193,6 +201,11 @@ async function main() {
     ok(`a third request opens another host (${third}, first was ${first})`);
     took = await waitForIdle(Date.now(), 'after the third hello');
     ok(`and closes it again after ${took} ms`);
+    // a control: one error the page must see (an unknown certificate), and no other
+    await page.evaluate(() => window.gostsign.sign({ certificate: '00'.repeat(20), data: 'eA==' }).catch(() => null));
+    const errors = (await page.evaluate(() => window.__gostsignErrors)).map((e) => e && e.code);
+    if (errors.length !== 1 || errors[0] !== 'CERT_NOT_FOUND') throw new Error(`the page got errors: ${JSON.stringify(errors)}`);
+    ok('three closes of the idle port sent the page no error (the only error it saw: the control CERT_NOT_FOUND)');
   } finally {
     await context.close();
   }
