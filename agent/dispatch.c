@@ -318,13 +318,19 @@ static json_object *pin_pauses_json(agent *ag, time_t now)
     return out;
 }
 
-/* `status` (the doctor, local programs only): recent errors and the PIN pauses per token. */
+/*
+ * `status` (the doctor, local programs only): recent errors, the PIN pauses per token, and the
+ * open client connections (this one included): a connection left open, e.g. by a browser's
+ * native port, keeps the agent from going idle.
+ */
 static gs_code command_status(request *r, json_object **result, gs_status *st)
 {
     (void)st;
     agent *ag = r->conn->ag;
     *result = json_object_new_object();
     json_object_object_add(*result, "started", iso_time(ag->started));
+    json_object_object_add(*result, "connections",
+                           json_object_new_int(atomic_load(&ag->connections)));
     json_object_object_add(*result, "recent_errors", recent_errors_json());
     json_object_object_add(*result, "pin_pauses", pin_pauses_json(ag, time(NULL)));
     return GS_ERR_OK;

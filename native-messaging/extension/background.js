@@ -67,6 +67,13 @@ function errorObject(code, detail) {
 }
 
 let native = null; // the port to gostsign-nmhost, opened on first use
+// How long the native port stays open with nothing in flight. While it is open the browser keeps
+// this worker and gostsign-nmhost alive and the agent holds a connection, so the agent can never
+// go idle (issue 17); the next request opens a new port. The e2e test shortens it through the
+// worker's own context (DevTools evaluate); no page or content script can reach this binding.
+const NATIVE_IDLE_MS = 30000;
+let nativeIdleMs = NATIVE_IDLE_MS;
+let nativeIdleTimer = null;
 let nextNativeId = 1;
 const inflight = new Map(); // native id -> { port, pageId, origin, chunked, retry }
 // Page commands that sign with one certificate: without args.certificate and with several usable
@@ -109,8 +116,11 @@ function replyError(port, pageId, error) {
 
 // The host went away (or could not be started): every pending request fails. Chromium says why
 // in runtime.lastError, Firefox in the port's error ("No such native application ..." when no
-// manifest names the host or this extension).
+// manifest names the host or this extension). A port we closed ourselves (closeIdleNative) is
+// no longer `native` and reports nothing.
 function onNativeDisconnect(gone) {
+  if (gone !== native) return;
+  stopNativeIdleTimer();
   const err = (gone && gone.error) || chrome.runtime.lastError;
   const why = err && err.message ? err.message : '';
   const code = /not found|forbidden|specified native messaging host|no such native application/i.test(why)
@@ -138,10 +148,46 @@ function onNativeMessage(msg) {
   } catch (e) {
     /* the tab went away */
   }
+  noteNativeIdle();
+}
+
+// True while the native port serves something: a request or a chunked upload in flight (its
+// entry stays until the final reply), or an open certificate chooser whose retry will use it.
+function nativeBusy() {
+  return inflight.size > 0 || choices.size > 0;
+}
+
+// Cancels a pending idle close (a new request is about to use the port).
+function stopNativeIdleTimer() {
+  if (nativeIdleTimer !== null) clearTimeout(nativeIdleTimer);
+  nativeIdleTimer = null;
+}
+
+// Closes the native port if it is still idle; gostsign-nmhost then sees the end of its input and
+// exits, and the agent loses its last browser connection.
+function closeIdleNative() {
+  nativeIdleTimer = null;
+  if (!native || nativeBusy()) return;
+  const port = native;
+  native = null;
+  try {
+    port.disconnect();
+  } catch (e) {
+    /* already gone */
+  }
+}
+
+// Arms the idle close once the port has nothing left to do (called after each change that can
+// end the last piece of work; the timer checks again when it fires).
+function noteNativeIdle() {
+  if (!native || nativeBusy()) return;
+  stopNativeIdleTimer();
+  nativeIdleTimer = setTimeout(closeIdleNative, nativeIdleMs);
 }
 
 // The native port, connecting on first use.
 function nativePort() {
+  stopNativeIdleTimer();
   if (!native) {
     native = chrome.runtime.connectNative(HOST_NAME);
     native.onMessage.addListener(onNativeMessage);
@@ -173,6 +219,7 @@ function sendNative(port, pageId, origin, cmd, args) {
   } catch (e) {
     inflight.delete(id);
     replyError(port, pageId, errorObject('NMHOST_NOT_REGISTERED', String(e)));
+    noteNativeIdle();
   }
   return id;
 }
@@ -221,6 +268,7 @@ function onPagePort(port) {
         inflight.delete(id);
       }
     }
+    noteNativeIdle();
   });
 }
 
@@ -421,6 +469,7 @@ function finishChoice(choice, certificate, why) {
   choices.delete(choice.key);
   if (choice.windowId !== undefined) chrome.windows.remove(choice.windowId, () => void chrome.runtime.lastError);
   choice.resolve({ certificate, why });
+  noteNativeIdle();
 }
 
 // Opens the chooser window for a page's request; resolves with {certificate} or {why}.

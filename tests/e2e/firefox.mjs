@@ -4,7 +4,8 @@
 // PIN dialog; the allowed cabinet logs in through window.gostsign; one document is signed through
 // the page API (the CMS is saved for the shell to verify); the ESIA-style page logs in through the
 // IFCPlugin adapter the extension registers at run time; without the host manifest a request
-// fails with NMHOST_NOT_REGISTERED, and works again once `gostsign browser install` wrote it.
+// fails with NMHOST_NOT_REGISTERED, and works again once `gostsign browser install` wrote it;
+// the idle native port is closed after 30 s (its host ends) and the next request opens a new one.
 // Environment: FIREFOX, GOSTSIGN, GOSTSIGN_NMHOST, FIREFOX_MANIFEST, EXTENSION_DIR, LK_URL,
 // EVIL_URL, ESIA_URL, PINENTRY_RECORD, SCREENSHOT_DIR, SIGNATURE_OUT, DOCUMENT_OUT, EXPECT_LOGIN.
 import { execFileSync } from 'node:child_process';
@@ -19,6 +20,7 @@ const env = (name) => {
   return v;
 };
 const GECKO_ID = 'gostsign@gostsign.ru';
+const IDLE_CLOSE_MS = 30000; // NATIVE_IDLE_MS of background.js
 
 let passed = 0;
 // Records one passed check in the shell tests' style.
@@ -197,6 +199,22 @@ async function main() {
     const again = await helloOn(lk);
     expect(again.ok && again.agent === 'gostsign-agent', `after gostsign browser install: ${JSON.stringify(again)}`);
     ok('after `gostsign browser install --browser firefox` the same page reaches the agent again');
+
+    // The idle native port (issue 17): with nothing in flight the extension closes it after its
+    // constant (30 s, not shortened here), the host ends, and the next request opens a new one.
+    const before = hostPids(browser.process().pid);
+    expect(before.length === 1, `gostsign-nmhost processes before the idle close: ${before}`);
+    const since = Date.now();
+    while (hostPids(browser.process().pid).length && Date.now() - since < IDLE_CLOSE_MS + 5000) {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const idle = Date.now() - since;
+    expect(hostPids(browser.process().pid).length === 0, `gostsign-nmhost still runs ${idle} ms after the last reply`);
+    ok(`idle native port closed in Firefox: gostsign-nmhost ${before[0]} ended ${idle} ms after the last reply`);
+    const reopened = await helloOn(lk);
+    const after = hostPids(browser.process().pid);
+    expect(reopened.ok && after.length === 1 && after[0] !== before[0], `after the idle close: ${JSON.stringify(reopened)}, hosts ${after}`);
+    ok(`the next request opens a new port: hello answered through gostsign-nmhost ${after[0]}`);
   } finally {
     await browser.close();
   }

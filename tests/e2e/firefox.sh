@@ -6,9 +6,10 @@
 # `gostsign browser install --browser firefox` writes into ~/.mozilla/native-messaging-hosts, and
 # logs in to the demo cabinet (https://lk.example.ru, allowed; https://evil.example.com, refused),
 # signs one document through the page API (verified here with openssl and the GOST engine and with
-# `gostsign verify`), and logs in on the ESIA-style page through the IFCPlugin adapter. The names
-# resolve to 127.0.0.1 in that Firefox only (network.dns.localDomains). Screenshots go to
-# $BUILD_ROOT/e2e/. Skips (77) only when firefox-esr or node is missing.
+# `gostsign verify`), logs in on the ESIA-style page through the IFCPlugin adapter, and sees the
+# idle native port closed after the extension's 30 s (the host ends; a new request reopens).
+# The names resolve to 127.0.0.1 in that Firefox only (network.dns.localDomains). Screenshots go
+# to $BUILD_ROOT/e2e/. Skips (77) only when firefox-esr or node is missing.
 # Usage: firefox.sh  (env: GOSTSIGN, SOURCE_ROOT, BUILD_ROOT as set by meson)
 . "$(dirname "$0")/../integration/lib.sh"
 FIREFOX=${FIREFOX:-$(command -v firefox-esr || true)}
