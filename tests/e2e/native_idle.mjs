@@ -6,6 +6,7 @@
 // certificate's SHA-1, picked in the chooser), AGENT_SOCKET, NMHOST, EXPECT_LOGIN.
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { chromium } from 'playwright-core';
 
 const env = (name) => {
@@ -43,6 +44,22 @@ function ourHosts() {
     }
   }
   return pids;
+}
+
+// The program the agent's process runs now: gostsign-agent, or gostsign-agent-listener once it
+// has shrunk (read from /proc, without a request that would wake it).
+async function agentImage() {
+  return path.basename(await fs.promises.readlink(`/proc/${process.env.AGENT_PID}/exe`));
+}
+
+// Waits (no requests) until the agent has shrunk; milliseconds it took.
+async function waitForShrink(want, limitMs) {
+  const start = Date.now();
+  while (Date.now() - start < limitMs) {
+    if ((await agentImage() === 'gostsign-agent-listener') === want) return Date.now() - start;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the agent did not shrink within ${limitMs} ms (it runs ${await agentImage()})`);
 }
 
 // The agent's count of open connections from its local-only `status`, asked on a connection of
@@ -196,7 +213,11 @@ async function main() {
     took = await waitForIdle(since, 'after the login');
     ok(`idle again after the login: no gostsign-nmhost, one agent connection, ${took} ms after the reply`);
 
+    const shrunk = await waitForShrink(true, 15000);
+    ok(`with no port open the agent (pid ${process.env.AGENT_PID}) shrank into gostsign-agent-listener ${shrunk} ms later`);
     const third = await pageHello(page, 'third hello');
+    if ((await agentImage()) !== 'gostsign-agent') throw new Error('the third hello was served, yet the agent did not come back');
+    ok('the page\'s next request brought the whole agent back in the same process and was served');
     if (third === first) throw new Error(`the host ${first} was not replaced`);
     ok(`a third request opens another host (${third}, first was ${first})`);
     took = await waitForIdle(Date.now(), 'after the third hello');

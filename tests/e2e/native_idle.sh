@@ -7,7 +7,8 @@
 # `status` counts only the asker) within the constant plus a margin; that a login whose certificate
 # chooser and PIN dialog each last longer than the constant keeps its port (a second certificate,
 # from the test PKI, is imported so that the chooser opens); and that requests after a close work
-# (new port).
+# (new port); and that with the port closed the agent shrinks into gostsign-agent-listener
+# (idle_shrink_seconds 3 here) and the page's next request brings it back and is served.
 # Skips (77) only when chromium or node is missing.
 # Usage: native_idle.sh  (env: GOSTSIGN, GOSTSIGN_AGENT, GOSTSIGN_NMHOST, SOURCE_ROOT, BUILD_ROOT)
 . "$(dirname "$0")/../integration/lib.sh"
@@ -56,7 +57,7 @@ mkdir -p "$XDG_CONFIG_HOME/gostsign"
 # the agent's config, where `gostsign import` also finds the pinentry
 cat >"$XDG_CONFIG_HOME/gostsign/agent.json" <<JSON
 {"modules": ["$SOFTTOKEN_MODULE"], "pinentry": "$SCRIPTED_PINENTRY",
- "allow_localhost": false, "allowed_origins": ["$LK_URL"]}
+ "allow_localhost": false, "allowed_origins": ["$LK_URL"], "idle_shrink_seconds": 3}
 JSON
 export XDG_RUNTIME_DIR=$WORK/run GOSTSIGN_AGENT_SOCKET=$WORK/run/agent.sock
 export GS_TEST_PINENTRY_SCRIPT=$WORK/pinentry.script GS_TEST_PINENTRY_RECORD=$WORK/pinentry.record
@@ -83,7 +84,7 @@ ok "agent on the demo token with a second certificate, cabinet at $LK_URL"
 EXT_ID=$(python3 -c 'import re,sys; print(re.search(r"NM_CHROMIUM_EXTENSION_ID \"(\w+)\"", open(sys.argv[1]).read()).group(1))' \
     "$SOURCE_ROOT/native-messaging/native_messaging.h")
 export CHROMIUM EXTENSION_ID=$EXT_ID EXTENSION_DIR=$SOURCE_ROOT/native-messaging/extension
-export PROFILE_DIR=$WORK/profile LK_URL DEMO_CERT AGENT_SOCKET=$GOSTSIGN_AGENT_SOCKET NMHOST=$GOSTSIGN_NMHOST
+export PROFILE_DIR=$WORK/profile LK_URL DEMO_CERT AGENT_SOCKET=$GOSTSIGN_AGENT_SOCKET NMHOST=$GOSTSIGN_NMHOST AGENT_PID
 export EXPECT_LOGIN='вошли как ООО "Ромашка", ИНН 7707083893, ОГРН 1027700132195'
 node "$E2E/native_idle.mjs" | tee "$WORK/node.log" || {
     echo "--- agent log"; tail -40 "$WORK/agent.log"; fail "browser scenario"
