@@ -14,6 +14,14 @@ typedef struct {
     const char *summary;
 } subcommand;
 
+/* `gostsign doctor`: the helper gostsign-doctor, so that only the doctor loads libudev and
+ * pcsc-lite; argv is the command's ("doctor", options), NULL-terminated as main's. */
+static int run_doctor(int argc, char **argv)
+{
+    (void)argc;
+    return cli_run_helper("gostsign-doctor", argv);
+}
+
 static const subcommand subcommands[] = {
     { "digest", cmd_digest, "GOST R 34.11-2012 digest of a file, as `openssl dgst` prints it" },
     { "cert", cmd_cert, "show a certificate: owner, organisation, INN/OGRN, validity" },
@@ -28,7 +36,7 @@ static const subcommand subcommands[] = {
     { "paramsets", cmd_paramsets, "list GOST R 34.10-2012 parameter sets and their OIDs" },
     { "trust", cmd_trust, "accredited CAs: update|list|show|status (the Ministry's list)" },
     { "errors", cmd_errors, "list error codes (--markdown for docs/errors.md)" },
-    { "doctor", cmd_doctor,
+    { "doctor", run_doctor,
       "check token, drivers, modules, certificates, agent, browsers (--json)" },
 };
 
