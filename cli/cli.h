@@ -53,8 +53,12 @@ int cli_warn_trust_age(const gs_trust_list *l, time_t now);
  * command's. Returns only when it cannot: HELPER_MISSING, reported.
  */
 int cli_run_helper(const char *name, char **argv);
-/* The `gostsign` command, for a helper that runs it: next to the helper, else in BINDIR. */
+/* The `gostsign` command, for a helper that runs it: the one that ran the helper, else the one
+ * next to the helper, else the one in BINDIR. */
 void cli_main_program(char *out, size_t cap);
+/* What every helper program does first, as `gostsign` does: OpenSSL without openssl.cnf; and,
+ * the helper being elsewhere, gostsign-agent from next to `gostsign` when it starts the agent. */
+void cli_helper_init(void);
 /* `gostsign trust update` (cli/cmd_trust_update.c, the gostsign-trust-update helper). */
 int cmd_trust_update(int argc, char **argv);
 

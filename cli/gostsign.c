@@ -22,6 +22,14 @@ static int run_doctor(int argc, char **argv)
     return cli_run_helper("gostsign-doctor", argv);
 }
 
+/* `gostsign token` and `gostsign import`: the helper gostsign-token-admin, so that only direct
+ * token access loads p11-kit, libassuan and libsystemd; argv[0] tells it which command. */
+static int run_token_admin(int argc, char **argv)
+{
+    (void)argc;
+    return cli_run_helper("gostsign-token-admin", argv);
+}
+
 static const subcommand subcommands[] = {
     { "digest", cmd_digest, "GOST R 34.11-2012 digest of a file, as `openssl dgst` prints it" },
     { "cert", cmd_cert, "show a certificate: owner, organisation, INN/OGRN, validity" },
@@ -30,9 +38,9 @@ static const subcommand subcommands[] = {
     { "tokens", cmd_tokens, "tokens the agent sees (--json for scripts)" },
     { "certs", cmd_certs, "certificates that can sign, through the agent (--json)" },
     { "agent", cmd_agent, "the signing agent: status, stop, restart, unpause TOKEN" },
-    { "import", cmd_import, "import a GOST key + certificate from a PKCS#12 file onto a token" },
+    { "import", run_token_admin, "import a GOST key + certificate from a PKCS#12 file onto a token" },
     { "browser", cmd_browser, "register the browser connector: install|uninstall|status" },
-    { "token", cmd_token, "tokens, their certificates, and signing on a token (PIN via pinentry)" },
+    { "token", run_token_admin, "tokens, their certificates, and signing on a token (PIN via pinentry)" },
     { "paramsets", cmd_paramsets, "list GOST R 34.10-2012 parameter sets and their OIDs" },
     { "trust", cmd_trust, "accredited CAs: update|list|show|status (the Ministry's list)" },
     { "errors", cmd_errors, "list error codes (--markdown for docs/errors.md)" },

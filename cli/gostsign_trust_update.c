@@ -5,12 +5,9 @@
  */
 #include "cli.h"
 
-#include <openssl/crypto.h>
-
 /* The same start as `gostsign`'s, then the update. */
 int main(int argc, char **argv)
 {
-    /* As the command: never openssl.cnf, GOST comes from gost_init(). */
-    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+    cli_helper_init();
     return cmd_trust_update(argc, argv);
 }

@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
-# Issue 17 target 2: the everyday `gostsign` command loads no heavy library. `gostsign doctor` and
-# `gostsign trust update` run the helper programs gostsign-doctor and gostsign-trust-update
-# (cli/helper.c), found next to the command first, then in LIBEXECDIR/gostsign
-# ($GOSTSIGN_LIBEXEC_DIR in tests): arguments, output and exit status pass through unchanged, and a
-# missing helper is the error HELPER_MISSING in both languages, not a crash or a silent success.
+# Issue 17 target 2: the everyday `gostsign` command loads no heavy library. `gostsign doctor`,
+# `gostsign trust update`, `gostsign token` and `gostsign import` run the helper programs
+# gostsign-doctor, gostsign-trust-update and gostsign-token-admin (cli/helper.c), found next to
+# the command first, then in LIBEXECDIR/gostsign ($GOSTSIGN_LIBEXEC_DIR in tests): arguments,
+# output and exit status pass through unchanged, a helper starts the agent next to the command,
+# and a missing helper is the error HELPER_MISSING in both languages, not a crash or a silent
+# success.
 . "$(dirname "$0")/lib.sh"
-: "${GOSTSIGN_DOCTOR:?}" "${GOSTSIGN_TRUST_UPDATE:?}"
+: "${GOSTSIGN_DOCTOR:?}" "${GOSTSIGN_TRUST_UPDATE:?}" "${GOSTSIGN_TOKEN_ADMIN:?}"
 n() { error_number "$1"; }
 
 # ---- what each program links
 linked=$(ldd "$GOSTSIGN")
-for lib in libxml2 libicu libstdc++ libssl libudev libpcsclite; do
+for lib in libxml2 libicu libstdc++ libssl libudev libpcsclite libp11-kit libassuan libsystemd; do
     grep -q "$lib" <<<"$linked" && fail "gostsign links $lib: $(grep "$lib" <<<"$linked")"
 done
-ldd "$GOSTSIGN_TRUST_UPDATE" | grep -q libxml2 || fail "gostsign-trust-update does not link libxml2"
-ldd "$GOSTSIGN_DOCTOR" | grep -q libpcsclite || fail "gostsign-doctor does not link pcsc-lite"
-ok "gostsign links none of libxml2, ICU, libstdc++, libssl, libudev, pcsc-lite; the helpers do"
+[[ $(ldd "$GOSTSIGN_TRUST_UPDATE") == *libxml2* ]] || fail "gostsign-trust-update does not link libxml2"
+[[ $(ldd "$GOSTSIGN_DOCTOR") == *libpcsclite* ]] || fail "gostsign-doctor does not link pcsc-lite"
+[[ $(ldd "$GOSTSIGN_TOKEN_ADMIN") == *libp11-kit* ]] || fail "gostsign-token-admin does not link p11-kit"
+ok "gostsign links none of libxml2, ICU, libstdc++, libssl, libudev, pcsc-lite, p11-kit, libassuan, libsystemd; the helpers do"
 
 # ---- a test list of accredited CAs, and the update through the helper next to gostsign
 bash "$SOURCE_ROOT/tests/data/make-test-tsl.sh" "$WORK/tsl" >/dev/null 2>&1 || fail "make-test-tsl.sh"
@@ -37,12 +40,16 @@ expect_status "$(n USAGE)" "$GOSTSIGN" doctor --bogus
 grep -q "^doctor: unrecognized option '--bogus'" "$WORK/err" || fail "doctor --bogus: $(cat "$WORK/err")"
 expect_status 0 "$GOSTSIGN" doctor --help
 grep -q '^Usage: gostsign doctor' "$WORK/out" || fail "doctor --help: $(head -3 "$WORK/out")"
-ok "usage errors and --help of doctor and trust update as before"
+expect_status "$(n USAGE)" "$GOSTSIGN" token frobnicate
+grep -q "unknown subcommand 'frobnicate'" "$WORK/err" || fail "token frobnicate: $(cat "$WORK/err")"
+expect_status "$(n USAGE)" "$GOSTSIGN" import
+grep -q 'give exactly one PKCS#12 file' "$WORK/err" || fail "import alone: $(cat "$WORK/err")"
+ok "usage errors and --help of doctor, trust update, token and import as before"
 
 # ---- installed: gostsign alone in a folder, the helpers in a libexec folder of their own
 mkdir "$WORK/bin" "$WORK/libexec"
 cp "$GOSTSIGN" "$WORK/bin/gostsign"
-cp "$GOSTSIGN_DOCTOR" "$GOSTSIGN_TRUST_UPDATE" "$WORK/libexec/"
+cp "$GOSTSIGN_DOCTOR" "$GOSTSIGN_TRUST_UPDATE" "$GOSTSIGN_TOKEN_ADMIN" "$WORK/libexec/"
 export XDG_DATA_HOME=$WORK/data2
 GOSTSIGN_LIBEXEC_DIR=$WORK/libexec expect_status 0 "$WORK/bin/gostsign" trust update --tsl tsl.xml
 sed "s|$XDG_DATA_HOME|STORE|" "$WORK/out" >"$WORK/update.libexec"
@@ -56,7 +63,22 @@ case $got in 0 | "$(n DOCTOR_WARNINGS)" | "$(n DOCTOR_FAILED)") ;;
 esac
 python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d["schema"] == 1, d' \
     "$WORK/doctor.json" || fail "doctor --json from libexec: no report"
-ok "helpers found in the libexec folder: the same update output, the doctor's report"
+GOSTSIGN_LIBEXEC_DIR=$WORK/libexec expect_status 0 "$WORK/bin/gostsign" token list \
+    --module "$SOFTTOKEN_MODULE"
+ok "helpers found in the libexec folder: the same update output, the doctor's report, token list"
+
+# ---- a helper in libexec starts the agent next to the command, not one from PATH
+mkdir -m 0700 "$WORK/run"
+printf '#!/bin/sh\necho "$0 $*" >"%s/agent-started"\nexit 1\n' "$WORK" >"$WORK/bin/gostsign-agent"
+chmod +x "$WORK/bin/gostsign-agent"
+(
+    unset GOSTSIGN_AGENT_BIN
+    export XDG_RUNTIME_DIR=$WORK/run GOSTSIGN_LIBEXEC_DIR=$WORK/libexec
+    expect_status "$(n AGENT_UNAVAILABLE)" "$WORK/bin/gostsign" token change-pin
+)
+grep -qx "$WORK/bin/gostsign-agent --daemon" "$WORK/agent-started" ||
+    fail "token change-pin from libexec did not start the agent next to gostsign"
+ok "token change-pin from libexec starts gostsign-agent from next to gostsign"
 
 # ---- a helper missing: HELPER_MISSING, nothing done, the other commands unaffected
 export XDG_DATA_HOME=$WORK/data3 GOSTSIGN_LIBEXEC_DIR=$WORK/nowhere
@@ -67,6 +89,11 @@ grep -q 'gostsign-trust-update is neither next to gostsign nor in' "$WORK/err" |
 [ ! -e "$XDG_DATA_HOME/gostsign" ] || fail "a store was written without the helper"
 expect_status "$(n HELPER_MISSING)" "$WORK/bin/gostsign" doctor
 grep -q 'gostsign-doctor' "$WORK/err" || fail "doctor: the message does not name the helper"
+for cmd in "token list" "import x.p12"; do
+    # shellcheck disable=SC2086 # the command and its argument
+    expect_status "$(n HELPER_MISSING)" "$WORK/bin/gostsign" $cmd
+    grep -q 'gostsign-token-admin' "$WORK/err" || fail "$cmd: the message does not name the helper"
+done
 [ ! -s "$WORK/out" ] || fail "doctor without its helper printed a report"
 LANG=ru_RU.UTF-8 expect_status "$(n HELPER_MISSING)" "$WORK/bin/gostsign" doctor
 grep -q 'Не установлена часть gostsign' "$WORK/err" || fail "no Russian message: $(cat "$WORK/err")"
