@@ -96,4 +96,3 @@ void trust_day(time_t t, char *out, size_t cap)
     if (!t || !gmtime_r(&msk, &tm) || !strftime(out, cap, "%Y-%m-%d", &tm))
         snprintf(out, cap, "—");
 }
-

@@ -1,4 +1,5 @@
-/* Entry point of the `gostsign` command: dispatches to subcommands and reports errors uniformly. */
+/* Entry point of the `gostsign` command: dispatches to subcommands and reports errors uniformly.
+ * doctor, token, import and trust update run helper programs (cli/helper.c) in its place. */
 #include "cli.h"
 #include "gostsign_version.h"
 #include "gost.h"
@@ -38,9 +39,11 @@ static const subcommand subcommands[] = {
     { "tokens", cmd_tokens, "tokens the agent sees (--json for scripts)" },
     { "certs", cmd_certs, "certificates that can sign, through the agent (--json)" },
     { "agent", cmd_agent, "the signing agent: status, stop, restart, unpause TOKEN" },
-    { "import", run_token_admin, "import a GOST key + certificate from a PKCS#12 file onto a token" },
+    { "import", run_token_admin,
+      "import a GOST key + certificate from a PKCS#12 file onto a token" },
     { "browser", cmd_browser, "register the browser connector: install|uninstall|status" },
-    { "token", run_token_admin, "tokens, their certificates, and signing on a token (PIN via pinentry)" },
+    { "token", run_token_admin,
+      "tokens, their certificates, and signing on a token (PIN via pinentry)" },
     { "paramsets", cmd_paramsets, "list GOST R 34.10-2012 parameter sets and their OIDs" },
     { "trust", cmd_trust, "accredited CAs: update|list|show|status (the Ministry's list)" },
     { "errors", cmd_errors, "list error codes (--markdown for docs/errors.md)" },
