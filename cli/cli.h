@@ -47,6 +47,21 @@ bool cli_wants_help(int argc, char **argv);
  * returns 1 then, else 0. */
 int cli_warn_trust_age(const gs_trust_list *l, time_t now);
 
+/*
+ * Runs the helper program `name` (cli/helper.c: next to gostsign, else in LIBEXECDIR/gostsign) in
+ * place of this process with argv as it is, so that its output and exit status are the
+ * command's. Returns only when it cannot: HELPER_MISSING, reported.
+ */
+int cli_run_helper(const char *name, char **argv);
+/* The `gostsign` command, for a helper that runs it: the one that ran the helper, else the one
+ * next to the helper, else the one in BINDIR. */
+void cli_main_program(char *out, size_t cap);
+/* What every helper program does first, as `gostsign` does: OpenSSL without openssl.cnf; and,
+ * the helper being elsewhere, gostsign-agent from next to `gostsign` when it starts the agent. */
+void cli_helper_init(void);
+/* `gostsign trust update` (cli/cmd_trust_update.c, the gostsign-trust-update helper). */
+int cmd_trust_update(int argc, char **argv);
+
 /* Shortcut for usage errors: prints the message and the usage line, returns GS_ERR_USAGE. */
 int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -2,12 +2,15 @@
  * `gostsign doctor [--json] [--test-sign] [--report FILE]`: walks the layers from the USB port to
  * the browser and prints a verdict with a fix for each. Exit status: 0 when nothing is wrong,
  * DOCTOR_WARNINGS (90) for warnings only, DOCTOR_FAILED (91) when a check failed.
+ * Built into the helper program gostsign-doctor (cli/gostsign_doctor.c), which `gostsign doctor`
+ * runs: libudev and pcsc-lite are loaded for the doctor only.
  */
 #include "cli.h"
 #include "doctor.h"
 #include "gost.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -106,6 +109,9 @@ int cmd_doctor(int argc, char **argv)
 {
     doctor_opts opts;
     memset(&opts, 0, sizeof(opts));
+    char cli_program[PATH_MAX];
+    cli_main_program(cli_program, sizeof(cli_program));
+    opts.cli_program = cli_program;
     int rc = parse_doctor_args(argc, argv, &opts);
     if (rc < 0) {
         doctor_help();

@@ -2,212 +2,19 @@
  * `gostsign trust`: the store of accredited certification authorities (gost/trust.h).
  *   update [--tsl FILE | --online [--url URL] [--tls-ca-file F] [--timeout S]] [--system]
  *   list [--all] [--json], show NAME|INN|OGRN, status [--json]
- * An update that fails in any way keeps the old store.
+ * An update that fails in any way keeps the old store. The update itself (XML, HTTPS) is the helper
+ * program gostsign-trust-update (cli/cmd_trust_update.c); this file parses its options first, so
+ * that a usage error reads the same, and then runs it.
  */
 #include "cli.h"
+#include "cmd_trust.h"
 #include "gost.h"
 
-#include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define TRUST_USAGE                                                                                \
-    "gostsign trust update [--tsl FILE | --online [--url URL] [--tls-ca-file FILE]\n"              \
-    "                      [--timeout S]] [--system]\n"                                            \
-    "       gostsign trust list [--all] [--json] [--system]\n"                                     \
-    "       gostsign trust show NAME|INN|OGRN [--system]\n"                                        \
-    "       gostsign trust status [--json]"
-
-/* Options of every action. */
-typedef struct {
-    const char *tsl, *url, *tls_ca;
-    int online, system, all, json, timeout;
-    const char *query;
-} trust_args;
-
-/* Help text. */
-static void print_trust_help(void)
-{
-    printf(
-        "usage: %s\n\n"
-        "The list of certification authorities accredited by the Ministry of Digital\n"
-        "Development (the TSL, XML). `verify`, `cert show` and `doctor` use the store when\n"
-        "no --ca-dir/--ca-file is given: a certificate is qualified only when it chains to\n"
-        "an authority accredited when it was issued and still accredited.\n\n"
-        "  update --tsl FILE   read the list from a file\n"
-        "  update --online     download it (default %s;\n"
-        "                      $GOSTSIGN_TSL_URL or --url override, --timeout S, default %d s;\n"
-        "                      --tls-ca-file or $GOSTSIGN_TSL_CA_FILE: roots for the server)\n"
-        "  --system            the system store %s (root only), else the user's\n"
-        "                      ($XDG_DATA_HOME/gostsign/trust or ~/.local/share/gostsign/trust)\n"
-        "  list [--all]        accredited authorities (--all: also ended and annulled ones)\n"
-        "  show QUERY          one authority by INN, OGRN or part of its name\n"
-        "  status              both stores: list version and date, counts, age\n\n"
-        "A failed update (no answer, damaged XML) keeps the old store. A list older than\n"
-        "%d days gets a warning; `status` then exits with TRUST_LIST_OLD.\n",
-        TRUST_USAGE, GS_TSL_URL, GS_TSL_DEFAULT_TIMEOUT, GS_TRUST_SYSTEM_DIR,
-        GS_TRUST_MAX_AGE_DAYS);
-}
-
-/* Parses the options after the action; returns -1 to go on, or an exit status. */
-static int parse_trust_args(int argc, char **argv, trust_args *a)
-{
-    static const struct option opts[] = { { "tsl", required_argument, NULL, 'f' },
-                                          { "online", no_argument, NULL, 'o' },
-                                          { "url", required_argument, NULL, 'u' },
-                                          { "tls-ca-file", required_argument, NULL, 'c' },
-                                          { "timeout", required_argument, NULL, 't' },
-                                          { "system", no_argument, NULL, 's' },
-                                          { "all", no_argument, NULL, 'a' },
-                                          { "json", no_argument, NULL, 'j' },
-                                          { "help", no_argument, NULL, 'h' },
-                                          { NULL, 0, NULL, 0 } };
-    int c;
-    memset(a, 0, sizeof(*a));
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'f':
-            a->tsl = optarg;
-            break;
-        case 'o':
-            a->online = 1;
-            break;
-        case 'u':
-            a->url = optarg;
-            break;
-        case 'c':
-            a->tls_ca = optarg;
-            break;
-        case 't':
-            a->timeout = atoi(optarg);
-            if (a->timeout <= 0)
-                return cli_usage_error(TRUST_USAGE, "--timeout takes whole seconds");
-            break;
-        case 's':
-            a->system = 1;
-            break;
-        case 'a':
-            a->all = 1;
-            break;
-        case 'j':
-            a->json = 1;
-            break;
-        case 'h':
-            print_trust_help();
-            return 0;
-        default:
-            return cli_usage_error(TRUST_USAGE, "unknown option");
-        }
-    }
-    a->query = optind < argc ? argv[optind] : NULL;
-    return optind + (a->query != NULL) < argc ? cli_usage_error(TRUST_USAGE, "too many arguments")
-                                              : -1;
-}
-
-/* A date as YYYY-MM-DD in Moscow time (UTC+3, as the list gives its dates), "—" for 0. */
-static void day(time_t t, char *out, size_t cap)
-{
-    struct tm tm;
-    time_t msk = t + 3 * 3600;
-    if (!t || !gmtime_r(&msk, &tm) || !strftime(out, cap, "%Y-%m-%d", &tm))
-        snprintf(out, cap, "—");
-}
-
-/* Reads a whole file for --tsl. */
-static gs_code read_tsl_file(const char *path, uint8_t **out, size_t *len, gs_status *st)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return gs_fail(st, GS_ERR_IO_ERROR, "%s: %s", path, strerror(errno));
-    size_t cap = 1 << 20, n = 0;
-    uint8_t *buf = malloc(cap);
-    while (buf && (n += fread(buf + n, 1, cap - n, f)) == cap && cap < GS_TSL_MAX_SIZE + 1) {
-        uint8_t *grown = realloc(buf, cap * 2);
-        if (!grown)
-            free(buf);
-        buf = grown;
-        cap *= 2;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (!buf || bad) {
-        free(buf);
-        return gs_fail(st, bad ? GS_ERR_IO_ERROR : GS_ERR_OUT_OF_MEMORY, "%s: cannot read", path);
-    }
-    *out = buf;
-    *len = n;
-    return GS_ERR_OK;
-}
-
-/* The bytes of the list from the file or the network. */
-static gs_code obtain_tsl(const trust_args *a, const char **source, uint8_t **data, size_t *len,
-                          gs_status *st)
-{
-    if (a->tsl) {
-        *source = a->tsl;
-        return read_tsl_file(a->tsl, data, len, st);
-    }
-    const char *env_url = getenv("GOSTSIGN_TSL_URL"), *env_ca = getenv("GOSTSIGN_TSL_CA_FILE");
-    *source = a->url ? a->url : env_url && *env_url ? env_url : GS_TSL_URL;
-    const char *ca = a->tls_ca ? a->tls_ca : env_ca && *env_ca ? env_ca : NULL;
-    return gs_tsl_fetch(*source, ca, a->timeout, data, len, st);
-}
-
-/* Reports a failed update; the store was not touched. */
-static int update_failed(const gs_status *st, const char *root)
-{
-    int rc = cli_report(st);
-    fprintf(stderr,
-            cli_text("gostsign: хранилище %s не изменено\n",
-                     "gostsign: the store %s was left as it was\n"),
-            root);
-    return rc;
-}
-
-/* `trust update`. */
-static int trust_update(const trust_args *a)
-{
-    if (!a->tsl == !a->online)
-        return cli_usage_error(TRUST_USAGE, "give --tsl FILE or --online");
-    if (a->system && geteuid() != 0 && !getenv("GOSTSIGN_TRUST_SYSTEM_DIR"))
-        return cli_usage_error(TRUST_USAGE, "--system needs root (sudo), or use the user store");
-    char root[PATH_MAX];
-    if (gs_trust_root(a->system, root, sizeof(root)) != 0)
-        return cli_usage_error(TRUST_USAGE, "no HOME or XDG_DATA_HOME for the user store");
-    gs_status st;
-    gs_status_clear(&st);
-    const char *source = NULL;
-    uint8_t *data = NULL;
-    size_t len = 0;
-    if (obtain_tsl(a, &source, &data, &len, &st) != GS_ERR_OK)
-        return update_failed(&st, root);
-    gs_trust_list *l = gs_tsl_parse(data, len, &st);
-    free(data);
-    time_t now = time(NULL);
-    if (!l || gs_trust_store_write(l, root, source, now, &st) != GS_ERR_OK) {
-        gs_trust_list_free(l);
-        return update_failed(&st, root);
-    }
-    char date[16];
-    day(l->date, date, sizeof(date));
-    printf(cli_text("Список аккредитованных УЦ обновлён: %s\n"
-                    "  версия %s от %s; УЦ %zu, аккредитованы %zu",
-                    "List of accredited CAs updated: %s\n"
-                    "  version %s dated %s; authorities %zu, accredited %zu"),
-           root, l->version, date, l->ca_count, gs_trust_active_count(l));
-    printf(l->skipped_certs ? cli_text("; пропущено нечитаемых сертификатов: %zu\n",
-                                       "; unreadable certificates skipped: %zu\n")
-                            : "\n",
-           l->skipped_certs);
-    cli_warn_trust_age(l, now);
-    gs_trust_list_free(l);
-    return 0;
-}
 
 /* The store an action reads: --system, else the newer of the two. */
 static gs_trust_list *load_for(const trust_args *a, gs_status *st)
@@ -226,7 +33,7 @@ static gs_trust_list *load_for(const trust_args *a, gs_status *st)
 static void print_ca_line(const gs_trust_ca *ca)
 {
     char since[16];
-    day(ca->status_since, since, sizeof(since));
+    trust_day(ca->status_since, since, sizeof(since));
     printf(cli_text("%-12s %-10s ИНН %-12s ОГРН %-13s %s (сертификатов: %zu)\n",
                     "%-12s %-10s INN %-12s OGRN %-13s %s (certificates: %zu)\n"),
            cli_russian() ? gs_accreditation_ru(ca->status) : gs_accreditation_word(ca->status),
@@ -298,8 +105,8 @@ static void print_ca_cert(X509 *x)
     if (!c)
         return;
     char from[16], to[16];
-    day(c->not_before, from, sizeof(from));
-    day(c->not_after, to, sizeof(to));
+    trust_day(c->not_before, from, sizeof(from));
+    trust_day(c->not_after, to, sizeof(to));
     printf(cli_text("  Сертификат: %s\n    серийный номер %s, %s .. %s, SHA-1 %s\n",
                     "  Certificate: %s\n    serial %s, %s .. %s, SHA-1 %s\n"),
            c->subject.cn ? c->subject.cn : c->subject.oneline, c->serial_hex, from, to,
@@ -317,8 +124,8 @@ static void print_ca_full(const gs_trust_ca *ca)
            ca->ogrn ? ca->ogrn : "—");
     for (size_t i = 0; i < ca->period_count; i++) {
         char from[16], to[16];
-        day(ca->periods[i].from, from, sizeof(from));
-        day(ca->periods[i].to, to, sizeof(to));
+        trust_day(ca->periods[i].from, from, sizeof(from));
+        trust_day(ca->periods[i].to, to, sizeof(to));
         printf(cli_text("  Аккредитация: %s с %s по %s\n", "  Accreditation: %s from %s to %s\n"),
                cli_russian() ? gs_accreditation_ru(ca->periods[i].status)
                              : gs_accreditation_word(ca->periods[i].status),
@@ -366,8 +173,8 @@ static gs_code status_one(int system, json_object *arr, time_t now)
     gs_code code = !l                            ? GS_ERR_TRUST_STORE_MISSING
                    : age > GS_TRUST_MAX_AGE_DAYS ? GS_ERR_TRUST_LIST_OLD
                                                  : GS_ERR_OK;
-    day(l ? l->date : 0, date, sizeof(date));
-    day(l ? l->updated_at : 0, upd, sizeof(upd));
+    trust_day(l ? l->date : 0, date, sizeof(date));
+    trust_day(l ? l->updated_at : 0, upd, sizeof(upd));
     if (arr) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "store", json_object_new_string(system ? "system" : "user"));
@@ -432,15 +239,15 @@ int cmd_trust(int argc, char **argv)
         return cli_usage_error(TRUST_USAGE, "no action given");
     const char *action = argv[1];
     if (strcmp(action, "--help") == 0 || strcmp(action, "-h") == 0) {
-        print_trust_help();
+        trust_print_help();
         return 0;
     }
     trust_args a;
-    int early = parse_trust_args(argc - 1, argv + 1, &a);
+    int early = trust_parse_args(argc - 1, argv + 1, &a);
     if (early >= 0)
         return early;
     if (strcmp(action, "update") == 0)
-        return trust_update(&a);
+        return cli_run_helper("gostsign-trust-update", argv); /* libxml2 and libssl live there */
     if (strcmp(action, "list") == 0)
         return trust_list(&a);
     if (strcmp(action, "show") == 0)

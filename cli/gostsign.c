@@ -1,4 +1,5 @@
-/* Entry point of the `gostsign` command: dispatches to subcommands and reports errors uniformly. */
+/* Entry point of the `gostsign` command: dispatches to subcommands and reports errors uniformly.
+ * doctor, token, import and trust update run helper programs (cli/helper.c) in its place. */
 #include "cli.h"
 #include "gostsign_version.h"
 #include "gost.h"
@@ -14,6 +15,22 @@ typedef struct {
     const char *summary;
 } subcommand;
 
+/* `gostsign doctor`: the helper gostsign-doctor, so that only the doctor loads libudev and
+ * pcsc-lite; argv is the command's ("doctor", options), NULL-terminated as main's. */
+static int run_doctor(int argc, char **argv)
+{
+    (void)argc;
+    return cli_run_helper("gostsign-doctor", argv);
+}
+
+/* `gostsign token` and `gostsign import`: the helper gostsign-token-admin, so that only direct
+ * token access loads p11-kit, libassuan and libsystemd; argv[0] tells it which command. */
+static int run_token_admin(int argc, char **argv)
+{
+    (void)argc;
+    return cli_run_helper("gostsign-token-admin", argv);
+}
+
 static const subcommand subcommands[] = {
     { "digest", cmd_digest, "GOST R 34.11-2012 digest of a file, as `openssl dgst` prints it" },
     { "cert", cmd_cert, "show a certificate: owner, organisation, INN/OGRN, validity" },
@@ -22,13 +39,15 @@ static const subcommand subcommands[] = {
     { "tokens", cmd_tokens, "tokens the agent sees (--json for scripts)" },
     { "certs", cmd_certs, "certificates that can sign, through the agent (--json)" },
     { "agent", cmd_agent, "the signing agent: status, stop, restart, unpause TOKEN" },
-    { "import", cmd_import, "import a GOST key + certificate from a PKCS#12 file onto a token" },
+    { "import", run_token_admin,
+      "import a GOST key + certificate from a PKCS#12 file onto a token" },
     { "browser", cmd_browser, "register the browser connector: install|uninstall|status" },
-    { "token", cmd_token, "tokens, their certificates, and signing on a token (PIN via pinentry)" },
+    { "token", run_token_admin,
+      "tokens, their certificates, and signing on a token (PIN via pinentry)" },
     { "paramsets", cmd_paramsets, "list GOST R 34.10-2012 parameter sets and their OIDs" },
     { "trust", cmd_trust, "accredited CAs: update|list|show|status (the Ministry's list)" },
     { "errors", cmd_errors, "list error codes (--markdown for docs/errors.md)" },
-    { "doctor", cmd_doctor,
+    { "doctor", run_doctor,
       "check token, drivers, modules, certificates, agent, browsers (--json)" },
 };
 

@@ -68,7 +68,8 @@ typedef struct {
     const char *ca_dir; /* trust directory for the chain check, NULL: skip the chain */
     const char *modules[DOCTOR_MAX_MODULES]; /* --module PATH: extra modules to check */
     size_t module_count;
-    int no_registry; /* --no-p11-kit: ignore the p11-kit registry */
+    int no_registry;         /* --no-p11-kit: ignore the p11-kit registry */
+    const char *cli_program; /* the `gostsign` command (browser status), NULL: this program */
 } doctor_opts;
 
 typedef struct {

@@ -42,11 +42,13 @@ static char **env_with_locale(const char *locale, char *slot, size_t cap)
 }
 
 /*
- * Runs `/proc/self/exe browser status [--browser NAME]` in a locale (C.UTF-8: the stable English
+ * Runs `gostsign browser status [--browser NAME]` (the doctor is a program of its own: opts say
+ * where the command is, else it is this program) in a locale (C.UTF-8: the stable English
  * lines this file parses; ru_RU.UTF-8: the Russian reasons); its stdout into out. -1 when it
  * cannot.
  */
-static int browser_status_output(const char *name, const char *locale, char *out, size_t cap)
+static int browser_status_output(const doctor_ctx *ctx, const char *name, const char *locale,
+                                 char *out, size_t cap)
 {
     int fds[2];
     if (pipe(fds) != 0)
@@ -62,7 +64,8 @@ static int browser_status_output(const char *name, const char *locale, char *out
     char slot[64];
     char **env = env_with_locale(locale, slot, sizeof(slot));
     pid_t pid;
-    int rc = env ? posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, env) : -1;
+    const char *program = ctx->opts.cli_program ? ctx->opts.cli_program : "/proc/self/exe";
+    int rc = env ? posix_spawn(&pid, program, &fa, NULL, argv, env) : -1;
     free(env);
     posix_spawn_file_actions_destroy(&fa);
     close(fds[1]);
@@ -225,11 +228,11 @@ static void check_manifest_line(doctor_ctx *ctx, const char *who, const char *li
 static void check_browser(doctor_ctx *ctx, const char *name, manifest_count *n)
 {
     char out[4096], ru_out[4096], line[1024];
-    if (browser_status_output(name, "C.UTF-8", out, sizeof(out)) != 0)
+    if (browser_status_output(ctx, name, "C.UTF-8", out, sizeof(out)) != 0)
         return;
     ru_out[0] = '\0'; /* the Russian reason, only when there is one */
     if (strstr(out, "broken: ") &&
-        browser_status_output(name, "ru_RU.UTF-8", ru_out, sizeof(ru_out)) != 0)
+        browser_status_output(ctx, name, "ru_RU.UTF-8", ru_out, sizeof(ru_out)) != 0)
         ru_out[0] = '\0';
     first_line(out, line, sizeof(line));
     if (strstr(line, "not installed")) /* shown only when there (Chromium-Gost) */
@@ -248,13 +251,13 @@ static void check_browser(doctor_ctx *ctx, const char *name, manifest_count *n)
 static void check_profiles(doctor_ctx *ctx, manifest_count *n)
 {
     static char out[16384], ru_out[16384];
-    if (browser_status_output(NULL, "C.UTF-8", out, sizeof(out)) != 0)
+    if (browser_status_output(ctx, NULL, "C.UTF-8", out, sizeof(out)) != 0)
         return;
     if (!strstr(out, "\nProfile /"))
         return; /* no profile registered with --profile */
     ru_out[0] = '\0';
     if (strstr(out, "broken: ") &&
-        browser_status_output(NULL, "ru_RU.UTF-8", ru_out, sizeof(ru_out)) != 0)
+        browser_status_output(ctx, NULL, "ru_RU.UTF-8", ru_out, sizeof(ru_out)) != 0)
         ru_out[0] = '\0';
     for (const char *p = out; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
         char line[2048], dir[1024], who[1024];

@@ -92,6 +92,8 @@ ok "apt-get install ./gostsign_*.deb ./gostsign-softtoken_*.deb"
 MULTIARCH=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 MODULE=/usr/lib/$MULTIARCH/pkcs11/gostsign-softtoken.so
 for f in /usr/bin/gostsign /usr/bin/gostsign-agent /usr/bin/gostsign-nmhost \
+    /usr/libexec/gostsign/gostsign-doctor /usr/libexec/gostsign/gostsign-trust-update \
+    /usr/libexec/gostsign/gostsign-token-admin \
     /usr/bin/gostsign-softtoken-setup "$MODULE" /usr/share/p11-kit/modules/gostsign-softtoken.module \
     /lib/udev/rules.d/70-gostsign-tokens.rules /lib/udev/hwdb.d/70-gostsign-tokens.hwdb \
     /usr/lib/systemd/user/gostsign-agent.service /usr/lib/systemd/user/gostsign-agent.socket \
