@@ -93,7 +93,7 @@ MULTIARCH=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 MODULE=/usr/lib/$MULTIARCH/pkcs11/gostsign-softtoken.so
 for f in /usr/bin/gostsign /usr/bin/gostsign-agent /usr/bin/gostsign-nmhost \
     /usr/libexec/gostsign/gostsign-doctor /usr/libexec/gostsign/gostsign-trust-update \
-    /usr/libexec/gostsign/gostsign-token-admin \
+    /usr/libexec/gostsign/gostsign-token-admin /usr/libexec/gostsign/gostsign-agent-listener \
     /usr/bin/gostsign-softtoken-setup "$MODULE" /usr/share/p11-kit/modules/gostsign-softtoken.module \
     /lib/udev/rules.d/70-gostsign-tokens.rules /lib/udev/hwdb.d/70-gostsign-tokens.hwdb \
     /usr/lib/systemd/user/gostsign-agent.service /usr/lib/systemd/user/gostsign-agent.socket \
@@ -266,6 +266,17 @@ CDP_URL=$CDP_URL EXTENSION_ID=$ID CABINET_URL="http://localhost:$(cat "$WORK/por
     { cat "$WORK/node.log" "$WORK/agent.log"; fail "the installed extension in Chromium"; }
 while read -r line; do ok "$line"; done < <(sed -n 's/^ok [0-9]* - //p' "$WORK/node.log")
 kill "$CHROMIUM_PID"; wait "$CHROMIUM_PID" 2>/dev/null || true; CHROMIUM_PID=""
+# With the browser gone, the installed agent shrinks (idle_shrink_seconds, 10 s by default) into
+# the installed listener and comes back for the next client, same pid.
+for _ in $(seq 300); do
+    [ "$(readlink "/proc/$AGENT_PID/exe")" = /usr/libexec/gostsign/gostsign-agent-listener ] && break
+    sleep 0.1
+done
+[ "$(readlink "/proc/$AGENT_PID/exe")" = /usr/libexec/gostsign/gostsign-agent-listener ] ||
+    { cat "$WORK/agent.log"; fail "the installed agent did not shrink into /usr/libexec/gostsign/gostsign-agent-listener"; }
+/usr/bin/gostsign agent status >"$WORK/status" 2>&1 || { cat "$WORK/status" "$WORK/agent.log"; fail "agent status after the shrink"; }
+[ "$(readlink "/proc/$AGENT_PID/exe")" = /usr/bin/gostsign-agent ] || fail "the installed agent did not come back"
+ok "idle, the installed agent became /usr/libexec/gostsign/gostsign-agent-listener and came back as /usr/bin/gostsign-agent (pid $AGENT_PID)"
 kill "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=""
 kill "$CABINET_PID"; wait "$CABINET_PID" 2>/dev/null || true; CABINET_PID=""
 
