@@ -38,6 +38,7 @@ gs_code agent_socket_path(char *out, size_t cap, gs_status *st)
 struct agent_conn {
     int fd;
     long next_id;
+    int started_agent; /* this connect started the agent that answers on fd */
     char path[512];
 };
 
@@ -156,8 +157,11 @@ agent_conn *agent_connect(int autostart, gs_status *st)
     if (agent_socket_path(path, sizeof(path), st) != GS_ERR_OK)
         return NULL;
     int fd = agent_socket_connect(path, st);
-    if (fd < 0 && autostart && nobody_listens(st, errno) && start_agent() == 0)
+    int started = 0;
+    if (fd < 0 && autostart && nobody_listens(st, errno) && start_agent() == 0) {
+        started = 1;
         fd = connect_after_start(path, st);
+    }
     if (fd < 0)
         return NULL;
     gs_status_clear(st);
@@ -169,6 +173,7 @@ agent_conn *agent_connect(int autostart, gs_status *st)
     }
     c->fd = fd;
     c->next_id = 1;
+    c->started_agent = started;
     snprintf(c->path, sizeof(c->path), "%s", path);
     return c;
 }
@@ -179,6 +184,18 @@ void agent_disconnect(agent_conn *c)
         return;
     close(c->fd);
     free(c);
+}
+
+int agent_conn_started_agent(const agent_conn *c)
+{
+    return c->started_agent;
+}
+
+int agent_conn_release_fd(agent_conn *c)
+{
+    int fd = c->fd;
+    free(c);
+    return fd;
 }
 
 long agent_next_id(agent_conn *c)
