@@ -149,11 +149,12 @@ def frame(obj):
 class Conn:
     """A framed connection: the agent socket directly, or a gostsign-nmhost's stdin/stdout."""
 
-    def __init__(self, sock_path=None, nmhost=None, env=None):
+    def __init__(self, sock_path=None, nmhost=None, env=None, stderr=None):
         self.proc = self.sock = None
         if nmhost:
             self.proc = subprocess.Popen([nmhost, EXTENSION], stdin=subprocess.PIPE,
-                                         stdout=subprocess.PIPE, env=env, bufsize=0)
+                                         stdout=subprocess.PIPE, stderr=stderr, env=env,
+                                         bufsize=0)
         else:
             self.sock = socket.socket(socket.AF_UNIX)
             self.sock.settimeout(120)
@@ -1015,7 +1016,8 @@ def cold_nmhost_first_requests(b, env, sock):
     """One cold start through gostsign-nmhost: seconds to the hello reply, to the certificates."""
     forget_socket(sock)
     t0 = time.perf_counter()
-    h = Conn(nmhost=b.nmhost, env=env)
+    # stderr to /dev/null: an agent started on demand keeps a caller's log file as its stderr
+    h = Conn(nmhost=b.nmhost, env=env, stderr=subprocess.DEVNULL)
     try:
         ok_result(h.request({"id": 1, "cmd": "hello", "origin": ORIGIN}), "cold hello")
         t_hello = time.perf_counter() - t0
