@@ -319,12 +319,14 @@ int main(int argc, char **argv)
         return startup_failure(&st);
     }
     ag.idle_exit_seconds = idle_exit_seconds(&o, &ag);
-    report_ready(ready_fd, GS_ERR_OK);
     the_agent = &ag;
     struct sigaction sa = { .sa_handler = on_stop_signal };
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    /* READY=1 before the launcher hears: a client that started us on demand connects while
+     * the launcher, woken first otherwise, is still exiting (agent_client.c). */
     sd_notify(0, "READY=1");
+    report_ready(ready_fd, GS_ERR_OK);
     if (!o.daemon) /* an agent started on demand says nothing into its caller's output */
         say_listening(&ag, path);
     if (agent_serve(&ag) == AGENT_SERVE_IDLE)
