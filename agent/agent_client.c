@@ -5,9 +5,15 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -38,6 +44,7 @@ gs_code agent_socket_path(char *out, size_t cap, gs_status *st)
 struct agent_conn {
     int fd;
     long next_id;
+    int started_agent; /* this connect started the agent that answers on fd */
     char path[512];
 };
 
@@ -107,21 +114,160 @@ static void agent_binary(char *out, size_t cap)
         snprintf(out, cap, "gostsign-agent");
 }
 
-/* Starts the agent detached (it daemonizes itself) and waits for its first exit. */
+/*
+ * A private readiness channel for an agent this process starts: a datagram socket in the
+ * abstract namespace, named in the agent's NOTIFY_SOCKET. The agent says READY=1 there
+ * (sd_notify) right after it reports readiness to its launcher, so the client can connect
+ * while the launcher, which holds every library of the agent, is still being torn down.
+ */
+typedef struct {
+    int fd;
+    char env[16 + sizeof(((struct sockaddr_un *)0)->sun_path)]; /* "NOTIFY_SOCKET=@..." */
+} start_notify;
+
+/* Binds the channel; -1 when it cannot be had (the client then waits for the launcher). */
+static int notify_open(start_notify *n)
+{
+    static unsigned counter;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int len = snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "gostsign-start-%ld-%ld-%u",
+                       (long)getpid(), (long)now.tv_nsec, counter++);
+    snprintf(n->env, sizeof(n->env), "NOTIFY_SOCKET=@%s", sa.sun_path + 1);
+    int one = 1;
+    n->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (n->fd >= 0 && setsockopt(n->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) == 0 &&
+        bind(n->fd, (struct sockaddr *)&sa,
+             (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)len)) == 0)
+        return 0;
+    if (n->fd >= 0)
+        close(n->fd);
+    n->fd = -1;
+    return -1;
+}
+
+/*
+ * This process's environment for the agent: the caller's own NOTIFY_SOCKET (a service manager
+ * waiting for the caller) is left out, ours put in when we have one. NULL when out of memory.
+ */
+static char **agent_environment(const char *notify_env)
+{
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **env = calloc(n + 2, sizeof(*env));
+    if (!env)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "NOTIFY_SOCKET=", 14) != 0)
+            env[k++] = environ[i];
+    if (notify_env)
+        env[k++] = (char *)notify_env;
+    env[k] = NULL;
+    return env;
+}
+
+/* Whether the next datagram on the channel says READY=1 and comes from this user. */
+static bool ready_datagram(int fd)
+{
+    char buf[512];
+    char control[CMSG_SPACE(sizeof(struct ucred))];
+    struct iovec iov = { buf, sizeof(buf) - 1 };
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)
+    };
+    ssize_t got = recvmsg(fd, &msg, MSG_DONTWAIT);
+    if (got <= 0)
+        return false;
+    buf[got] = '\0';
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_CREDENTIALS)
+        return false;
+    struct ucred cred;
+    memcpy(&cred, CMSG_DATA(c), sizeof(cred));
+    if (cred.uid != geteuid())
+        return false;
+    char *save = NULL;
+    for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+        if (strcmp(line, "READY=1") == 0)
+            return true;
+    return false;
+}
+
+/* Reaps the launcher once it has gone, without making the client wait for it. */
+static void *reap_launcher(void *arg)
+{
+    waitpid((pid_t)(intptr_t)arg, NULL, 0);
+    return NULL;
+}
+
+/* Hands the launcher to a detached thread; reaps it here when no thread can be had. */
+static void reap_later(pid_t pid)
+{
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &attr, reap_launcher, (void *)(intptr_t)pid) != 0)
+        waitpid(pid, NULL, 0);
+    pthread_attr_destroy(&attr);
+}
+
+/*
+ * Waits until the agent is ready: READY=1 on the channel (the launcher is reaped later), or
+ * the launcher's exit with its status (0: ready; anything else: the start failed).
+ */
+static int wait_until_ready(pid_t pid, int notify_fd)
+{
+    int pidfd = notify_fd >= 0 ? pidfd_open(pid, 0) : -1;
+    int status = 0;
+    if (pidfd >= 0) {
+        struct pollfd fds[2] = { { .fd = notify_fd, .events = POLLIN },
+                                 { .fd = pidfd, .events = POLLIN } };
+        for (;;) {
+            int n = poll(fds, 2, AGENT_START_WAIT_MS);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break; /* no word for too long: wait for the launcher's exit below */
+            if ((fds[0].revents & POLLIN) && ready_datagram(notify_fd)) {
+                close(pidfd);
+                reap_later(pid);
+                return 0;
+            }
+            if (fds[1].revents & POLLIN)
+                break; /* the launcher has exited: its status tells */
+        }
+        close(pidfd);
+    }
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/*
+ * Starts the agent detached (it daemonizes itself: its launcher exits once the daemon listens)
+ * and waits until it is ready (wait_until_ready).
+ */
 static int start_agent(void)
 {
     char bin[PATH_MAX];
     agent_binary(bin, sizeof(bin));
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
+    start_notify notify;
+    int have_notify = notify_open(&notify) == 0;
+    char **env = agent_environment(have_notify ? notify.env : NULL);
+    char *const argv[] = { bin, "--daemon", NULL };
+    pid_t pid = env ? fork() : -1;
     if (pid == 0) {
-        execlp(bin, bin, "--daemon", (char *)NULL);
+        execvpe(bin, argv, env);
         _exit(127);
     }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+    free(env);
+    int rc = pid > 0 ? wait_until_ready(pid, have_notify ? notify.fd : -1) : -1;
+    if (have_notify)
+        close(notify.fd);
+    return rc;
 }
 
 /* Nobody listens yet (no directory, no socket, a stale socket): worth starting the agent. */
@@ -156,8 +302,11 @@ agent_conn *agent_connect(int autostart, gs_status *st)
     if (agent_socket_path(path, sizeof(path), st) != GS_ERR_OK)
         return NULL;
     int fd = agent_socket_connect(path, st);
-    if (fd < 0 && autostart && nobody_listens(st, errno) && start_agent() == 0)
+    int started = 0;
+    if (fd < 0 && autostart && nobody_listens(st, errno) && start_agent() == 0) {
+        started = 1;
         fd = connect_after_start(path, st);
+    }
     if (fd < 0)
         return NULL;
     gs_status_clear(st);
@@ -169,6 +318,7 @@ agent_conn *agent_connect(int autostart, gs_status *st)
     }
     c->fd = fd;
     c->next_id = 1;
+    c->started_agent = started;
     snprintf(c->path, sizeof(c->path), "%s", path);
     return c;
 }
@@ -179,6 +329,18 @@ void agent_disconnect(agent_conn *c)
         return;
     close(c->fd);
     free(c);
+}
+
+int agent_conn_started_agent(const agent_conn *c)
+{
+    return c->started_agent;
+}
+
+int agent_conn_release_fd(agent_conn *c)
+{
+    int fd = c->fd;
+    free(c);
+    return fd;
 }
 
 long agent_next_id(agent_conn *c)

@@ -31,6 +31,15 @@ int agent_sibling_program(const char *name, char *out, size_t cap);
 agent_conn *agent_connect(int autostart, gs_status *st);
 void agent_disconnect(agent_conn *c);
 
+/*
+ * Whether this connection's agent_connect started the agent: it reported readiness (listening)
+ * just before the connect, so it is a fresh process, not one being torn down.
+ */
+int agent_conn_started_agent(const agent_conn *c);
+
+/* Ends the agent_conn but keeps its socket open: returns the fd, which the caller now owns. */
+int agent_conn_release_fd(agent_conn *c);
+
 /* Progress events ({"event": ...}) of a request, as they arrive. */
 typedef void (*agent_event_fn)(void *ctx, const char *event, json_object *data);
 

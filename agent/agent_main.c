@@ -485,9 +485,13 @@ int main(int argc, char **argv)
     idle_shrink_paths paths;
     idle_plan plan;
     plan_idle(&ag, &o, &paths, &plan);
-    report_ready(ready_fd, GS_ERR_OK);
     catch_stop_signals(&ag);
-    sd_notify(0, "READY=1");
+    /* READY=1 before the launcher hears: a client that started us on demand connects while
+     * the launcher, woken first otherwise, is still exiting (agent_client.c). An agent back
+     * from its listener said it at its first start. */
+    if (!o.resumed)
+        sd_notify(0, "READY=1");
+    report_ready(ready_fd, GS_ERR_OK);
     if (o.resumed)
         fprintf(stderr, "gostsign-agent: back for a client (pid %ld)\n", (long)getpid());
     else if (!o.daemon) /* an agent started on demand says nothing into its caller's output */

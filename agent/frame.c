@@ -6,9 +6,6 @@
  */
 #include "frame.h"
 
-#include <limits.h>
-#include <openssl/evp.h>
-
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -422,36 +419,4 @@ json_object *gs_reply_event(json_object *id, const char *event, json_object *dat
     if (data)
         json_object_object_add(reply, "data", data);
     return reply;
-}
-
-gs_code gs_base64_decode(const char *text, uint8_t **out, size_t *out_len, gs_status *st)
-{
-    size_t n = text ? strlen(text) : 0;
-    *out = NULL;
-    *out_len = 0;
-    if (n % 4 != 0 || n > INT_MAX)
-        return gs_fail(st, GS_ERR_BAD_REQUEST, "base64 length is not a multiple of 4");
-    *out = malloc(n / 4 * 3 + 1);
-    if (!*out)
-        return gs_fail(st, GS_ERR_OUT_OF_MEMORY, "base64");
-    int len = n ? EVP_DecodeBlock(*out, (const unsigned char *)text, (int)n) : 0;
-    if (len < 0) {
-        free(*out);
-        *out = NULL;
-        return gs_fail(st, GS_ERR_BAD_REQUEST, "invalid base64");
-    }
-    size_t pad = (n >= 1 && text[n - 1] == '=') + (n >= 2 && text[n - 2] == '=');
-    *out_len = (size_t)len - pad;
-    return GS_ERR_OK;
-}
-
-json_object *gs_base64_json(const uint8_t *data, size_t len)
-{
-    char *text = malloc(4 * ((len + 2) / 3) + 1);
-    if (!text)
-        return NULL;
-    EVP_EncodeBlock((unsigned char *)text, data, (int)len);
-    json_object *s = json_object_new_string(text);
-    free(text);
-    return s;
 }

@@ -73,14 +73,6 @@ gs_code gs_frame_write(int fd, json_object *obj, size_t limit, gs_status *st);
 bool gs_utf8_valid(const uint8_t *s, size_t n);
 
 /*
- * Binary data travels as standard base64 (with padding) in JSON strings. Decoding refuses a
- * length that is not a multiple of 4 and anything outside the alphabet (BAD_REQUEST); *out is
- * malloc'ed (free it). Encoding returns a new JSON string, NULL when out of memory.
- */
-gs_code gs_base64_decode(const char *text, uint8_t **out, size_t *out_len, gs_status *st);
-json_object *gs_base64_json(const uint8_t *data, size_t len);
-
-/*
  * Decodes one UTF-8 character at s (n bytes available): returns its length and sets *cp, or
  * returns 0 when the bytes there are not a well-formed character.
  */

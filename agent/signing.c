@@ -10,6 +10,7 @@
 #include "audit.h"
 #include "gost.h"
 #include "frame.h"
+#include "base64.h"
 #include "pinentry.h"
 #include "origin.h"
 #include "protocol.h"

@@ -1,6 +1,7 @@
 /* Cached token and certificate lists, invalidated by slot events; per-token signing locks. */
 #include "token_cache.h"
 #include "frame.h"
+#include "base64.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -6,6 +6,7 @@
  */
 #include "daemon.h"
 #include "frame.h"
+#include "base64.h"
 #include "request.h"
 
 #include <stdlib.h>

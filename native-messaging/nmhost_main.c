@@ -140,17 +140,21 @@ static void *agent_reader(void *arg)
     return NULL;
 }
 
-/* One connection attempt: the socket, or a fresh agent started on demand. */
-static int connect_once(const char *path, gs_status *st)
+/*
+ * One connection attempt: the socket, or a fresh agent started on demand. *fresh tells that
+ * this attempt started the agent and holds the connection made right after its readiness.
+ */
+static int connect_once(const char *path, bool *fresh, gs_status *st)
 {
+    *fresh = false;
     int fd = agent_socket_connect(path, st);
     if (fd >= 0 || st->code == GS_ERR_AGENT_SOCKET_UNSAFE)
         return fd; /* another user's socket: never start an agent beside it, never use it */
     agent_conn *c = agent_connect(1, st);
     if (!c)
         return -1;
-    agent_disconnect(c);
-    return agent_socket_connect(path, st);
+    *fresh = agent_conn_started_agent(c);
+    return agent_conn_release_fd(c);
 }
 
 /*
@@ -176,7 +180,9 @@ static bool connection_answers(int fd)
 
 /*
  * An fd connected to a live agent, starting the agent on demand through the shared client
- * (agent_connect with autostart), which knows how to find and launch gostsign-agent.
+ * (agent_connect with autostart), which knows how to find and launch gostsign-agent. An agent
+ * found running is asked `hello` first (connection_answers); one this host has just started
+ * is not: it reported readiness after listening, so the page's own first request goes first.
  */
 static int open_agent(gs_status *st)
 {
@@ -184,8 +190,9 @@ static int open_agent(gs_status *st)
     if (agent_socket_path(path, sizeof(path), st) != GS_ERR_OK)
         return -1;
     for (int attempt = 0; attempt < 3; attempt++) {
-        int fd = connect_once(path, st);
-        if (fd < 0 || connection_answers(fd))
+        bool fresh = false;
+        int fd = connect_once(path, &fresh, st);
+        if (fd < 0 || fresh || connection_answers(fd))
             return fd;
         close(fd);
         struct timespec nap = { 0, 100 * 1000 * 1000 };
