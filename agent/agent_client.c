@@ -4,9 +4,12 @@
 #include "socket_safety.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -215,40 +218,87 @@ static void reap_later(pid_t pid)
     pthread_attr_destroy(&attr);
 }
 
-/*
- * Waits until the agent is ready: READY=1 on the channel (the launcher is reaped later), or
- * the launcher's exit with its status (0: ready; anything else: the start failed).
- */
-static int wait_until_ready(pid_t pid, int notify_fd)
+/* The launcher of --daemon exits once the daemon listens (0) or failed (its error number). */
+static int wait_for_launcher(pid_t pid)
 {
-    int pidfd = notify_fd >= 0 ? pidfd_open(pid, 0) : -1;
     int status = 0;
-    if (pidfd >= 0) {
-        struct pollfd fds[2] = { { .fd = notify_fd, .events = POLLIN },
-                                 { .fd = pidfd, .events = POLLIN } };
-        for (;;) {
-            int n = poll(fds, 2, AGENT_START_WAIT_MS);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0)
-                break; /* no word for too long: wait for the launcher's exit below */
-            if ((fds[0].revents & POLLIN) && ready_datagram(notify_fd)) {
-                close(pidfd);
-                reap_later(pid);
-                return 0;
-            }
-            if (fds[1].revents & POLLIN)
-                break; /* the launcher has exited: its status tells */
-        }
-        close(pidfd);
-    }
-    waitpid(pid, &status, 0);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
 /*
- * Starts the agent detached (it daemonizes itself: its launcher exits once the daemon listens)
- * and waits until it is ready (wait_until_ready).
+ * Starts the agent the old way, for when no readiness channel can be had: it daemonizes
+ * itself (--daemon) and its launcher's exit says how the start went.
+ */
+static int start_agent_daemonized(const char *bin, char **env)
+{
+    char *const argv[] = { (char *)bin, "--daemon", NULL };
+    pid_t pid = fork();
+    if (pid == 0) {
+        execvpe(bin, argv, env);
+        _exit(127);
+    }
+    return pid > 0 ? wait_for_launcher(pid) : -1;
+}
+
+/*
+ * Spawns the agent in a session of its own (POSIX_SPAWN_SETSID: no fork of this process and
+ * none in the agent, which --detached tells to stay where it is), with the stop signals and
+ * SIGPIPE at their defaults and none blocked, whatever this process does with them.
+ */
+static pid_t spawn_detached(const char *bin, char **env)
+{
+    char *const argv[] = { (char *)bin, "--detached", NULL };
+    posix_spawnattr_t attr;
+    sigset_t none, defaults;
+    sigemptyset(&none);
+    sigemptyset(&defaults);
+    const int reset[] = { SIGPIPE, SIGHUP, SIGINT, SIGTERM, SIGCHLD };
+    for (size_t i = 0; i < sizeof(reset) / sizeof(reset[0]); i++)
+        sigaddset(&defaults, reset[i]);
+    pid_t pid = -1;
+    if (posix_spawnattr_init(&attr) != 0)
+        return -1;
+    if (posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+                                            POSIX_SPAWN_SETSIGDEF) != 0 ||
+        posix_spawnattr_setsigmask(&attr, &none) != 0 ||
+        posix_spawnattr_setsigdefault(&attr, &defaults) != 0 ||
+        posix_spawnp(&pid, bin, NULL, &attr, argv, env) != 0)
+        pid = -1;
+    posix_spawnattr_destroy(&attr);
+    return pid;
+}
+
+/*
+ * Waits for a spawned agent's READY=1 on the channel, or its death, or AGENT_START_WAIT_MS of
+ * silence; the agent is our child, so a thread waits for it to end, whenever that is.
+ */
+static int wait_for_spawned(pid_t pid, int notify_fd)
+{
+    int pidfd = pidfd_open(pid, 0), rc = -1;
+    struct pollfd fds[2] = { { .fd = notify_fd, .events = POLLIN },
+                             { .fd = pidfd, .events = POLLIN } };
+    for (;;) {
+        int n = poll(fds, 2, AGENT_START_WAIT_MS); /* a -1 fd (no pidfd) is left out by poll */
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n > 0 && (fds[0].revents & POLLIN) && ready_datagram(notify_fd)) {
+            rc = 0;
+            break;
+        }
+        if (n <= 0 || (fds[1].revents & POLLIN))
+            break; /* silent too long, or it died before it was ready */
+    }
+    if (pidfd >= 0)
+        close(pidfd);
+    reap_later(pid);
+    return rc;
+}
+
+/*
+ * Starts the agent and waits until it is ready: spawned straight into a session of its own
+ * and heard on a private channel (READY=1), or, without a channel, daemonized as before.
  */
 static int start_agent(void)
 {
@@ -257,14 +307,14 @@ static int start_agent(void)
     start_notify notify;
     int have_notify = notify_open(&notify) == 0;
     char **env = agent_environment(have_notify ? notify.env : NULL);
-    char *const argv[] = { bin, "--daemon", NULL };
-    pid_t pid = env ? fork() : -1;
-    if (pid == 0) {
-        execvpe(bin, argv, env);
-        _exit(127);
+    int rc = -1;
+    if (env && have_notify) {
+        pid_t pid = spawn_detached(bin, env);
+        rc = pid > 0 ? wait_for_spawned(pid, notify.fd) : -1;
+    } else if (env) {
+        rc = start_agent_daemonized(bin, env);
     }
     free(env);
-    int rc = pid > 0 ? wait_until_ready(pid, have_notify ? notify.fd : -1) : -1;
     if (have_notify)
         close(notify.fd);
     return rc;
@@ -303,9 +353,13 @@ agent_conn *agent_connect(int autostart, gs_status *st)
         return NULL;
     int fd = agent_socket_connect(path, st);
     int started = 0;
-    if (fd < 0 && autostart && nobody_listens(st, errno) && start_agent() == 0) {
-        started = 1;
-        fd = connect_after_start(path, st);
+    if (fd < 0 && autostart && nobody_listens(st, errno)) {
+        if (start_agent() == 0) {
+            started = 1;
+            fd = connect_after_start(path, st);
+        } else {
+            fd = agent_socket_connect(path, st); /* another client's agent may have won */
+        }
     }
     if (fd < 0)
         return NULL;

@@ -30,7 +30,7 @@
 
 #define AGENT_USAGE                                                                                \
     "gostsign-agent [--socket PATH] [--system-config FILE] [--user-config FILE] [--daemon] "       \
-    "[--idle-exit SECONDS] [--idle-shrink SECONDS]"
+    "[--detached] [--idle-exit SECONDS] [--idle-shrink SECONDS]"
 
 static agent *the_agent;
 
@@ -47,6 +47,7 @@ typedef struct {
     const char *system_config;
     const char *user_config;
     int daemon;
+    int detached;    /* --detached: a client spawned us in a session of our own; no fork */
     int idle_exit;   /* --idle-exit SECONDS; -1 when not given */
     int idle_shrink; /* --idle-shrink SECONDS; -1 when not given */
     /* Internal, from gostsign-agent-listener: the socket on fd 3 is the one this agent bound
@@ -74,6 +75,7 @@ static int parse_options(int argc, char **argv, agent_options *o)
                                           { "system-config", required_argument, NULL, 'c' },
                                           { "user-config", required_argument, NULL, 'u' },
                                           { "daemon", no_argument, NULL, 'd' },
+                                          { "detached", no_argument, NULL, 'D' },
                                           { "idle-exit", required_argument, NULL, 'i' },
                                           { "idle-shrink", required_argument, NULL, 'k' },
                                           { "resumed", required_argument, NULL, 'r' },
@@ -98,6 +100,9 @@ static int parse_options(int argc, char **argv, agent_options *o)
             break;
         case 'd':
             o->daemon = 1;
+            break;
+        case 'D':
+            o->detached = 1;
             break;
         case 'i':
         case 'k':
@@ -154,6 +159,18 @@ static void detach_stderr(void)
     }
 }
 
+/* Lets go of the caller's terminal or pipes: stdin and stdout /dev/null, stderr detached. */
+static void detach_stdio(void)
+{
+    int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (fd >= 0) {
+        dup2(fd, STDIN_FILENO);
+        dup2(fd, STDOUT_FILENO);
+        close(fd);
+    }
+    detach_stderr();
+}
+
 /*
  * Detaches for on-demand starts while the process is still single-threaded (forking after
  * threads exist can leave the child blocked on a lock another thread held). The original
@@ -181,13 +198,7 @@ static int daemonize_early(void)
     setsid();
     if (fork() > 0)
         _exit(0);
-    int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (fd >= 0) {
-        dup2(fd, STDIN_FILENO);
-        dup2(fd, STDOUT_FILENO);
-        close(fd);
-    }
-    detach_stderr();
+    detach_stdio();
     return ready[1];
 }
 
@@ -473,6 +484,8 @@ int main(int argc, char **argv)
                           : agent_socket_path(path, sizeof(path), &st);
     dialog_defaults_capture(&ag.dialog);
     int ready_fd = o.daemon ? daemonize_early() : -1;
+    if (o.detached) /* already in a session of its own: only the caller's stdio goes */
+        detach_stdio();
     if (rc == GS_ERR_OK)
         rc = agent_init(&ag, &o, &st);
     if (rc == GS_ERR_OK)
@@ -494,7 +507,7 @@ int main(int argc, char **argv)
     report_ready(ready_fd, GS_ERR_OK);
     if (o.resumed)
         fprintf(stderr, "gostsign-agent: back for a client (pid %ld)\n", (long)getpid());
-    else if (!o.daemon) /* an agent started on demand says nothing into its caller's output */
+    else if (!o.daemon && !o.detached) /* started on demand: nothing into its caller's output */
         say_listening(&ag, &plan, path);
     int served = agent_serve(&ag);
     if (served == AGENT_SERVE_IDLE && plan.shrink_seconds > 0)

@@ -99,10 +99,9 @@ static gs_code command_hello(request *r, json_object **result, gs_status *st)
 {
     (void)r;
     (void)st;
-    static const char *const caps[] = { "tokens",       "certificates", "sign",
-                                        "sign.digest",  "sign.chunked", "authenticate",
-                                        "cancel",       "sign.hash",    "sign.raw",
-                                        "sign.options", "cosign",       "verify",
+    static const char *const caps[] = { "tokens",       "certificates",    "sign",   "sign.digest",
+                                        "sign.chunked", "authenticate",    "cancel", "sign.hash",
+                                        "sign.raw",     "sign.options",    "cosign", "verify",
                                         "origins",      "certificates.der" };
     json_object *o = json_object_new_object();
     json_object_object_add(o, "agent", json_object_new_string("gostsign-agent"));
@@ -357,6 +356,12 @@ static const struct {
     { "status", command_status },
 };
 
+/* Whether a command may parse a certificate or sign: all but `hello` and `cancel`. */
+static bool needs_engine(const char *cmd)
+{
+    return strcmp(cmd, "hello") != 0 && strcmp(cmd, "cancel") != 0;
+}
+
 /* Runs the checked command; every path ends in a result or a failure in st. */
 static gs_code run_command(request *r, json_object **result, gs_status *st)
 {
@@ -390,9 +395,12 @@ bool dispatch_request(request *r)
     r->deadline = time(NULL) + ag->cfg.request_timeout_seconds;
     gs_code rc = st.code;
     if (rc == GS_ERR_OK) {
-        /* The engine is set up at the first request, before anything parses a certificate
-         * (an X509 parsed without it would keep a GOST key it cannot read); once only. */
-        rc = gost_init(&st);
+        /* The engine is set up at the first request that may touch a certificate, before
+         * anything parses one (an X509 parsed without it would keep a GOST key it cannot
+         * read); once only. `hello` and `cancel` need none: a browser's first `hello` is
+         * not kept waiting for it. */
+        if (needs_engine(r->cmd))
+            rc = gost_init(&st);
         if (rc == GS_ERR_OK)
             rc = run_command(r, &result, &st);
         request_unregister(r);
