@@ -81,7 +81,7 @@ chmod +x "$WORK/bin/gostsign-agent"
     export XDG_RUNTIME_DIR=$WORK/run GOSTSIGN_LIBEXEC_DIR=$WORK/libexec
     expect_status "$(n AGENT_UNAVAILABLE)" "$WORK/bin/gostsign" token change-pin
 )
-grep -qx "$WORK/bin/gostsign-agent --daemon" "$WORK/agent-started" ||
+grep -qx "$WORK/bin/gostsign-agent --detached" "$WORK/agent-started" ||
     fail "token change-pin from libexec did not start the agent next to gostsign"
 ok "token change-pin from libexec starts gostsign-agent from next to gostsign"
 
