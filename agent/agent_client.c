@@ -270,11 +270,24 @@ static pid_t spawn_detached(const char *bin, char **env)
     return pid;
 }
 
+/* Whether something accepts on path now (an agent that never says READY=1). */
+static bool socket_accepts(const char *path)
+{
+    int fd = connect_unix(path);
+    if (fd < 0)
+        return false;
+    close(fd);
+    return true;
+}
+
 /*
- * Waits for a spawned agent's READY=1 on the channel, or its death, or AGENT_START_WAIT_MS of
- * silence; the agent is our child, so a thread waits for it to end, whenever that is.
+ * Waits for a spawned agent's READY=1 on the channel, or its death. Every AGENT_START_WAIT_MS
+ * of silence it looks whether the socket accepts (an agent that does not notify); an agent that
+ * is alive but slow (a module that takes long to initialize) is waited for, as the launcher of
+ * --daemon was, so no second agent is started beside it. The agent is our child: a thread
+ * waits for its end, whenever that is.
  */
-static int wait_for_spawned(pid_t pid, int notify_fd)
+static int wait_for_spawned(pid_t pid, int notify_fd, const char *path)
 {
     int pidfd = pidfd_open(pid, 0), rc = -1;
     struct pollfd fds[2] = { { .fd = notify_fd, .events = POLLIN },
@@ -287,8 +300,14 @@ static int wait_for_spawned(pid_t pid, int notify_fd)
             rc = 0;
             break;
         }
-        if (n <= 0 || (fds[1].revents & POLLIN))
-            break; /* silent too long, or it died before it was ready */
+        if (n > 0 && (fds[1].revents & POLLIN))
+            break; /* it died before it was ready */
+        if (n == 0 && (socket_accepts(path) || pidfd < 0)) {
+            rc = socket_accepts(path) ? 0 : -1; /* without a pidfd: no endless wait */
+            break;
+        }
+        if (n < 0)
+            break;
     }
     if (pidfd >= 0)
         close(pidfd);
@@ -300,7 +319,7 @@ static int wait_for_spawned(pid_t pid, int notify_fd)
  * Starts the agent and waits until it is ready: spawned straight into a session of its own
  * and heard on a private channel (READY=1), or, without a channel, daemonized as before.
  */
-static int start_agent(void)
+static int start_agent(const char *path)
 {
     char bin[PATH_MAX];
     agent_binary(bin, sizeof(bin));
@@ -310,7 +329,7 @@ static int start_agent(void)
     int rc = -1;
     if (env && have_notify) {
         pid_t pid = spawn_detached(bin, env);
-        rc = pid > 0 ? wait_for_spawned(pid, notify.fd) : -1;
+        rc = pid > 0 ? wait_for_spawned(pid, notify.fd, path) : -1;
     } else if (env) {
         rc = start_agent_daemonized(bin, env);
     }
@@ -354,7 +373,7 @@ agent_conn *agent_connect(int autostart, gs_status *st)
     int fd = agent_socket_connect(path, st);
     int started = 0;
     if (fd < 0 && autostart && nobody_listens(st, errno)) {
-        if (start_agent() == 0) {
+        if (start_agent(path) == 0) {
             started = 1;
             fd = connect_after_start(path, st);
         } else {

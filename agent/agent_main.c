@@ -414,8 +414,18 @@ static void shrink_into_listener(agent *ag, const agent_options *o, const idle_s
                                  const idle_plan *plan)
 {
     char *args[16], numbers[2][16];
+    sigset_t stops;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGTERM);
+    sigaddset(&stops, SIGINT);
+    /* From here a stop signal stays pending (and is the listener's to act on after exec), or
+     * was taken by a thread still running: the control pipe tells, checked after the threads
+     * have gone, and the agent then exits instead of shrinking. */
+    pthread_sigmask(SIG_BLOCK, &stops, NULL);
     resume_arguments(o, ag, args, numbers);
     release_tokens(ag);
+    if (agent_stop_requested(ag))
+        return;
     json_object *state = json_object_new_object();
     json_object_object_add(state, "recent_errors", recent_errors_json());
     fprintf(stderr, "gostsign-agent: idle for %d s, waiting for the next client as %s (pid %ld)\n",
@@ -426,6 +436,7 @@ static void shrink_into_listener(agent *ag, const agent_options *o, const idle_s
     fprintf(stderr, "gostsign-agent: cannot run %s: %s; exiting instead\n", paths->listener_path,
             strerror(errno));
     json_object_put(state);
+    pthread_sigmask(SIG_UNBLOCK, &stops, NULL);
 }
 
 /* A resumed agent: the socket on fd 3 is its own file again, and it takes the errors back. */
@@ -492,6 +503,8 @@ int main(int argc, char **argv)
         rc = agent_listen(&ag, path, &st);
     if (rc != GS_ERR_OK) {
         report_ready(ready_fd, rc);
+        if (o.resumed && strcmp(o.resumed, "own") == 0)
+            unlink(path); /* no agent will answer on it: clients start a new one */
         return startup_failure(&st);
     }
     take_over_from_listener(&ag, &o);
@@ -502,8 +515,8 @@ int main(int argc, char **argv)
     /* READY=1 before the launcher hears: a client that started us on demand connects while
      * the launcher, woken first otherwise, is still exiting (agent_client.c). An agent back
      * from its listener said it at its first start. */
-    if (!o.resumed)
-        sd_notify(0, "READY=1");
+    if (!o.resumed) /* a client's private channel serves only this: gone after it */
+        sd_notify(o.detached, "READY=1");
     report_ready(ready_fd, GS_ERR_OK);
     if (o.resumed)
         fprintf(stderr, "gostsign-agent: back for a client (pid %ld)\n", (long)getpid());

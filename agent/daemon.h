@@ -92,6 +92,8 @@ gs_code agent_listen(agent *ag, const char *path, gs_status *st);
 #define AGENT_SERVE_IDLE 1
 int agent_serve(agent *ag);
 void agent_request_stop(agent *ag);
+/* Whether a stop came (SIGTERM, `shutdown`) since the accept loop last looked; drains it. */
+bool agent_stop_requested(agent *ag);
 void agent_shutdown(agent *ag);
 
 /*

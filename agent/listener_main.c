@@ -136,8 +136,8 @@ static int wait_for_client(const listener_options *o)
     struct pollfd pfd = { LISTEN_FD, POLLIN, 0 };
     for (;;) {
         int timeout_ms = poll_timeout(o, &start);
-        if (timeout_ms == 0)
-            return 0;
+        if (timeout_ms == 0) /* a client that came at the last moment is still served */
+            return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN) && !stop_signal;
         struct timespec ts = { timeout_ms / 1000, (timeout_ms % 1000) * 1000000L };
         int n = ppoll(&pfd, 1, timeout_ms < 0 ? NULL : &ts, &waiting);
         if (stop_signal)
@@ -160,8 +160,6 @@ static void catch_stop_signals(void)
     struct sigaction sa = { .sa_handler = on_stop_signal };
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    signal(SIGHUP, SIG_IGN);
-    signal(SIGPIPE, SIG_IGN);
 }
 
 int main(int argc, char **argv)

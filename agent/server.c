@@ -373,6 +373,11 @@ int agent_serve(agent *ag)
     }
 }
 
+bool agent_stop_requested(agent *ag)
+{
+    return drain_control_pipe(ag) != 0;
+}
+
 void agent_request_stop(agent *ag)
 {
     /* async-signal-safe: called from the SIGTERM handler */

@@ -15,15 +15,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+
+/*
+ * Whether a folder named in the environment may give the programs this command becomes: only
+ * one of this very user that nobody else may write to. `sudo -E gostsign trust update
+ * --system` then never runs a helper a user put there as root.
+ */
+static int own_private_dir(const char *dir)
+{
+    struct stat sb;
+    return stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode) && sb.st_uid == geteuid() &&
+           !(sb.st_mode & (S_IWGRP | S_IWOTH));
+}
 
 /* The folder of installed helpers: $GOSTSIGN_LIBEXEC_DIR (tests), else the configured one. */
 static const char *helper_dir(void)
 {
     const char *env = getenv("GOSTSIGN_LIBEXEC_DIR");
-    return env && *env ? env : GOSTSIGN_LIBEXECDIR;
+    return env && *env && own_private_dir(env) ? env : GOSTSIGN_LIBEXECDIR;
 }
 
 /* A program next to this one, else in `dir`; 0 when it is there and executable. */

@@ -55,6 +55,9 @@ const ERRORS = {
     'Вызовите «hello», чтобы узнать поддерживаемые команды и версию протокола.'],
   USER_CANCELLED: [61, 'Cancelled by the user', 'Отменено пользователем',
     'Repeat the operation and confirm it in the dialog.', 'Повторите операцию и подтвердите её в окне.'],
+  TIMEOUT: [63, 'Operation timed out', 'Превышено время ожидания',
+    'Repeat the operation; if it happens again, run the check "doctor" from the gostsign extension\'s window.',
+    'Повторите операцию; если это повторится, запустите проверку «doctor» из окна расширения gostsign.'],
   CANCELLED: [71, 'Request was cancelled', 'Запрос отменён',
     'Nothing to do; repeat the request if it is still needed.',
     'Ничего делать не нужно; повторите запрос, если он ещё нужен.'],
@@ -74,6 +77,10 @@ let native = null; // the port to gostsign-nmhost, opened on first use
 const NATIVE_IDLE_MS = 30000;
 let nativeIdleMs = NATIVE_IDLE_MS;
 let nativeIdleTimer = null;
+// A chunked sign whose page stops sending is dropped by the agent after its request timeout
+// (120 s by default) without a reply; after this long with no next chunk the extension drops it
+// too and tells the page, so that it cannot hold the native port open for ever.
+const NATIVE_CHUNK_ABANDON_MS = 10 * 60 * 1000;
 let nextNativeId = 1;
 const inflight = new Map(); // native id -> { port, pageId, origin, chunked, retry }
 // Page commands that sign with one certificate: without args.certificate and with several usable
@@ -138,7 +145,10 @@ function onNativeMessage(msg) {
   const entry = inflight.get(msg.id);
   if (!entry) return;
   const out = Object.assign({}, msg, { id: entry.pageId });
-  if (!('event' in msg)) inflight.delete(msg.id);
+  if (!('event' in msg)) {
+    inflight.delete(msg.id);
+    if (entry.abandonTimer) clearTimeout(entry.abandonTimer);
+  }
   if (!('event' in msg) && !msg.ok && msg.error && msg.error.code === 'CERT_CHOICE_REQUIRED' && entry.retry) {
     chooseAndRetry(entry, msg.error);
     return;
@@ -213,7 +223,11 @@ function sendNative(port, pageId, origin, cmd, args) {
   const id = continued || nextNativeId++;
   const retry = !continued && origin !== EXTENSION_ORIGIN && CHOOSER_COMMANDS.has(cmd) && args &&
     !('certificate' in args) ? { cmd, args } : null;
-  inflight.set(id, { port, pageId, origin, chunked, retry });
+  const previous = continued && inflight.get(id);
+  if (previous && previous.abandonTimer) clearTimeout(previous.abandonTimer);
+  const entry = { port, pageId, origin, chunked, retry };
+  inflight.set(id, entry);
+  if (chunked && args.more === true) armChunkAbandon(id, entry);
   try {
     nativePort().postMessage({ id, cmd, origin, args: args || {} });
   } catch (e) {
@@ -222,6 +236,16 @@ function sendNative(port, pageId, origin, cmd, args) {
     noteNativeIdle();
   }
   return id;
+}
+
+// Drops a chunked upload whose next chunk has not come for NATIVE_CHUNK_ABANDON_MS (see there).
+function armChunkAbandon(id, entry) {
+  entry.abandonTimer = setTimeout(() => {
+    if (inflight.get(id) !== entry) return;
+    inflight.delete(id);
+    replyError(entry.port, entry.pageId, errorObject('TIMEOUT', 'chunked upload abandoned: no next chunk'));
+    noteNativeIdle();
+  }, NATIVE_CHUNK_ABANDON_MS);
 }
 
 // Cancels the native request behind a page request of this port (or its open chooser).

@@ -148,6 +148,19 @@ STATUS=0
 write_config
 ok "idle_shrink_seconds: 0 and --idle-shrink 0 keep the agent whole, 1 in the file shrinks, a string is BAD_JSON"
 
+# a configuration broken while the agent was shrunk: the comeback fails with its error, the
+# socket file goes (no agent would answer on it), the next client could start a new agent
+start_own --idle-shrink 1
+wait_listener "$AGENT" 5
+echo '{"modules": [' >"$XDG_CONFIG_HOME/gostsign/agent.json"
+"$GOSTSIGN" tokens --json >/dev/null 2>&1 && fail "tokens served by an agent with a broken configuration"
+STATUS=0
+wait "$AGENT" || STATUS=$?
+[ "$STATUS" = "$(error_number BAD_JSON)" ] || fail "comeback with a broken config: status $STATUS, $(cat "$WORK/agent.log")"
+[ ! -e "$SOCK" ] || fail "the failed comeback left its socket file"
+write_config
+ok "a configuration broken while shrunk: the comeback exits with BAD_JSON and removes its socket file"
+
 # the default: 10 s on its own socket
 start_own
 grep -q "(pid $AGENT, own socket, no idle exit, idle shrink after 10 s)" "$WORK/agent.log" ||

@@ -106,3 +106,15 @@ grep -q 'apt install --reinstall gostsign' "$WORK/err" || fail "no fix in Russia
 expect_status "$(n TRUST_STORE_MISSING)" "$WORK/bin/gostsign" trust status
 expect_status 0 "$WORK/bin/gostsign" --version
 ok "a missing helper: HELPER_MISSING in English and Russian, no store; trust status, --version work"
+
+# ---- $GOSTSIGN_LIBEXEC_DIR counts only when it is this user's own folder that no one else may
+# write to (sudo -E must not run a helper a user put there)
+mkdir "$WORK/shared-libexec"
+cp "$GOSTSIGN_DOCTOR" "$GOSTSIGN_TRUST_UPDATE" "$GOSTSIGN_TOKEN_ADMIN" "$WORK/shared-libexec/"
+chmod 0775 "$WORK/shared-libexec"
+GOSTSIGN_LIBEXEC_DIR=$WORK/shared-libexec expect_status "$(n HELPER_MISSING)" "$WORK/bin/gostsign" token list \
+    --module "$SOFTTOKEN_MODULE"
+chmod 0755 "$WORK/shared-libexec"
+GOSTSIGN_LIBEXEC_DIR=$WORK/shared-libexec expect_status 0 "$WORK/bin/gostsign" token list \
+    --module "$SOFTTOKEN_MODULE"
+ok "a group-writable \$GOSTSIGN_LIBEXEC_DIR is not used (HELPER_MISSING); the same folder 0755 is"
