@@ -336,48 +336,54 @@ static gs_code command_status(request *r, json_object **result, gs_status *st)
 }
 
 /* The handler of every command of the protocol table. */
+/*
+ * Each command's handler, and whether it may parse a certificate or sign: the GOST engine is
+ * set up for those only (a browser's first `hello` is not kept waiting for it).
+ */
 static const struct {
     const char *name;
     command_fn run;
+    bool needs_engine;
 } handlers[] = {
-    { "hello", command_hello },
-    { "tokens", command_tokens },
-    { "certificates", command_certificates },
-    { "sign", command_sign },
-    { "authenticate", command_authenticate },
-    { "cancel", command_cancel },
-    { "sign_raw", command_sign_raw },
-    { "verify", command_verify },
-    { "origins", command_origins },
-    { "shutdown", command_shutdown },
-    { "unpause", command_unpause },
-    { "change_pin", command_change_pin },
-    { "unblock_pin", command_unblock_pin },
-    { "status", command_status },
+    { "hello", command_hello, false },
+    { "tokens", command_tokens, true },
+    { "certificates", command_certificates, true },
+    { "sign", command_sign, true },
+    { "authenticate", command_authenticate, true },
+    { "cancel", command_cancel, false },
+    { "sign_raw", command_sign_raw, true },
+    { "verify", command_verify, true },
+    { "origins", command_origins, true },
+    { "shutdown", command_shutdown, true },
+    { "unpause", command_unpause, true },
+    { "change_pin", command_change_pin, true },
+    { "unblock_pin", command_unblock_pin, true },
+    { "status", command_status, true },
 };
-
-/* Whether a command may parse a certificate or sign: all but `hello` and `cancel`. */
-static bool needs_engine(const char *cmd)
-{
-    return strcmp(cmd, "hello") != 0 && strcmp(cmd, "cancel") != 0;
-}
 
 /* Runs the checked command; every path ends in a result or a failure in st. */
 static gs_code run_command(request *r, json_object **result, gs_status *st)
 {
+    size_t h = 0;
+    while (h < sizeof(handlers) / sizeof(handlers[0]) && strcmp(handlers[h].name, r->command->name))
+        h++;
+    if (h == sizeof(handlers) / sizeof(handlers[0]))
+        return gs_fail(st, GS_ERR_UNKNOWN_COMMAND, "%.64s", r->cmd);
+    /* The engine is set up before anything parses a certificate (an X509 parsed without it
+     * would keep a GOST key it cannot read); once only, at the first request that needs it. */
+    gs_code rc = handlers[h].needs_engine ? gost_init(st) : GS_ERR_OK;
+    if (rc != GS_ERR_OK)
+        return rc;
     if (r->command->local_only && !request_is_local(r))
         return gs_fail(st, GS_ERR_ORIGIN_NOT_ALLOWED, "%s is only for local programs", r->cmd);
     if (request_is_extension(r) && !extension_may_run(r->command->name))
         return gs_fail(st, GS_ERR_ORIGIN_NOT_ALLOWED, "%s needs the web page that asks", r->cmd);
     if (r->command->needs_origin) {
-        gs_code rc = check_origin(r, st);
+        rc = check_origin(r, st);
         if (rc != GS_ERR_OK)
             return rc;
     }
-    for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
-        if (strcmp(handlers[i].name, r->command->name) == 0)
-            return handlers[i].run(r, result, st);
-    return gs_fail(st, GS_ERR_UNKNOWN_COMMAND, "%.64s", r->cmd);
+    return handlers[h].run(r, result, st);
 }
 
 void request_accept(request *r)
@@ -395,14 +401,7 @@ bool dispatch_request(request *r)
     r->deadline = time(NULL) + ag->cfg.request_timeout_seconds;
     gs_code rc = st.code;
     if (rc == GS_ERR_OK) {
-        /* The engine is set up at the first request that may touch a certificate, before
-         * anything parses one (an X509 parsed without it would keep a GOST key it cannot
-         * read); once only. `hello` and `cancel` need none: a browser's first `hello` is
-         * not kept waiting for it. */
-        if (needs_engine(r->cmd))
-            rc = gost_init(&st);
-        if (rc == GS_ERR_OK)
-            rc = run_command(r, &result, &st);
+        rc = run_command(r, &result, &st);
         request_unregister(r);
     }
     if (rc == GS_ERR_OK && result)
