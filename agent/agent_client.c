@@ -107,6 +107,14 @@ int agent_sibling_program(const char *name, char *out, size_t cap)
     return len > 0 && (size_t)len < cap && access(out, X_OK) == 0 ? 0 : -1;
 }
 
+int agent_helper_program(const char *name, const char *dir, char *out, size_t cap)
+{
+    if (agent_sibling_program(name, out, cap) == 0)
+        return 0;
+    int len = snprintf(out, cap, "%s/%s", dir, name);
+    return len > 0 && (size_t)len < cap && access(out, X_OK) == 0 ? 0 : -1;
+}
+
 /* gostsign-agent from $GOSTSIGN_AGENT_BIN, else next to this program, else from PATH. */
 static void agent_binary(char *out, size_t cap)
 {

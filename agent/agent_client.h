@@ -25,6 +25,12 @@ int agent_socket_connect(const char *path, gs_status *st);
 int agent_sibling_program(const char *name, char *out, size_t cap);
 
 /*
+ * A helper program: next to the running executable first (a build tree), else `dir`/`name`
+ * (the installed libexec folder); 0 when it is there and executable.
+ */
+int agent_helper_program(const char *name, const char *dir, char *out, size_t cap);
+
+/*
  * Connects; when nobody listens and autostart is set, starts gostsign-agent and retries. An
  * unsafe socket (AGENT_SOCKET_UNSAFE) is never used and never answered by starting an agent.
  */

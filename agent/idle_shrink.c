@@ -1,5 +1,6 @@
-/* The agent's idle shrink into gostsign-agent-listener (see idle_shrink.h). libc and json-c. */
+/* The agent's idle shrink into gostsign-agent-listener (see idle_shrink.h). */
 #include "idle_shrink.h"
+#include "agent_client.h"
 #include "gostsign_version.h"
 
 #include <errno.h>
@@ -31,37 +32,16 @@ static int own_path(char *out, size_t cap)
     return 0;
 }
 
-/* Copies "DIR/NAME" into out (cap bytes) when it fits: 0, else -1. */
-static int join_path(char *out, size_t cap, const char *dir, size_t dir_len, const char *name)
-{
-    size_t name_len = strlen(name);
-    if (dir_len + 1 + name_len + 1 > cap)
-        return -1;
-    memcpy(out, dir, dir_len);
-    out[dir_len] = '/';
-    memcpy(out + dir_len + 1, name, name_len + 1);
-    return 0;
-}
-
 int idle_shrink_find(idle_shrink_paths *paths)
 {
-    char *out = paths->listener_path;
-    const char *installed = GOSTSIGN_LIBEXECDIR "/" LISTENER_NAME;
-    out[0] = '\0';
-    if (own_path(paths->agent_path, sizeof(paths->agent_path)) != 0)
+    paths->listener_path[0] = '\0';
+    if (own_path(paths->agent_path, sizeof(paths->agent_path)) != 0 ||
+        agent_helper_program(LISTENER_NAME, GOSTSIGN_LIBEXECDIR, paths->listener_path,
+                             sizeof(paths->listener_path)) != 0) {
+        paths->listener_path[0] = '\0';
         return -1;
-    const char *slash = strrchr(paths->agent_path, '/');
-    size_t dir_len = slash ? (size_t)(slash - paths->agent_path) : 0;
-    if (join_path(out, sizeof(paths->listener_path), paths->agent_path, dir_len, LISTENER_NAME) ==
-            0 &&
-        access(out, X_OK) == 0)
-        return 0;
-    if (strlen(installed) < sizeof(paths->listener_path) && access(installed, X_OK) == 0) {
-        memcpy(out, installed, strlen(installed) + 1);
-        return 0;
     }
-    out[0] = '\0';
-    return -1;
+    return 0;
 }
 
 /* The state as a memory file (no disk, gone with the process), or -1. */

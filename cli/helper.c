@@ -39,21 +39,12 @@ static const char *helper_dir(void)
     return env && *env && own_private_dir(env) ? env : GOSTSIGN_LIBEXECDIR;
 }
 
-/* A program next to this one, else in `dir`; 0 when it is there and executable. */
-static int find_program(const char *name, const char *dir, char *out, size_t cap)
-{
-    if (agent_sibling_program(name, out, cap) == 0)
-        return 0;
-    int len = snprintf(out, cap, "%s/%s", dir, name);
-    return len > 0 && (size_t)len < cap && access(out, X_OK) == 0 ? 0 : -1;
-}
-
 int cli_run_helper(const char *name, char **argv)
 {
     char path[PATH_MAX];
     gs_status st;
     gs_status_clear(&st);
-    if (find_program(name, helper_dir(), path, sizeof(path)) != 0) {
+    if (agent_helper_program(name, helper_dir(), path, sizeof(path)) != 0) {
         gs_fail(&st, GS_ERR_HELPER_MISSING, "%s is neither next to gostsign nor in %s", name,
                 helper_dir());
         return cli_report(&st);
@@ -78,7 +69,7 @@ void cli_main_program(char *out, size_t cap)
 {
     if (running_cli[0])
         snprintf(out, cap, "%s", running_cli);
-    else if (find_program("gostsign", GOSTSIGN_BINDIR, out, cap) != 0)
+    else if (agent_helper_program("gostsign", GOSTSIGN_BINDIR, out, cap) != 0)
         snprintf(out, cap, "%s/gostsign", GOSTSIGN_BINDIR);
 }
 
