@@ -405,6 +405,16 @@ static void release_tokens(agent *ag)
     ag->user_origins = NULL;
 }
 
+/* The signals that stop the agent (on_stop_signal), as one set to block or open. */
+static sigset_t stop_signals(void)
+{
+    sigset_t stops;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGTERM);
+    sigaddset(&stops, SIGINT);
+    return stops;
+}
+
 /*
  * Idle long enough: becomes gostsign-agent-listener in this process, handing on the socket,
  * the rest of the exit time and the recent errors (the support bundle's). Returns only when
@@ -414,10 +424,7 @@ static void shrink_into_listener(agent *ag, const agent_options *o, const idle_s
                                  const idle_plan *plan)
 {
     char *args[16], numbers[2][16];
-    sigset_t stops;
-    sigemptyset(&stops);
-    sigaddset(&stops, SIGTERM);
-    sigaddset(&stops, SIGINT);
+    sigset_t stops = stop_signals();
     /* From here a stop signal stays pending (and is the listener's to act on after exec), or
      * was taken by a thread still running: the control pipe tells, checked after the threads
      * have gone, and the agent then exits instead of shrinking. */
@@ -461,10 +468,7 @@ static void catch_stop_signals(agent *ag)
     struct sigaction sa = { .sa_handler = on_stop_signal };
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    sigset_t stops;
-    sigemptyset(&stops);
-    sigaddset(&stops, SIGTERM);
-    sigaddset(&stops, SIGINT);
+    sigset_t stops = stop_signals();
     pthread_sigmask(SIG_UNBLOCK, &stops, NULL);
 }
 

@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,16 +72,6 @@ static int place_fd(int fd, int target)
     return rc;
 }
 
-/* The stop signals stay blocked across exec: the listener opens them while it waits. */
-static void block_stop_signals(void)
-{
-    sigset_t stops;
-    sigemptyset(&stops);
-    sigaddset(&stops, SIGTERM);
-    sigaddset(&stops, SIGINT);
-    sigprocmask(SIG_BLOCK, &stops, NULL);
-}
-
 void idle_shrink_exec(const idle_shrink_paths *paths, int listen_fd, const char *own_socket,
                       int exit_after, json_object *state, char *const agent_args[])
 {
@@ -111,7 +100,6 @@ void idle_shrink_exec(const idle_shrink_paths *paths, int listen_fd, const char 
         errno = EBADF;
         return;
     }
-    block_stop_signals();
     execv(paths->listener_path, argv);
 }
 

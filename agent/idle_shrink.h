@@ -29,7 +29,8 @@ int idle_shrink_find(idle_shrink_paths *paths);
  * Becomes the listener: listen_fd goes to fd 3, the state (may be NULL) to a memory file on
  * fd 4, and the listener gets own_socket (NULL under systemd), exit_after seconds (0: never)
  * and the agent's command line to come back with (agent_args, NULL-terminated, without the
- * program). Returns only when exec failed, with errno set.
+ * program). The caller blocks the stop signals first: they stay blocked across exec, and the
+ * listener opens them while it waits. Returns only when exec failed, with errno set.
  */
 void idle_shrink_exec(const idle_shrink_paths *paths, int listen_fd, const char *own_socket,
                       int exit_after, json_object *state, char *const agent_args[]);
