@@ -310,10 +310,12 @@ static int wait_for_spawned(pid_t pid, int notify_fd, const char *path)
         }
         if (n > 0 && (fds[1].revents & POLLIN))
             break; /* it died before it was ready */
-        if (n == 0 && (socket_accepts(path) || pidfd < 0)) {
-            rc = socket_accepts(path) ? 0 : -1; /* without a pidfd: no endless wait */
+        if (n == 0 && socket_accepts(path)) {
+            rc = 0;
             break;
         }
+        if (n == 0 && pidfd < 0)
+            break; /* silent and not accepting, and no pidfd to see it die: no endless wait */
         if (n < 0)
             break;
     }
