@@ -158,11 +158,16 @@ static int notify_open(start_notify *n)
     return -1;
 }
 
-/*
- * This process's environment for the agent: the caller's own NOTIFY_SOCKET (a service manager
- * waiting for the caller) is left out, ours put in when we have one. NULL when out of memory.
- */
-static char **agent_environment(const char *notify_env)
+/* Whether env is one of the variables named by the "NAME=" prefixes. */
+static bool environ_entry_dropped(const char *env, const char *const dropped[])
+{
+    for (size_t i = 0; dropped[i]; i++)
+        if (strncmp(env, dropped[i], strlen(dropped[i])) == 0)
+            return true;
+    return false;
+}
+
+char **agent_environ_replacing(const char *const dropped[], const char *added)
 {
     size_t n = 0;
     while (environ[n])
@@ -172,12 +177,22 @@ static char **agent_environment(const char *notify_env)
         return NULL;
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "NOTIFY_SOCKET=", 14) != 0)
+        if (!environ_entry_dropped(environ[i], dropped))
             env[k++] = environ[i];
-    if (notify_env)
-        env[k++] = (char *)notify_env;
+    if (added)
+        env[k++] = (char *)added;
     env[k] = NULL;
     return env;
+}
+
+/*
+ * This process's environment for the agent: the caller's own NOTIFY_SOCKET (a service manager
+ * waiting for the caller) is left out, ours put in when we have one. NULL when out of memory.
+ */
+static char **agent_environment(const char *notify_env)
+{
+    static const char *const dropped[] = { "NOTIFY_SOCKET=", NULL };
+    return agent_environ_replacing(dropped, notify_env);
 }
 
 /* Whether the next datagram on the channel says READY=1 and comes from this user. */

@@ -31,6 +31,13 @@ int agent_sibling_program(const char *name, char *out, size_t cap);
 int agent_helper_program(const char *name, const char *dir, char *out, size_t cap);
 
 /*
+ * This process's environment for a program it starts: without the variables whose
+ * "NAME=" prefixes are listed in `dropped` (NULL-terminated), with `added` ("NAME=value", may be
+ * NULL) at the end. The strings are borrowed; free() the array. NULL when out of memory.
+ */
+char **agent_environ_replacing(const char *const dropped[], const char *added);
+
+/*
  * Connects; when nobody listens and autostart is set, starts gostsign-agent and retries. An
  * unsafe socket (AGENT_SOCKET_UNSAFE) is never used and never answered by starting an agent.
  */

@@ -5,6 +5,7 @@
  * broken with the reason, not registered) plus its Snap/Flatpak warnings.
  */
 #include "doctor.h"
+#include "agent.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -17,8 +18,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
-
 static const char *const browser_names[] = { "chromium", "chrome",        "yandex",
                                              "edge",     "chromium-gost", "firefox" };
 #define BROWSER_COUNT (sizeof(browser_names) / sizeof(browser_names[0]))
@@ -26,19 +25,9 @@ static const char *const browser_names[] = { "chromium", "chrome",        "yande
 /* The environment for the command, with the messages' language fixed (LC_ALL=locale). */
 static char **env_with_locale(const char *locale, char *slot, size_t cap)
 {
-    size_t n = 0;
-    while (environ[n])
-        n++;
-    char **env = calloc(n + 2, sizeof(*env));
-    if (!env)
-        return NULL;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "LC_ALL=", 7) != 0 && strncmp(environ[i], "LANGUAGE=", 9) != 0)
-            env[k++] = environ[i];
+    static const char *const dropped[] = { "LC_ALL=", "LANGUAGE=", NULL };
     snprintf(slot, cap, "LC_ALL=%s", locale);
-    env[k] = slot;
-    return env;
+    return agent_environ_replacing(dropped, slot);
 }
 
 /*
