@@ -886,12 +886,17 @@ def private_memory(pid):
     return vals.get("Pss", 0), vals.get("Private_Dirty", 0)
 
 
+def agent_image(pid):
+    """The program a process runs now: gostsign-agent, or gostsign-agent-listener once shrunk."""
+    return os.path.basename(os.readlink("/proc/%d/exe" % pid))
+
+
 def wait_shrunk(pid, limit=60.0):
     """Seconds until the agent became gostsign-agent-listener (its idle shrink), else None."""
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < limit:
         try:
-            if os.path.basename(os.readlink("/proc/%d/exe" % pid)) == "gostsign-agent-listener":
+            if agent_image(pid) == "gostsign-agent-listener":
                 return time.perf_counter() - t0
         except OSError:
             return None
@@ -959,8 +964,8 @@ def fig6_idle(b):
     cold_first_request(b)
 
 
-def idle_pss_of(argv, env, ready, settle=2.0):
-    """Starts a peer daemon in the foreground, waits for ready(), returns its Pss in KiB."""
+def run_daemon(argv, env, ready, measure):
+    """Starts a daemon in the foreground, waits for ready(), returns measure(process), stops it."""
     p = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         t0 = time.perf_counter()
@@ -968,8 +973,7 @@ def idle_pss_of(argv, env, ready, settle=2.0):
             if p.poll() is not None:
                 raise BenchFailure("%s exited at start" % argv[0])
             time.sleep(0.05)
-        time.sleep(settle)
-        return private_memory(p.pid)[0]
+        return measure(p)
     finally:
         p.terminate()
         try:
@@ -977,6 +981,16 @@ def idle_pss_of(argv, env, ready, settle=2.0):
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
+
+
+def idle_pss_of(argv, env, ready, settle=2.0):
+    """Starts a peer daemon in the foreground, waits for ready(), returns its Pss in KiB."""
+
+    def settled_pss(p):
+        time.sleep(settle)
+        return private_memory(p.pid)[0]
+
+    return run_daemon(argv, env, ready, settled_pss)
 
 
 def gpg_agent_idle_pss(home, sock, settle=2.0):
@@ -1009,7 +1023,7 @@ def comeback_cost(b, pid, warm_calls=20):
         ok_result(c.request({"id": 2 + i, "cmd": "certificates", "origin": ORIGIN}), "certificates")
         warm.append(time.perf_counter() - t0)
     c.close()
-    if os.path.basename(os.readlink("/proc/%d/exe" % pid)) != "gostsign-agent":
+    if agent_image(pid) != "gostsign-agent":
         raise BenchFailure("the shrunk agent did not come back for a client")
     report(6, "certificates, first after the idle shrink (connect to reply)", first * 1e3, "ms",
            peer=statistics.median(warm) * 1e3, ratio=first / max(statistics.median(warm), 1e-9),
@@ -1019,27 +1033,17 @@ def comeback_cost(b, pid, warm_calls=20):
 def fresh_agent_pss(b):
     """A fresh agent's Pss in KiB: whole, 2 s after its start, and after its idle shrink."""
     sock = b.path("run", "fresh.sock")
-    p = subprocess.Popen([b.agent_bin, "--socket", sock], env=b.env, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
-    try:
-        t0 = time.perf_counter()
-        while not os.path.exists(sock) and time.perf_counter() - t0 < 10:
-            if p.poll() is not None:
-                raise BenchFailure("a fresh agent exited at start")
-            time.sleep(0.05)
+
+    def whole_then_shrunk(p):
         time.sleep(2.0)
         whole = private_memory(p.pid)[0]
         if wait_shrunk(p.pid) is None:
             raise BenchFailure("a fresh agent did not shrink when idle")
         time.sleep(2.0)
         return whole, private_memory(p.pid)[0]
-    finally:
-        p.terminate()
-        try:
-            p.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+
+    return run_daemon([b.agent_bin, "--socket", sock], b.env, lambda: os.path.exists(sock),
+                      whole_then_shrunk)
 
 
 def idle_peers(b, agent_pss, whole_pss):
