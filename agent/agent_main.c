@@ -50,9 +50,9 @@ typedef struct {
     int detached;    /* --detached: a client spawned us in a session of our own; no fork */
     int idle_exit;   /* --idle-exit SECONDS; -1 when not given */
     int idle_shrink; /* --idle-shrink SECONDS; -1 when not given */
-    /* Internal, from gostsign-agent-listener: the socket on fd 3 is the one this agent bound
-     * before it shrank ("own") or systemd's ("systemd"); NULL for a first start. */
-    const char *resumed;
+    /* Internal, from gostsign-agent-listener (--resumed own|systemd): the socket on fd 3 is the
+     * one this agent bound before it shrank, or systemd's; NOT_RESUMED for a first start. */
+    enum { NOT_RESUMED, RESUMED_OWN, RESUMED_SYSTEMD } resumed;
     int state_fd; /* --state-fd: the state the shrunk agent handed on; -1 when none */
 } agent_options;
 
@@ -114,11 +114,13 @@ static int parse_options(int argc, char **argv, agent_options *o)
             }
             break;
         case 'r':
-            if (strcmp(optarg, "own") != 0 && strcmp(optarg, "systemd") != 0) {
+            o->resumed = strcmp(optarg, "own") == 0       ? RESUMED_OWN
+                         : strcmp(optarg, "systemd") == 0 ? RESUMED_SYSTEMD
+                                                          : NOT_RESUMED;
+            if (o->resumed == NOT_RESUMED) {
                 fprintf(stderr, "--resumed: own or systemd (gostsign-agent-listener's)\n");
                 return GS_ERR_USAGE;
             }
-            o->resumed = optarg;
             break;
         case 'f':
             if (parse_seconds(optarg, &o->state_fd) != 0 || o->state_fd < 3) {
@@ -449,7 +451,7 @@ static void shrink_into_listener(agent *ag, const agent_options *o, const idle_s
 /* A resumed agent: the socket on fd 3 is its own file again, and it takes the errors back. */
 static void take_over_from_listener(agent *ag, const agent_options *o)
 {
-    if (o->resumed && strcmp(o->resumed, "own") == 0 && ag->socket_activated) {
+    if (o->resumed == RESUMED_OWN && ag->socket_activated) {
         ag->socket_activated = 0;
         ag->owns_socket_file = 1;
     }
@@ -507,7 +509,7 @@ int main(int argc, char **argv)
         rc = agent_listen(&ag, path, &st);
     if (rc != GS_ERR_OK) {
         report_ready(ready_fd, rc);
-        if (o.resumed && strcmp(o.resumed, "own") == 0)
+        if (o.resumed == RESUMED_OWN)
             unlink(path); /* no agent will answer on it: clients start a new one */
         return startup_failure(&st);
     }
