@@ -141,15 +141,13 @@ static void *agent_reader(void *arg)
 }
 
 /*
- * One connection attempt: the socket, or a fresh agent started on demand. *fresh tells that
- * this attempt started the agent and holds the connection made right after its readiness.
+ * One connection attempt: the socket, or a fresh agent started on demand (agent_connect never
+ * starts one beside another user's socket, nor uses it). *fresh tells that this attempt started
+ * the agent and holds the connection made right after its readiness.
  */
-static int connect_once(const char *path, bool *fresh, gs_status *st)
+static int connect_once(bool *fresh, gs_status *st)
 {
     *fresh = false;
-    int fd = agent_socket_connect(path, st);
-    if (fd >= 0 || st->code == GS_ERR_AGENT_SOCKET_UNSAFE)
-        return fd; /* another user's socket: never start an agent beside it, never use it */
     agent_conn *c = agent_connect(1, st);
     if (!c)
         return -1;
@@ -186,12 +184,9 @@ static bool connection_answers(int fd)
  */
 static int open_agent(gs_status *st)
 {
-    char path[512];
-    if (agent_socket_path(path, sizeof(path), st) != GS_ERR_OK)
-        return -1;
     for (int attempt = 0; attempt < 3; attempt++) {
         bool fresh = false;
-        int fd = connect_once(path, &fresh, st);
+        int fd = connect_once(&fresh, st);
         if (fd < 0 || fresh || connection_answers(fd))
             return fd;
         close(fd);
